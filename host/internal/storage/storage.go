@@ -1,0 +1,72 @@
+// Package storage defines the Store every SMS+ backend implements.
+//
+// The Store is deliberately small: records with a time to live, atomic counters and
+// take-once reads, grouped in namespaces. The domain packages encode their own
+// entities (users, challenges, tokens, audit entries) on top of it, so each backend
+// only has to get these few primitives right, and one conformance suite
+// (storagetest) proves that every backend behaves the same way.
+//
+// Expiry is part of the contract: a record or counter whose TTL has passed is
+// invisible at once, to every method, whether or not a sweeper or the backend's own
+// TTL mechanism has removed it yet.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Namespace groups records of one kind, like a table or a key prefix.
+type Namespace string
+
+// The namespaces SMS+ uses. Backends must accept any namespace matching
+// [a-z][a-z0-9_]*, so that later features can add their own.
+const (
+	Users             Namespace = "user"
+	Challenges        Namespace = "challenge"
+	ChallengeFailures Namespace = "challenge_failures"
+	UserFailures      Namespace = "user_failures"
+	Lockouts          Namespace = "lockout"
+	Tokens            Namespace = "token"
+	PendingResets     Namespace = "pending_reset"
+	Profiles          Namespace = "profile"
+	Audit             Namespace = "audit"
+)
+
+var (
+	// ErrNotFound: no such record, or it has expired, or it was already taken.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrExists: Create found a live record under that key.
+	ErrExists = errors.New("storage: already exists")
+	// ErrUnavailable wraps backend failures (down, unreachable, timed out).
+	ErrUnavailable = errors.New("storage: unavailable")
+)
+
+// Store is implemented by every backend. All methods are safe for concurrent use,
+// from one process or from several replicas sharing the backend, and honour ctx.
+// A ttl of zero means "no expiry".
+type Store interface {
+	// Create stores value only if no live record exists under key; else ErrExists.
+	Create(ctx context.Context, ns Namespace, key string, value []byte, ttl time.Duration) error
+	// Put stores value under key, replacing any record there.
+	Put(ctx context.Context, ns Namespace, key string, value []byte, ttl time.Duration) error
+	// Get returns the live value under key, or ErrNotFound.
+	Get(ctx context.Context, ns Namespace, key string) ([]byte, error)
+	// Take returns the live value under key and deletes it in one atomic step:
+	// among any number of concurrent callers exactly one gets the value, the others
+	// get ErrNotFound.
+	Take(ctx context.Context, ns Namespace, key string) ([]byte, error)
+	// Delete removes key. Deleting a missing key is not an error.
+	Delete(ctx context.Context, ns Namespace, key string) error
+	// Incr atomically adds one to the counter under key and returns the new value.
+	// A counter that does not exist (or has expired) starts from zero and gets ttl;
+	// later increments keep the original expiry, so ttl is a fixed window.
+	Incr(ctx context.Context, ns Namespace, key string, ttl time.Duration) (int64, error)
+	// Count returns the counter's live value, or 0 when absent or expired.
+	Count(ctx context.Context, ns Namespace, key string) (int64, error)
+	// Ping reports whether the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}

@@ -1,0 +1,152 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/smsplus/smsplus/sdk/internal/bridgepb"
+)
+
+// ErrInvalidResult: a bridge returned a ParseResult that does not hold exactly one
+// of its fields, or a Response without a status.
+var ErrInvalidResult = errors.New("bridge: invalid result")
+
+// grpcServer serves a Bridge implementation over gRPC (plugin side).
+type grpcServer struct {
+	bridgepb.UnimplementedBridgeServer
+	impl Bridge
+}
+
+func (s *grpcServer) Info(ctx context.Context, _ *bridgepb.InfoRequest) (resp *bridgepb.InfoResponse, err error) {
+	defer recoverTo(&err)
+	info, err := s.impl.Info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return infoToPB(info), nil
+}
+
+func (s *grpcServer) Configure(ctx context.Context, req *bridgepb.ConfigureRequest) (resp *bridgepb.ConfigureResponse, err error) {
+	defer recoverTo(&err)
+	err = s.impl.Configure(ctx, req.GetSettings())
+	var cfgErr *ConfigError
+	switch {
+	case err == nil:
+		return &bridgepb.ConfigureResponse{}, nil
+	case errors.As(err, &cfgErr):
+		return &bridgepb.ConfigureResponse{Problems: cfgErr.Problems}, nil
+	default:
+		return nil, toStatus(err)
+	}
+}
+
+func (s *grpcServer) Parse(ctx context.Context, req *bridgepb.ParseRequest) (resp *bridgepb.ParseResponse, err error) {
+	defer recoverTo(&err)
+	res, err := s.impl.Parse(ctx, requestFromPB(req.GetRequest()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	pb, err := parseResultToPB(res)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return pb, nil
+}
+
+func (s *grpcServer) Respond(ctx context.Context, req *bridgepb.RespondRequest) (resp *bridgepb.RespondResponse, err error) {
+	defer recoverTo(&err)
+	res, err := s.impl.Respond(ctx, outcomeFromPB(req.GetOutcome()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if res == nil || res.Status < 100 || res.Status > 599 {
+		return nil, status.Error(codes.Internal, ErrInvalidResult.Error()+": response status out of range")
+	}
+	return &bridgepb.RespondResponse{Response: responseToPB(res)}, nil
+}
+
+// recoverTo turns a panic in a bridge into a gRPC error, so that one bad request
+// cannot take the plugin process (and every other hook of that vendor) down.
+func recoverTo(err *error) {
+	if r := recover(); r != nil {
+		*err = status.Errorf(codes.Internal, "bridge panicked: %v", r)
+	}
+}
+
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+// grpcClient is the host's view of a plugin: a Bridge whose methods are RPCs.
+type grpcClient struct {
+	c bridgepb.BridgeClient
+}
+
+func (c *grpcClient) Info(ctx context.Context) (Info, error) {
+	resp, err := c.c.Info(ctx, &bridgepb.InfoRequest{})
+	if err != nil {
+		return Info{}, fromStatus("info", err)
+	}
+	return infoFromPB(resp), nil
+}
+
+func (c *grpcClient) Configure(ctx context.Context, settings map[string]string) error {
+	resp, err := c.c.Configure(ctx, &bridgepb.ConfigureRequest{Settings: settings})
+	if err != nil {
+		return fromStatus("configure", err)
+	}
+	if len(resp.GetProblems()) > 0 {
+		return &ConfigError{Problems: resp.GetProblems()}
+	}
+	return nil
+}
+
+func (c *grpcClient) Parse(ctx context.Context, req *Request) (*ParseResult, error) {
+	resp, err := c.c.Parse(ctx, &bridgepb.ParseRequest{Request: requestToPB(req)})
+	if err != nil {
+		return nil, fromStatus("parse", err)
+	}
+	return parseResultFromPB(resp)
+}
+
+func (c *grpcClient) Respond(ctx context.Context, out *Outcome) (*Response, error) {
+	resp, err := c.c.Respond(ctx, &bridgepb.RespondRequest{Outcome: outcomeToPB(out)})
+	if err != nil {
+		return nil, fromStatus("respond", err)
+	}
+	r := responseFromPB(resp.GetResponse())
+	if r.Status < 100 || r.Status > 599 {
+		return nil, fmt.Errorf("respond: %w: status %d", ErrInvalidResult, r.Status)
+	}
+	return r, nil
+}
+
+// fromStatus maps gRPC status codes back to errors the host can test with errors.Is.
+func fromStatus(op string, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch st.Code() {
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	case codes.Unavailable:
+		return fmt.Errorf("%s: %w: %s", op, ErrUnavailable, st.Message())
+	}
+	return fmt.Errorf("%s: %s", op, st.Message())
+}
+
+// ErrUnavailable: the plugin process cannot be reached (it died or is restarting).
+var ErrUnavailable = errors.New("bridge: plugin unavailable")

@@ -1,0 +1,221 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/smsplus/smsplus/sdk/internal/bridgepb"
+)
+
+// echoBridge returns canned values so the tests can check that every field crosses
+// the gRPC boundary intact.
+type echoBridge struct {
+	parse     func(*Request) (*ParseResult, error)
+	respond   func(*Outcome) (*Response, error)
+	configure func(map[string]string) error
+}
+
+func (e *echoBridge) Info(context.Context) (Info, error) {
+	return Info{
+		ID: "echo", DisplayName: "Echo", Version: "1.2.3", Capabilities: []string{"sms"},
+		Deadline: 2500 * time.Millisecond,
+		Settings: []Setting{{Name: "ECHO_SHARED_SECRET", Required: true, Secret: true, Description: "d"}},
+	}, nil
+}
+
+func (e *echoBridge) Configure(_ context.Context, s map[string]string) error { return e.configure(s) }
+func (e *echoBridge) Parse(_ context.Context, r *Request) (*ParseResult, error) {
+	return e.parse(r)
+}
+func (e *echoBridge) Respond(_ context.Context, o *Outcome) (*Response, error) { return e.respond(o) }
+
+// dial serves b in-process over a real gRPC connection, the way the host sees it.
+func dial(t *testing.T, b Bridge) Bridge {
+	t.Helper()
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: &Plugin{Impl: &servedBridge{Bridge: b}}})
+	t.Cleanup(func() { client.Close() })
+	raw, err := client.Dispense(PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.(Bridge)
+}
+
+func TestRoundTripKeepsEveryField(t *testing.T) {
+	t.Parallel()
+	exp := time.UnixMilli(1_790_000_000_123)
+	wantEvent := &OTPEvent{
+		Phone: "+14155550123", OTP: "012345", Message: "Your code is 012345", Channel: ChannelVoice,
+		Locale: "EN-US", ExpiresAt: exp, Subject: "maria@example.com", TransactionID: "evt-1",
+		Metadata: map[string]string{"request_type": "mfa"},
+	}
+	var gotReq *Request
+	var gotOutcome *Outcome
+	b := dial(t, &echoBridge{
+		configure: func(map[string]string) error { return nil },
+		parse: func(r *Request) (*ParseResult, error) {
+			gotReq = r
+			return &ParseResult{OTP: wantEvent}, nil
+		},
+		respond: func(o *Outcome) (*Response, error) {
+			gotOutcome = o
+			return &Response{Status: 200, Headers: []Header{{Name: "Content-Type", Values: []string{"application/json"}}}, Body: []byte(`{}`)}, nil
+		},
+	})
+	ctx := context.Background()
+
+	info, err := b.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ID != "echo" || info.Version != "1.2.3" || info.SDKVersion != SDKVersion || info.Protocol != ProtocolVersion ||
+		info.Deadline != 2500*time.Millisecond || len(info.Settings) != 1 || !info.Settings[0].Secret {
+		t.Fatalf("info = %+v", info)
+	}
+
+	req := &Request{Method: "POST", Path: "/hooks/echo", RawQuery: "a=1", Body: []byte{0, 1, 0xff},
+		Headers: []Header{{Name: "Authorization", Values: []string{"Bearer x", "y"}}}, RemoteAddr: "127.0.0.1:9", RequestID: "rid"}
+	res, err := b.Parse(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotReq, req) {
+		t.Errorf("plugin saw request %+v, want %+v", gotReq, req)
+	}
+	if !reflect.DeepEqual(res.OTP, wantEvent) || res.TestPing != nil || res.Rejection != nil {
+		t.Errorf("event = %+v, want %+v", res.OTP, wantEvent)
+	}
+
+	out := &Outcome{Kind: OutcomeFailed, TransactionID: "cid", Code: CodeSMSFailed, Message: "m", Status: 502,
+		Duration: 1500 * time.Microsecond, Metadata: map[string]string{"k": "v"}}
+	resp, err := b.Respond(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotOutcome, out) {
+		t.Errorf("plugin saw outcome %+v, want %+v", gotOutcome, out)
+	}
+	if resp.Status != 200 || string(resp.Body) != "{}" || resp.Headers[0].Values[0] != "application/json" {
+		t.Errorf("response = %+v", resp)
+	}
+}
+
+func TestParseResultsAndErrors(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		result  *ParseResult
+		err     error
+		wantErr string
+		check   func(*ParseResult) bool
+	}{
+		"test ping": {result: &ParseResult{TestPing: &TestPing{Metadata: map[string]string{"a": "b"}}},
+			check: func(r *ParseResult) bool { return r.TestPing != nil && r.TestPing.Metadata["a"] == "b" }},
+		"rejection": {result: Reject(401, CodeUnauthorized, "no"),
+			check: func(r *ParseResult) bool { return r.Rejection != nil && r.Rejection.Status == 401 && r.Rejection.Code == CodeUnauthorized }},
+		"two results":   {result: &ParseResult{TestPing: &TestPing{}, Rejection: &Rejection{}}, wantErr: "exactly 1"},
+		"no result":     {result: &ParseResult{}, wantErr: "exactly 1"},
+		"nil result":    {result: nil, wantErr: "nil parse result"},
+		"bridge error":  {err: errors.New("boom"), wantErr: "boom"},
+		"bridge panics": {wantErr: "bridge panicked"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := dial(t, &echoBridge{parse: func(*Request) (*ParseResult, error) {
+				if name == "bridge panics" {
+					var m map[string]int
+					m["x"]++
+				}
+				return tc.result, tc.err
+			}})
+			res, err := b.Parse(context.Background(), &Request{})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(res) {
+				t.Fatalf("res = %+v, err = %v", res, err)
+			}
+		})
+	}
+}
+
+func TestConfigureProblemsCrossTheWire(t *testing.T) {
+	t.Parallel()
+	b := dial(t, &echoBridge{configure: func(s map[string]string) error {
+		if s["ECHO_SHARED_SECRET"] == "" {
+			return &ConfigError{Problems: []string{"ECHO_SHARED_SECRET is required", "second"}}
+		}
+		return nil
+	}})
+	err := b.Configure(context.Background(), map[string]string{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 2 {
+		t.Fatalf("err = %v, want ConfigError with 2 problems", err)
+	}
+	if err := b.Configure(context.Background(), map[string]string{"ECHO_SHARED_SECRET": "s"}); err != nil {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDeadlineCrossesTheWire(t *testing.T) {
+	t.Parallel()
+	b := dial(t, &slowBridge{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := b.Parse(ctx, &Request{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatalf("parse took %v, the deadline did not cut it short", time.Since(start))
+	}
+}
+
+// slowBridge waits on the context, as a well-behaved bridge must.
+type slowBridge struct{ echoBridge }
+
+func (s *slowBridge) Parse(ctx context.Context, _ *Request) (*ParseResult, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestRespondRejectsInvalidStatus(t *testing.T) {
+	t.Parallel()
+	b := dial(t, &echoBridge{respond: func(*Outcome) (*Response, error) { return &Response{Status: 0}, nil }})
+	if _, err := b.Respond(context.Background(), &Outcome{Kind: OutcomeDelivered}); err == nil {
+		t.Fatal("a response without a status must be an error")
+	}
+}
+
+// The Go enums are converted by value; pin them to the wire enums.
+func TestEnumsMatchWire(t *testing.T) {
+	t.Parallel()
+	pairs := map[OutcomeKind]bridgepb.OutcomeKind{
+		OutcomeUnspecified: bridgepb.OutcomeKind_OUTCOME_KIND_UNSPECIFIED, OutcomeDelivered: bridgepb.OutcomeKind_OUTCOME_KIND_DELIVERED,
+		OutcomePending: bridgepb.OutcomeKind_OUTCOME_KIND_PENDING, OutcomeTestOK: bridgepb.OutcomeKind_OUTCOME_KIND_TEST_OK,
+		OutcomeFallbackDelivered: bridgepb.OutcomeKind_OUTCOME_KIND_FALLBACK_DELIVERED, OutcomeFailed: bridgepb.OutcomeKind_OUTCOME_KIND_FAILED,
+		OutcomeRejected: bridgepb.OutcomeKind_OUTCOME_KIND_REJECTED,
+	}
+	for k, pb := range pairs {
+		if int32(k) != int32(pb) {
+			t.Errorf("%v = %d, wire %v = %d", k, k, pb, pb)
+		}
+	}
+	if len(pairs) != len(bridgepb.OutcomeKind_name) {
+		t.Errorf("wire has %d outcome kinds, Go maps %d", len(bridgepb.OutcomeKind_name), len(pairs))
+	}
+	if int32(ChannelSMS) != int32(bridgepb.Channel_CHANNEL_SMS) || int32(ChannelVoice) != int32(bridgepb.Channel_CHANNEL_VOICE) ||
+		len(bridgepb.Channel_name) != 3 {
+		t.Error("channel enums drifted from the wire")
+	}
+}
