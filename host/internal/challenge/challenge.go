@@ -1,0 +1,151 @@
+// Package challenge is the SMS+ domain: it turns an OTP event into a challenge and
+// a text message with a link, serves the page model, and verifies typing patterns
+// before revealing the OTP exactly once.
+//
+// It knows the Store, Sender and Verifier only as interfaces, never a backend.
+package challenge
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/seal"
+	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/storage"
+)
+
+// Errors callers map to answers. Their texts are for logs, not for users.
+var (
+	ErrInvalidPhone       = errors.New("challenge: phone number is not E.164")
+	ErrInvalidOTP         = errors.New("challenge: otp must be 4 to 10 digits")
+	ErrUnsupportedChannel = errors.New("challenge: voice delivery cannot carry a link")
+	ErrSMS                = errors.New("challenge: sms not sent")
+	ErrNotFound           = errors.New("challenge: unknown, expired or already used")
+	ErrTextMismatch       = errors.New("challenge: text id does not match the user's phrase")
+	ErrChallengeLocked    = errors.New("challenge: too many failed attempts on this challenge")
+	ErrBadPattern         = errors.New("challenge: bad typing pattern")
+)
+
+// UserLockedError: the user failed too often and must wait.
+type UserLockedError struct {
+	Until time.Time
+	Now   time.Time
+}
+
+func (e *UserLockedError) Error() string { return "challenge: user locked out" }
+
+// Minutes is the wait, rounded up, as the page shows it.
+func (e *UserLockedError) Minutes() int {
+	return int((e.Until.Sub(e.Now) + time.Minute - 1) / time.Minute)
+}
+
+// Phrase is a text to type with its text id.
+type Phrase struct {
+	Text   string
+	TextID string
+}
+
+// Settings are the policy values the service needs from the configuration.
+type Settings struct {
+	BaseURL                       string
+	HashSalt                      string
+	DefaultLanguage               string
+	ChallengeTTL                  time.Duration
+	PerChallengeMaxFailedAttempts int
+	MaxFailedAttempts             int
+	LockoutDuration               time.Duration
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Store     storage.Store
+	Sender    sms.Sender
+	Verifier  biometrics.Verifier
+	Sealer    *seal.Sealer
+	NewPhrase func(lang string) (Phrase, error)
+	Now       func() time.Time // nil = time.Now
+	Log       *slog.Logger
+}
+
+// Service runs the challenge flow.
+type Service struct {
+	Deps
+	set Settings
+}
+
+// New returns a Service.
+func New(set Settings, d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Deps: d, set: set}
+}
+
+// user is the stored user record. Its id is SHA-256(phone + HASH_SALT), the Node
+// SMS+ user id, so existing TypingDNA profiles keep working.
+type user struct {
+	Phrase    string    `json:"phrase"`
+	TextID    string    `json:"text_id"`
+	Language  string    `json:"lang,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// record is the stored challenge. The OTP is sealed and bound to the challenge id.
+type record struct {
+	UserID    string    `json:"user_id"`
+	Bridge    string    `json:"bridge"`
+	SealedOTP []byte    `json:"otp"`
+	Language  string    `json:"lang,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// UserID returns the user id for a phone number: hex SHA-256 of phone + salt.
+func UserID(phone, salt string) string {
+	sum := sha256.Sum256([]byte(phone + salt))
+	return hex.EncodeToString(sum[:])
+}
+
+var (
+	e164     = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	otpShape = regexp.MustCompile(`^[0-9]{4,10}$`)
+	cidShape = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+)
+
+// newID returns 128 bits from crypto/rand as 22 URL-safe characters: short enough
+// to keep the link SMS in one segment, far too many to guess or to collide.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// TransactionID is the public name of a challenge: a one-way function of its id.
+func TransactionID(cid string) string {
+	sum := sha256.Sum256([]byte("smsplus-transaction:" + cid))
+	return "sp_" + hex.EncodeToString(sum[:9])
+}
+
+// ValidID reports whether s has the shape of a challenge id, so that junk never
+// reaches the store.
+func ValidID(s string) bool { return cidShape.MatchString(s) }
+
+func sealContext(cid string) string { return "challenge:" + cid }
+
+// MaskPhone keeps the country prefix and the last two digits, for logs.
+func MaskPhone(p string) string {
+	if len(p) < 6 {
+		return "•••"
+	}
+	return p[:3] + "•••" + p[len(p)-2:]
+}

@@ -1,0 +1,371 @@
+package challenge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/seal"
+	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/storage"
+	"github.com/smsplus/smsplus/host/internal/storage/embedded"
+)
+
+// fakeVerifier enrolls the first `required` patterns, then matches the pattern
+// "genuine" and refuses anything else; "garbage" is a malformed pattern.
+type fakeVerifier struct {
+	mu       sync.Mutex
+	required int
+	samples  map[string]int
+}
+
+func (f *fakeVerifier) Name() string { return "fake" }
+
+func (f *fakeVerifier) Enrollment(_ context.Context, uid, _ string) (biometrics.Enrollment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.samples[uid]
+	return biometrics.Enrollment{Samples: n, Required: f.required, Enrolled: n >= f.required}, nil
+}
+
+func (f *fakeVerifier) Submit(ctx context.Context, uid, textID, text, pattern string) (biometrics.Result, error) {
+	if pattern == "garbage" {
+		return biometrics.Result{}, biometrics.ErrBadPattern
+	}
+	enr, _ := f.Enrollment(ctx, uid, textID)
+	if !enr.Enrolled {
+		f.mu.Lock()
+		f.samples[uid]++
+		f.mu.Unlock()
+		enr, _ = f.Enrollment(ctx, uid, textID)
+		return biometrics.Result{Action: biometrics.ActionEnroll, Match: true, Enrollment: enr}, nil
+	}
+	return biometrics.Result{Action: biometrics.ActionVerify, Match: pattern == "genuine", Enrollment: enr}, nil
+}
+
+func (f *fakeVerifier) Delete(context.Context, string) error { return nil }
+
+// outbox records sent messages; fail makes the next sends fail.
+type outbox struct {
+	mu   sync.Mutex
+	msgs []sms.Message
+	fail atomic.Bool
+}
+
+func (o *outbox) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+	o.mu.Lock()
+	o.msgs = append(o.msgs, m)
+	o.mu.Unlock()
+	if o.fail.Load() {
+		return sms.Receipt{}, errors.New("provider said no")
+	}
+	return sms.Receipt{ID: "SM1"}, nil
+}
+
+func (o *outbox) last(t *testing.T) sms.Message {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.msgs) == 0 {
+		t.Fatal("no SMS sent")
+	}
+	return o.msgs[len(o.msgs)-1]
+}
+
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+func (f *fakeVerifier) enroll(uid string) { f.mu.Lock(); f.samples[uid] = f.required; f.mu.Unlock() }
+func phraseFor(string) (Phrase, error) {
+	return Phrase{Text: "blue river", TextID: biometrics.TextID("blue river")}, nil
+}
+func linkID(t *testing.T, m sms.Message) string {
+	t.Helper()
+	id := regexp.MustCompile(`https://sms\.example/([A-Za-z0-9_-]{22})`).FindStringSubmatch(m.Body)
+	if id == nil {
+		t.Fatalf("no link in SMS %q", m.Body)
+	}
+	return id[1]
+}
+
+type fixture struct {
+	svc   *Service
+	store storage.Store
+	out   *outbox
+	ver   *fakeVerifier
+	clock *clock
+}
+
+const phone = "+15555550100"
+
+func newFixture(t *testing.T, key []byte) *fixture {
+	t.Helper()
+	c := newClock()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: st, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
+	f.svc = New(Settings{
+		BaseURL: "https://sms.example", HashSalt: "salt", DefaultLanguage: "en", ChallengeTTL: 15 * time.Minute,
+		PerChallengeMaxFailedAttempts: 3, MaxFailedAttempts: 5, LockoutDuration: 15 * time.Minute,
+	}, Deps{Store: st, Sender: f.out, Verifier: f.ver, Sealer: sealer, NewPhrase: phraseFor, Now: c.now})
+	return f
+}
+
+func (f *fixture) start(t *testing.T, otp string) string {
+	t.Helper()
+	st, err := f.svc.Start(context.Background(), Event{Bridge: "okta", Phone: phone, OTP: otp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := linkID(t, f.out.last(t)); id != st.ChallengeID {
+		t.Fatalf("SMS links %s, challenge is %s", id, st.ChallengeID)
+	}
+	return st.ChallengeID
+}
+
+func TestUserIDMatchesNodeSMSPlus(t *testing.T) {
+	t.Parallel()
+	// sha256("+15555550100" + "salt"), as the Node SMS+ computes it.
+	if got := UserID(phone, "salt"); got != "2f61efd1b4f09984893dfca00b27c3b2632aea8cb3db255b68b57e15468fc1cb" {
+		t.Fatalf("user id %q", got)
+	}
+	if UserID(phone, "salt") == UserID(phone, "pepper") {
+		t.Fatal("the salt does not change the id")
+	}
+}
+
+func TestStartRefusesBadEventsWithoutState(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		ev   Event
+		want error
+	}{
+		"national number": {Event{Phone: "9876543210", OTP: "123456"}, ErrInvalidPhone},
+		"letters":         {Event{Phone: "+1555abc0100", OTP: "123456"}, ErrInvalidPhone},
+		"too short otp":   {Event{Phone: phone, OTP: "123"}, ErrInvalidOTP},
+		"otp not digits":  {Event{Phone: phone, OTP: "12a456"}, ErrInvalidOTP},
+		"voice":           {Event{Phone: phone, OTP: "123456", Voice: true}, ErrUnsupportedChannel},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			if _, err := f.svc.Start(context.Background(), tc.ev); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if len(f.out.msgs) != 0 {
+				t.Fatal("an SMS was sent for a refused event")
+			}
+		})
+	}
+}
+
+func TestEnrollingSMSCarriesTheCodeThenOnlyTheLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.start(t, "012345")
+	if body := f.out.last(t).Body; !strings.Contains(body, "012345") {
+		t.Fatalf("enrolling SMS lacks the code: %q", body)
+	}
+	f.ver.enroll(UserID(phone, "salt"))
+	f.start(t, "654321")
+	if body := f.out.last(t).Body; strings.Contains(body, "654321") {
+		t.Fatalf("an enrolled user's SMS must not carry the code: %q", body)
+	}
+	if len(f.out.last(t).Body) > 160 {
+		t.Fatalf("SMS is %d characters, more than one segment", len(f.out.last(t).Body))
+	}
+}
+
+func TestFailedSendLeavesNoChallenge(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.out.fail.Store(true)
+	_, err := f.svc.Start(context.Background(), Event{Phone: phone, OTP: "123456"})
+	if !errors.Is(err, ErrSMS) {
+		t.Fatalf("err = %v, want ErrSMS", err)
+	}
+	if _, err := f.svc.Page(context.Background(), linkID(t, f.out.last(t))); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("challenge survived a failed send: %v", err)
+	}
+}
+
+func TestEnrollThenRevealOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, bytes.Repeat([]byte{1}, 32))
+	ctx := context.Background()
+	cid := f.start(t, "012345")
+	textID := biometrics.TextID("blue river")
+
+	page, err := f.svc.Page(ctx, cid)
+	if err != nil || page.Phrase != "blue river" || page.Enrollment.Enrolled {
+		t.Fatalf("page = %+v, err = %v", page, err)
+	}
+	for i := 1; i <= 2; i++ {
+		res, err := f.svc.Verify(ctx, cid, textID, "anything")
+		if err != nil || res.Action != biometrics.ActionEnroll || res.OTP != "" || res.Enrollment.Samples != i {
+			t.Fatalf("enroll %d: res = %+v, err = %v", i, res, err)
+		}
+	}
+	res, err := f.svc.Verify(ctx, cid, textID, "genuine")
+	if err != nil || !res.Match || res.OTP != "012345" {
+		t.Fatalf("verify: res = %+v, err = %v", res, err)
+	}
+	if _, err := f.svc.Verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second reveal: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestOTPIsSealedAtRest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, bytes.Repeat([]byte{1}, 32))
+	cid := f.start(t, "987654")
+	raw, err := f.store.Get(context.Background(), storage.Challenges, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The JSON holds the sealed bytes base64-encoded; neither form may show the code.
+	if bytes.Contains(raw, []byte("987654")) {
+		t.Fatalf("stored challenge shows the OTP: %s", raw)
+	}
+}
+
+func TestPerChallengeLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.ver.enroll(UserID(phone, "salt"))
+	cid := f.start(t, "123456")
+	textID := biometrics.TextID("blue river")
+	for i, left := range []int{2, 1} {
+		res, err := f.svc.Verify(ctx, cid, textID, "impostor")
+		if err != nil || res.Match || res.AttemptsLeft != left {
+			t.Fatalf("failure %d: res = %+v, err = %v", i+1, res, err)
+		}
+	}
+	if _, err := f.svc.Verify(ctx, cid, textID, "impostor"); !errors.Is(err, ErrChallengeLocked) {
+		t.Fatalf("third failure: err = %v, want ErrChallengeLocked", err)
+	}
+	// Locked for good: even the genuine typist cannot use this link any more.
+	if _, err := f.svc.Verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrChallengeLocked) {
+		t.Fatalf("after lock: err = %v, want ErrChallengeLocked", err)
+	}
+	if _, err := f.svc.Page(ctx, cid); !errors.Is(err, ErrChallengeLocked) {
+		t.Fatalf("page after lock: err = %v", err)
+	}
+}
+
+func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.ver.enroll(UserID(phone, "salt"))
+	textID := biometrics.TextID("blue river")
+	var lockErr *UserLockedError
+	for i := 0; i < 5; i++ {
+		cid := f.start(t, "123456")
+		_, err := f.svc.Verify(ctx, cid, textID, "impostor")
+		if i < 4 && err != nil {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+		if i == 4 && !errors.As(err, &lockErr) {
+			t.Fatalf("fifth failure: err = %v, want UserLockedError", err)
+		}
+	}
+	if lockErr.Minutes() != 15 {
+		t.Fatalf("lock minutes = %d, want 15", lockErr.Minutes())
+	}
+	cid := f.start(t, "123456")
+	if _, err := f.svc.Page(ctx, cid); !errors.As(err, &lockErr) {
+		t.Fatalf("page while locked: err = %v", err)
+	}
+	f.clock.advance(15*time.Minute + time.Second)
+	cid = f.start(t, "222333")
+	res, err := f.svc.Verify(ctx, cid, textID, "genuine")
+	if err != nil || res.OTP != "222333" {
+		t.Fatalf("after the lock expired: res = %+v, err = %v", res, err)
+	}
+}
+
+func TestVerifyRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	cid := f.start(t, "123456")
+	if _, err := f.svc.Verify(ctx, cid, "42", "genuine"); !errors.Is(err, ErrTextMismatch) {
+		t.Fatalf("wrong text id: %v", err)
+	}
+	if _, err := f.svc.Verify(ctx, cid, biometrics.TextID("blue river"), "garbage"); !errors.Is(err, ErrBadPattern) {
+		t.Fatalf("bad pattern: %v", err)
+	}
+	for _, id := range []string{"", "short", strings.Repeat("a", 22) + "x", "../../etc/passwd00000", strings.Repeat("A", 22)} {
+		if _, err := f.svc.Verify(ctx, id, "1", "genuine"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("id %q: %v", id, err)
+		}
+	}
+	f.clock.advance(15*time.Minute + time.Second)
+	if _, err := f.svc.Page(ctx, cid); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired challenge: %v", err)
+	}
+}
+
+func TestConcurrentVerifyRevealsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.ver.enroll(UserID(phone, "salt"))
+	cid := f.start(t, "555111")
+	var wg sync.WaitGroup
+	var reveals, notFound atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.svc.Verify(context.Background(), cid, biometrics.TextID("blue river"), "genuine")
+			switch {
+			case err == nil && res.OTP == "555111":
+				reveals.Add(1)
+			case errors.Is(err, ErrNotFound), errors.Is(err, ErrChallengeLocked):
+				notFound.Add(1)
+			default:
+				t.Errorf("res = %+v, err = %v", res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if reveals.Load() != 1 {
+		t.Fatalf("the OTP was revealed %d times", reveals.Load())
+	}
+}
+
+func TestTransactionIDDoesNotRevealTheLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	st, err := f.svc.Start(context.Background(), Event{Bridge: "okta", Phone: phone, OTP: "123456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TransactionID == "" || strings.Contains(st.TransactionID, st.ChallengeID) || st.TransactionID != TransactionID(st.ChallengeID) {
+		t.Fatalf("transaction id %q for challenge %q", st.TransactionID, st.ChallengeID)
+	}
+}

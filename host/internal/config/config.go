@@ -1,0 +1,337 @@
+// Package config loads SMS+ settings from defaults, an optional YAML file, a .env
+// file and the process environment (later layers win), and checks them.
+//
+// Settings keep the flat environment names of the Node SMS+ (PORT, DATA_STORE,
+// OKTA_SHARED_SECRET, ...), so an existing .env starts this service unchanged. In a
+// YAML file the same names are written in lower case (port: 8080).
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/dotenv"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Config is the checked, typed configuration of the host.
+type Config struct {
+	Port            int
+	BaseURL         string
+	HashSalt        string
+	DefaultLanguage string
+
+	DataStore string // embedded | redis | mongo | firestore
+	DataDir   string // embedded store directory
+	DataKey   []byte // optional AES-256 key sealing OTPs at rest
+
+	BiometricsEngine   string // local | typingdna
+	LocalEnrollSamples int
+	TypingDNA          TypingDNA
+
+	SMSProvider string // console | twilio
+	Twilio      Twilio
+
+	EnabledBridges []string
+	PluginDir      string // empty: next to the smsplus binary, then ./bin/plugins
+	HookBudget     time.Duration
+	MaxBodyBytes   int64
+
+	ChallengeTTL                  time.Duration
+	MaxFailedAttempts             int
+	LockoutDuration               time.Duration
+	PerChallengeMaxFailedAttempts int
+
+	LogLevel    string
+	LogFormat   string // json | text
+	LogRequests bool
+
+	// raw holds every loaded key (lower case), so bridges can be handed the settings
+	// they declare, whatever their names.
+	raw map[string]string
+}
+
+// TypingDNA holds the TypingDNA engine settings.
+type TypingDNA struct {
+	Server      string
+	APIKey      string
+	APISecret   string
+	TextDefault string
+	Timeout     time.Duration
+}
+
+// Twilio holds the Twilio sender settings.
+type Twilio struct {
+	AccountSID string
+	APIKey     string
+	APISecret  string
+	FromNumber string
+}
+
+// Sources says where to read settings from. Environ is os.Environ() in production.
+type Sources struct {
+	ConfigFile string   // optional YAML file; "" = none
+	EnvFile    string   // optional .env file; a missing file is fine unless EnvFileRequired
+	Environ    []string // "KEY=value" pairs, highest priority
+	// EnvFileRequired makes a missing EnvFile an error (it was named explicitly).
+	EnvFileRequired bool
+}
+
+// defaults are the laptop defaults: no accounts, no servers.
+var defaults = map[string]any{
+	"port":                              "8080",
+	"default_language":                  "en",
+	"data_store":                        "embedded",
+	"data_dir":                          "./data",
+	"typingdna_server":                  "https://api.typingdna.com",
+	"typingdna_timeout_ms":              "20000",
+	"local_enroll_samples":              "3",
+	"hook_budget_ms":                    "2000",
+	"max_body_bytes":                    "65536",
+	"challenge_ttl_minutes":             "15",
+	"max_failed_attempts":               "5",
+	"lockout_duration_minutes":          "15",
+	"per_challenge_max_failed_attempts": "3",
+	"log_level":                         "info",
+	"log_format":                        "json",
+	"log_requests":                      "false",
+}
+
+// Load reads the sources and returns the config, or an error listing every problem.
+func Load(src Sources) (*Config, error) {
+	k := koanf.New("\x00") // keys are flat; no nesting delimiter is wanted
+	if err := k.Load(confmap.Provider(defaults, ""), nil); err != nil {
+		return nil, fmt.Errorf("load defaults: %w", err)
+	}
+	if src.ConfigFile != "" {
+		if err := k.Load(file.Provider(src.ConfigFile), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("read config file %s: %w", src.ConfigFile, err)
+		}
+	}
+	if src.EnvFile != "" {
+		_, statErr := os.Stat(src.EnvFile)
+		switch {
+		case statErr == nil:
+			if err := k.Load(file.Provider(src.EnvFile), dotenv.ParserEnv("", "\x00", strings.ToLower)); err != nil {
+				return nil, fmt.Errorf("read env file %s: %w", src.EnvFile, err)
+			}
+		case src.EnvFileRequired || !errors.Is(statErr, os.ErrNotExist):
+			return nil, fmt.Errorf("read env file: %w", statErr)
+		}
+	}
+	env := map[string]any{}
+	for _, kv := range src.Environ {
+		if key, v, ok := strings.Cut(kv, "="); ok && key != "" {
+			env[strings.ToLower(key)] = v
+		}
+	}
+	if err := k.Load(confmap.Provider(env, ""), nil); err != nil {
+		return nil, fmt.Errorf("load environment: %w", err)
+	}
+
+	raw := make(map[string]string, len(k.Keys()))
+	for _, key := range k.Keys() {
+		raw[strings.ToLower(key)] = strings.TrimSpace(k.String(key))
+	}
+	return parse(raw)
+}
+
+// reader turns raw strings into typed values, collecting every problem.
+type reader struct {
+	raw      map[string]string
+	problems []string
+}
+
+func (r *reader) problem(format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+
+func (r *reader) str(key string) string { return r.raw[key] }
+
+func (r *reader) int(key string, lo, hi int) int {
+	s := r.raw[key]
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		r.problem("%s: must be a whole number from %d to %d, got %q", strings.ToUpper(key), lo, hi, s)
+		return lo
+	}
+	return n
+}
+
+func (r *reader) bool(key string) bool {
+	s := strings.ToLower(r.raw[key])
+	switch s {
+	case "", "false", "0", "no", "off":
+		return false
+	case "true", "1", "yes", "on":
+		return true
+	}
+	r.problem("%s: must be true or false, got %q", strings.ToUpper(key), r.raw[key])
+	return false
+}
+
+func (r *reader) oneOf(key string, allowed ...string) string {
+	s := strings.ToLower(r.raw[key])
+	if !slices.Contains(allowed, s) {
+		r.problem("%s: must be one of %s, got %q", strings.ToUpper(key), strings.Join(allowed, ", "), r.raw[key])
+	}
+	return s
+}
+
+func parse(raw map[string]string) (*Config, error) {
+	r := &reader{raw: raw}
+	c := &Config{raw: raw}
+
+	c.Port = r.int("port", 1, 65535)
+	c.BaseURL = strings.TrimRight(r.str("base_url"), "/")
+	if c.BaseURL == "" {
+		c.BaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		r.problem("BASE_URL: must be an absolute http(s) URL without query, e.g. https://sms.example.com, got %q", c.BaseURL)
+	}
+	c.HashSalt = r.str("hash_salt")
+	if c.HashSalt == "" {
+		r.problem("HASH_SALT: is required: user ids are SHA-256(phone + HASH_SALT); without a salt they could be reversed by hashing every phone number (keep the Node SMS+ value to keep existing profiles)")
+	}
+	c.DefaultLanguage = strings.ToLower(r.str("default_language"))
+
+	c.DataStore = r.oneOf("data_store", "embedded", "redis", "mongo", "firestore")
+	if c.DataStore != "embedded" && c.DataStore != "" {
+		r.problem("DATA_STORE: %q is not available in this build yet; use embedded", c.DataStore)
+	}
+	c.DataDir = r.str("data_dir")
+	if c.DataStore == "embedded" && c.DataDir == "" {
+		r.problem("DATA_DIR: must name a directory for the embedded store")
+	}
+	if s := r.str("data_encryption_key"); s != "" {
+		key, err := decodeKey(s)
+		if err != nil {
+			r.problem("DATA_ENCRYPTION_KEY: %v", err)
+		}
+		c.DataKey = key
+	}
+
+	c.TypingDNA = TypingDNA{
+		Server:      strings.TrimRight(r.str("typingdna_server"), "/"),
+		APIKey:      r.str("typingdna_api_key"),
+		APISecret:   r.str("typingdna_api_secret"),
+		TextDefault: r.str("typingdna_text_default"),
+		Timeout:     time.Duration(r.int("typingdna_timeout_ms", 100, 120000)) * time.Millisecond,
+	}
+	c.BiometricsEngine = strings.ToLower(r.str("biometrics_engine"))
+	if c.BiometricsEngine == "" {
+		c.BiometricsEngine = "local"
+		if c.TypingDNA.APIKey != "" {
+			c.BiometricsEngine = "typingdna"
+		}
+	}
+	switch c.BiometricsEngine {
+	case "local":
+	case "typingdna":
+		r.problem("BIOMETRICS_ENGINE: the TypingDNA engine is not available in this build yet; unset TYPINGDNA_API_KEY or set BIOMETRICS_ENGINE=local")
+	default:
+		r.problem("BIOMETRICS_ENGINE: must be local or typingdna, got %q", c.BiometricsEngine)
+	}
+	c.LocalEnrollSamples = r.int("local_enroll_samples", 2, 20)
+
+	c.Twilio = Twilio{
+		AccountSID: r.str("twilio_account_sid"),
+		APIKey:     r.str("twilio_api_key"),
+		APISecret:  r.str("twilio_api_secret"),
+		FromNumber: r.str("twilio_from_number"),
+	}
+	c.SMSProvider = strings.ToLower(r.str("sms_provider"))
+	if c.SMSProvider == "" {
+		c.SMSProvider = "console"
+		if c.Twilio.AccountSID != "" {
+			c.SMSProvider = "twilio"
+		}
+	}
+	switch c.SMSProvider {
+	case "console":
+	case "twilio":
+		r.problem("SMS_PROVIDER: the Twilio sender is not available in this build yet; unset the TWILIO_* settings or set SMS_PROVIDER=console")
+	default:
+		r.problem("SMS_PROVIDER: must be twilio or console, got %q", c.SMSProvider)
+	}
+
+	for _, id := range strings.Split(r.str("enabled_bridges"), ",") {
+		id = strings.ToLower(strings.TrimSpace(id))
+		if id == "" || slices.Contains(c.EnabledBridges, id) {
+			continue
+		}
+		if !validBridgeID(id) {
+			r.problem("ENABLED_BRIDGES: %q is not a valid bridge id (lower-case letters, digits and '-')", id)
+			continue
+		}
+		c.EnabledBridges = append(c.EnabledBridges, id)
+	}
+	c.PluginDir = r.str("plugin_dir")
+	c.HookBudget = time.Duration(r.int("hook_budget_ms", 100, 60000)) * time.Millisecond
+	c.MaxBodyBytes = int64(r.int("max_body_bytes", 1024, 1<<20))
+
+	c.ChallengeTTL = time.Duration(r.int("challenge_ttl_minutes", 1, 60)) * time.Minute
+	c.MaxFailedAttempts = r.int("max_failed_attempts", 1, 100)
+	c.LockoutDuration = time.Duration(r.int("lockout_duration_minutes", 1, 24*60)) * time.Minute
+	c.PerChallengeMaxFailedAttempts = r.int("per_challenge_max_failed_attempts", 1, 20)
+
+	c.LogLevel = r.oneOf("log_level", "debug", "info", "warn", "error")
+	c.LogFormat = r.oneOf("log_format", "json", "text")
+	c.LogRequests = r.bool("log_requests")
+
+	if len(r.problems) > 0 {
+		return c, &Error{Problems: r.problems}
+	}
+	return c, nil
+}
+
+// Error lists every configuration problem, one per line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "configuration problems:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Setting returns the raw value of a setting by its environment name (any case).
+func (c *Config) Setting(name string) string { return c.raw[strings.ToLower(name)] }
+
+// EmbeddedPath is the file of the embedded store.
+func (c *Config) EmbeddedPath() string { return filepath.Join(c.DataDir, "smsplus.db") }
+
+func validBridgeID(id string) bool {
+	if len(id) > 32 {
+		return false
+	}
+	for i, ch := range id {
+		ok := ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' && i > 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeKey accepts a 32-byte key as base64 (standard or URL) or hex.
+func decodeKey(s string) ([]byte, error) {
+	for _, dec := range []func(string) ([]byte, error){
+		base64.StdEncoding.DecodeString, base64.URLEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.RawURLEncoding.DecodeString, hex.DecodeString,
+	} {
+		if b, err := dec(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLaptopDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=pepper-pepper-pepper"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]bool{
+		"port 8080":           c.Port == 8080,
+		"base url follows":    c.BaseURL == "http://localhost:8080",
+		"embedded store":      c.DataStore == "embedded" && c.EmbeddedPath() == filepath.Join("data", "smsplus.db"),
+		"console sms":         c.SMSProvider == "console",
+		"local engine":        c.BiometricsEngine == "local" && c.LocalEnrollSamples == 3,
+		"seed lockout values": c.MaxFailedAttempts == 5 && c.LockoutDuration == 15*time.Minute && c.PerChallengeMaxFailedAttempts == 3,
+		"challenge ttl 15m":   c.ChallengeTTL == 15*time.Minute,
+		"no bridges":          len(c.EnabledBridges) == 0,
+		"64 KiB body":         c.MaxBodyBytes == 64<<10,
+		"typingdna server":    c.TypingDNA.Server == "https://api.typingdna.com" && c.TypingDNA.Timeout == 20*time.Second,
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("%s: config = %+v", name, c)
+		}
+	}
+}
+
+func TestBaseURLFollowsPort(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=s", "PORT=9090"}})
+	if err != nil || c.BaseURL != "http://localhost:9090" {
+		t.Fatalf("base url = %q, err = %v", c.BaseURL, err)
+	}
+}
+
+func TestLayersEnvBeatsDotEnvBeatsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	yamlPath := filepath.Join(dir, "smsplus.yaml")
+	envPath := filepath.Join(dir, ".env")
+	write(t, yamlPath, "port: 7000\nhash_salt: from-yaml\nmax_failed_attempts: 9\nbase_url: https://yaml.example\n")
+	write(t, envPath, "# comment\nPORT=7001\nHASH_SALT=from-dotenv\nENABLED_BRIDGES=okta, Okta ,\nOKTA_SHARED_SECRET=dotenv-secret\n")
+	c, err := Load(Sources{ConfigFile: yamlPath, EnvFile: envPath, Environ: []string{"PORT=7002", "NOT_EQUALS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 7002 || c.HashSalt != "from-dotenv" || c.MaxFailedAttempts != 9 || c.BaseURL != "https://yaml.example" {
+		t.Fatalf("layering wrong: %+v", c)
+	}
+	if len(c.EnabledBridges) != 1 || c.EnabledBridges[0] != "okta" {
+		t.Fatalf("bridges = %q", c.EnabledBridges)
+	}
+	if c.Setting("OKTA_SHARED_SECRET") != "dotenv-secret" {
+		t.Fatalf("bridge setting not reachable")
+	}
+}
+
+func TestMissingEnvFile(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "nope.env")
+	if _, err := Load(Sources{EnvFile: missing, Environ: []string{"HASH_SALT=s"}}); err != nil {
+		t.Fatalf("an absent default .env must be fine: %v", err)
+	}
+	if _, err := Load(Sources{EnvFile: missing, EnvFileRequired: true, Environ: []string{"HASH_SALT=s"}}); err == nil {
+		t.Fatal("an explicitly named, missing env file must be an error")
+	}
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := Load(Sources{Environ: []string{
+		"PORT=abc", "BASE_URL=ftp://x", "DATA_STORE=cassandra", "LOG_LEVEL=loud", "LOG_REQUESTS=maybe",
+		"ENABLED_BRIDGES=okta,Bad_Id", "DATA_ENCRYPTION_KEY=short", "MAX_FAILED_ATTEMPTS=0",
+	}})
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	for _, want := range []string{"PORT", "BASE_URL", "HASH_SALT", "DATA_STORE", "LOG_LEVEL", "LOG_REQUESTS", "bad_id", "DATA_ENCRYPTION_KEY", "MAX_FAILED_ATTEMPTS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems do not mention %s:\n%v", want, err)
+		}
+	}
+	if len(ce.Problems) < 9 {
+		t.Errorf("got %d problems, want at least 9:\n%v", len(ce.Problems), err)
+	}
+}
+
+func TestDataKey(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=s", "DATA_ENCRYPTION_KEY=" + strings.Repeat("ab", 32)}})
+	if err != nil || len(c.DataKey) != 32 || c.DataKey[0] != 0xab {
+		t.Fatalf("key = %x, err = %v", c.DataKey, err)
+	}
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

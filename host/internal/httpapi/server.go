@@ -1,0 +1,111 @@
+// Package httpapi is the HTTP face of SMS+: the IAM hooks, the challenge page and
+// its API, static assets and health endpoints. Route names and JSON field names
+// match the Node SMS+ so that existing IAM setups and links keep working.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+// Hook is a bridge as the hook handler needs it.
+type Hook interface {
+	Parse(ctx context.Context, req *bridge.Request) (*bridge.ParseResult, error)
+	Respond(ctx context.Context, out *bridge.Outcome) (*bridge.Response, error)
+	// Alive reports whether the bridge can be called.
+	Alive() bool
+	// Unavailable is the vendor's failure answer for when the bridge cannot be called.
+	Unavailable() *bridge.Response
+	// Deadline is how long the vendor waits for an answer (0 = unknown).
+	Deadline() time.Duration
+}
+
+// Options configure the Server.
+type Options struct {
+	Service      *challenge.Service
+	Hooks        func(id string) (Hook, bool)
+	Static       fs.FS
+	Ready        func(ctx context.Context) error // nil error = ready
+	Log          *slog.Logger
+	LogRequests  bool
+	HookBudget   time.Duration // upper bound for one hook, below every vendor deadline
+	MaxBodyBytes int64
+	// MaxInFlightHooks bounds concurrent hooks; more are refused at once in the
+	// vendor's failure format instead of queueing past the deadline.
+	MaxInFlightHooks int
+}
+
+// Server holds the routes' dependencies.
+type Server struct {
+	Options
+	log      *slog.Logger
+	inflight chan struct{}
+	e        *echo.Echo
+}
+
+// New builds the echo instance with every route and middleware.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxInFlightHooks <= 0 {
+		o.MaxInFlightHooks = 256
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	if o.HookBudget <= 0 {
+		o.HookBudget = 2 * time.Second
+	}
+	s := &Server{Options: o, log: o.Log, inflight: make(chan struct{}, o.MaxInFlightHooks)}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Debug = false
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.recoverer)
+	e.Use(securityHeaders)
+	if o.LogRequests {
+		e.Use(s.requestLogger())
+	}
+
+	e.POST("/hooks/:bridge", s.handleHook)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+	e.POST("/verify-otp", s.handleVerify)
+	if o.Static != nil {
+		e.GET("/static/*", echo.WrapHandler(staticHandler(o.Static)))
+	}
+	e.GET("/:cid", s.handlePage)
+	s.e = e
+	return s
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+func (s *Server) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(c echo.Context) error {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

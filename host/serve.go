@@ -1,0 +1,187 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics/local"
+	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/httpapi"
+	"github.com/smsplus/smsplus/host/internal/phrase"
+	"github.com/smsplus/smsplus/host/internal/pluginhost"
+	"github.com/smsplus/smsplus/host/internal/seal"
+	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/storage"
+	"github.com/smsplus/smsplus/host/internal/storage/embedded"
+	"github.com/smsplus/smsplus/web"
+)
+
+// shutdownGrace lets in-flight hooks finish: longer than any hook budget.
+const shutdownGrace = 5 * time.Second
+
+func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	var src sourceFlags
+	fs := newFlagSet("serve", stderr)
+	src.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := src.load(environ)
+	if err != nil {
+		printProblems(stderr, err)
+		return errors.New("not started: fix the configuration (smsplus check-config lists every problem)")
+	}
+	log := newLogger(cfg, stderr)
+
+	app, err := build(ctx, cfg, log, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           app.api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	bridges := make([]string, 0, len(app.plugins.Plugins()))
+	for _, p := range app.plugins.Plugins() {
+		bridges = append(bridges, p.ID)
+	}
+	log.Info("smsplus listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.DataStore,
+		"sms", cfg.SMSProvider, "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
+		"sealed_at_rest", app.sealer.Encrypted())
+	if cfg.SMSProvider == "console" {
+		fmt.Fprintf(stdout, "SMS+ development mode: SMS are printed here, not sent. Listening on %s\n", cfg.BaseURL)
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+// app is a wired SMS+ host.
+type app struct {
+	store   storage.Store
+	plugins *pluginhost.Manager
+	sealer  *seal.Sealer
+	api     *httpapi.Server
+}
+
+func (a *app) close() {
+	a.plugins.Stop()
+	_ = a.store.Close()
+}
+
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
+	sealer, err := seal.New(cfg.DataKey)
+	if err != nil {
+		return nil, err
+	}
+	store, err := embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	plugins, err := startPlugins(ctx, cfg, stderr)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	svc := challenge.New(challenge.Settings{
+		BaseURL:                       cfg.BaseURL,
+		HashSalt:                      cfg.HashSalt,
+		DefaultLanguage:               cfg.DefaultLanguage,
+		ChallengeTTL:                  cfg.ChallengeTTL,
+		PerChallengeMaxFailedAttempts: cfg.PerChallengeMaxFailedAttempts,
+		MaxFailedAttempts:             cfg.MaxFailedAttempts,
+		LockoutDuration:               cfg.LockoutDuration,
+	}, challenge.Deps{
+		Store:    store,
+		Sender:   sms.NewConsole(stdout),
+		Verifier: local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples}),
+		Sealer:   sealer,
+		NewPhrase: func(lang string) (challenge.Phrase, error) {
+			p, err := phrase.New(lang)
+			return challenge.Phrase{Text: p.Text, TextID: p.TextID}, err
+		},
+		Log: log,
+	})
+	api := httpapi.New(httpapi.Options{
+		Service: svc,
+		Hooks: func(id string) (httpapi.Hook, bool) {
+			p, ok := plugins.Get(id)
+			return p, ok
+		},
+		Static: web.Static(),
+		Ready: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			for _, p := range plugins.Plugins() {
+				if !p.Alive() {
+					return fmt.Errorf("bridge %s is not running", p.ID)
+				}
+			}
+			return nil
+		},
+		Log:          log,
+		LogRequests:  cfg.LogRequests,
+		HookBudget:   cfg.HookBudget,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	return &app{store: store, plugins: plugins, sealer: sealer, api: api}, nil
+}
+
+func pluginDirs(cfg *config.Config) []string {
+	if cfg.PluginDir != "" {
+		return []string{cfg.PluginDir}
+	}
+	return pluginhost.DefaultDirs()
+}
+
+func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*pluginhost.Manager, error) {
+	found, err := pluginhost.Discover(pluginDirs(cfg))
+	if err != nil {
+		return nil, err
+	}
+	level := hclog.LevelFromString(cfg.LogLevel)
+	m := pluginhost.NewManager(pluginhost.Options{
+		Setting: cfg.Setting,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
+		}),
+	})
+	if err := m.Start(ctx, found, cfg.EnabledBridges); err != nil {
+		return nil, fmt.Errorf("bridges not started:\n%w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,6 @@
+// Command smsplus-bridge-okta is the SMS+ bridge for Okta's telephony inline hook.
+package main
+
+import "github.com/smsplus/smsplus/sdk/bridge"
+
+func main() { bridge.Serve(newOkta()) }

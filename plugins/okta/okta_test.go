@@ -1,0 +1,683 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+const testSecret = "s3cr3t-0123456789abcdef"
+
+func configured(t testing.TB, settings map[string]string) *okta {
+	t.Helper()
+	if settings == nil {
+		settings = map[string]string{settingSecret: testSecret}
+	}
+	o := newOkta()
+	if err := o.Configure(context.Background(), settings); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return o
+}
+
+func post(body []byte, headers ...string) *bridge.Request {
+	r := &bridge.Request{Method: http.MethodPost, Path: "/hooks/okta", Body: body}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Headers = append(r.Headers, bridge.Header{Name: headers[i], Values: []string{headers[i+1]}})
+	}
+	r.Headers = append(r.Headers, bridge.Header{Name: "Content-Type", Values: []string{"application/json"}})
+	return r
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestInfo(t *testing.T) {
+	t.Parallel()
+	info, err := newOkta().Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ID != "okta" || info.Version != "0.1.0" || info.Deadline != 3*time.Second {
+		t.Errorf("Info = %+v", info)
+	}
+	var secret, header *bridge.Setting
+	for i := range info.Settings {
+		switch info.Settings[i].Name {
+		case settingSecret:
+			secret = &info.Settings[i]
+		case settingHeader:
+			header = &info.Settings[i]
+		}
+	}
+	if secret == nil || !secret.Required || !secret.Secret {
+		t.Errorf("%s setting = %+v, want required and secret", settingSecret, secret)
+	}
+	if header == nil || header.Required || header.Secret {
+		t.Errorf("%s setting = %+v, want optional, not secret", settingHeader, header)
+	}
+}
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		settings map[string]string
+		problems []string // substrings, one per expected problem, in order
+	}{
+		"secret only":       {settings: map[string]string{settingSecret: testSecret}},
+		"custom header":     {settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}},
+		"nil settings":      {settings: nil, problems: []string{"OKTA_SHARED_SECRET is required: set it to the Authentication secret configured on the Okta inline hook"}},
+		"blank secret":      {settings: map[string]string{settingSecret: "  \t"}, problems: []string{"OKTA_SHARED_SECRET is required"}},
+		"short secret":      {settings: map[string]string{settingSecret: "hunter2"}, problems: []string{"shorter than 16 characters: anyone who can reach the hook URL could guess it"}},
+		"header with space": {settings: map[string]string{settingSecret: testSecret, settingHeader: "X Okta"}, problems: []string{`OKTA_AUTH_HEADER "X Okta" is not a valid HTTP header name`}},
+		"header with colon": {settings: map[string]string{settingSecret: testSecret, settingHeader: "Authorization:"}, problems: []string{"not a valid HTTP header name"}},
+		"every problem at once": {
+			settings: map[string]string{settingSecret: "tiny-s3cr3t", settingHeader: "bad\nname"},
+			problems: []string{"OKTA_SHARED_SECRET is shorter", "OKTA_AUTH_HEADER"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := newOkta().Configure(context.Background(), tc.settings)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatalf("Configure: %v", err)
+				}
+				return
+			}
+			var ce *bridge.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Configure error = %v, want *bridge.ConfigError", err)
+			}
+			if len(ce.Problems) != len(tc.problems) {
+				t.Fatalf("problems = %q, want %d", ce.Problems, len(tc.problems))
+			}
+			for i, want := range tc.problems {
+				if !strings.Contains(ce.Problems[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, ce.Problems[i], want)
+				}
+			}
+			if s := tc.settings[settingSecret]; strings.TrimSpace(s) != "" && strings.Contains(err.Error(), s) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+		})
+	}
+}
+
+func TestConfigureFailureFailsClosed(t *testing.T) {
+	t.Parallel()
+	o := configured(t, nil)
+	body := fixture(t, "sms.json")
+	if res, _ := o.Parse(context.Background(), post(body, "Authorization", testSecret)); res.OTP == nil {
+		t.Fatalf("before reconfigure: %+v", res.Rejection)
+	}
+	if err := o.Configure(context.Background(), map[string]string{}); err == nil {
+		t.Fatal("Configure with no secret succeeded")
+	}
+	res, err := o.Parse(context.Background(), post(body, "Authorization", testSecret))
+	if err != nil || res.Rejection == nil || res.Rejection.Code != bridge.CodeUnauthorized {
+		t.Fatalf("after failed reconfigure: %+v, %v; want unauthorized", res, err)
+	}
+}
+
+func TestParseOTP(t *testing.T) {
+	t.Parallel()
+	sms := fixture(t, "sms.json")
+	withProfile := func(mp string) []byte {
+		return []byte(`{"eventId":"e1","eventType":"com.okta.telephony.provider","data":{"messageProfile":` + mp + `}}`)
+	}
+	min := func(otp string, ch bridge.Channel, msg string) *bridge.OTPEvent {
+		return &bridge.OTPEvent{Phone: "+14155550123", OTP: otp, Channel: ch, Message: msg, TransactionID: "e1",
+			Metadata: map[string]string{"event_id": "e1"}}
+	}
+	smsWant := &bridge.OTPEvent{
+		Phone:         "+14155550123",
+		OTP:           "604913",
+		Message:       "Your Acme verification code is 604913",
+		Channel:       bridge.ChannelSMS,
+		Locale:        "EN-US",
+		ExpiresAt:     time.Date(2026, 3, 2, 9, 19, 7, 112_000_000, time.UTC),
+		Subject:       "maria.lopez@acme.example",
+		TransactionID: "3QdDXl7qTgmjRWNbxuC9Kg",
+		Metadata:      map[string]string{"request_type": "com.okta.user.telephony.mfa-verification", "event_id": "3QdDXl7qTgmjRWNbxuC9Kg"},
+	}
+	tests := map[string]struct {
+		settings map[string]string
+		headers  []string
+		body     []byte
+		want     *bridge.OTPEvent
+	}{
+		"sms with bearer secret": {headers: []string{"Authorization", "Bearer " + testSecret}, body: sms, want: smsWant},
+		"sms with raw secret":    {headers: []string{"Authorization", testSecret}, body: sms, want: smsWant},
+		"header name any case":   {headers: []string{"authorization", testSecret}, body: sms, want: smsWant},
+		"custom auth header": {
+			settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"},
+			headers:  []string{"x-okta-secret", "Bearer " + testSecret}, body: sms, want: smsWant,
+		},
+		"voice": {
+			headers: []string{"Authorization", testSecret}, body: fixture(t, "voice.json"),
+			want: &bridge.OTPEvent{
+				Phone: "+4915123456789", OTP: "318842", Channel: bridge.ChannelVoice, Locale: "DE-DE",
+				ExpiresAt: time.Date(2026, 3, 2, 10, 6, 55, 0, time.UTC), Subject: "jonas.berg@acme.example",
+				TransactionID: "7bLq2RrVQ1m0ZyTnP3xW4A",
+				Metadata:      map[string]string{"request_type": "com.okta.user.telephony.password-reset", "event_id": "7bLq2RrVQ1m0ZyTnP3xW4A"},
+			},
+		},
+		"preview is a real send, flagged": {
+			headers: []string{"Authorization", testSecret}, body: fixture(t, "preview.json"),
+			want: &bridge.OTPEvent{
+				Phone: "+15555551212", OTP: "11111", Message: "(HOOK)Your code is 11111", Channel: bridge.ChannelSMS, Locale: "EN-US",
+				ExpiresAt: time.Date(2026, 3, 1, 21, 48, 34, 321_000_000, time.UTC), TransactionID: "Kx0pJ3v7S9eQy5mWb2nC1g",
+				Metadata: map[string]string{"request_type": "com.okta.user.telephony.pre-enrollment", "event_id": "Kx0pJ3v7S9eQy5mWb2nC1g", "preview": "true"},
+			},
+		},
+		"template fallback keeps leading zero, phone passed through trimmed, bad expiry ignored": {
+			headers: []string{"Authorization", testSecret}, body: fixture(t, "template_only.json"),
+			want: &bridge.OTPEvent{
+				Phone: "9876543210", OTP: "012345", Message: "Your code is 012345", Channel: bridge.ChannelSMS,
+				Subject: "00u1ab2cd3EF4gh5ij6k", TransactionID: "Vq8mN2cP0sLk4TzR6yHb1w",
+				Metadata: map[string]string{"request_type": "com.okta.user.telephony.account-unlock", "event_id": "Vq8mN2cP0sLk4TzR6yHb1w"},
+			},
+		},
+		"otpCode preferred over template": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"0042","msgTemplate":"Code 998877"}`),
+			want:    min("0042", bridge.ChannelSMS, "Code 998877"),
+		},
+		"template with year and one code is fine when code is not year-like": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Your code is 604913. It expires in 5 minutes."}`),
+			want:    min("604913", bridge.ChannelSMS, "Your code is 604913. It expires in 5 minutes."),
+		},
+		"no deliveryChannel is sms": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234"}`),
+			want:    min("1234", bridge.ChannelSMS, ""),
+		},
+		"CALL is voice": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","deliveryChannel":"CALL"}`),
+			want:    min("1234", bridge.ChannelVoice, ""),
+		},
+		"Sms any case is sms": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234567890","deliveryChannel":" Sms "}`),
+			want:    min("1234567890", bridge.ChannelSMS, ""),
+		},
+		"null optional fields and unknown fields of any type": {
+			headers: []string{"Authorization", testSecret},
+			body: []byte(`{"eventId":"e1","eventType":null,"extra":[1,{"a":1e999}],"data":{"context":null,"userProfile":null,` +
+				`"messageProfile":{"phoneNumber":"+14155550123","otpCode":"1234","locale":null,"firstName":7}}}`),
+			want: min("1234", bridge.ChannelSMS, ""),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := configured(t, tc.settings)
+			res, err := o.Parse(context.Background(), post(tc.body, tc.headers...))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if res.Rejection != nil || res.TestPing != nil {
+				t.Fatalf("Parse = rejection %+v, ping %+v; want an OTP event", res.Rejection, res.TestPing)
+			}
+			if !reflect.DeepEqual(res.OTP, tc.want) {
+				t.Errorf("OTP event:\n got %+v\nwant %+v", res.OTP, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRejected(t *testing.T) {
+	t.Parallel()
+	sms := fixture(t, "sms.json")
+	auth := []string{"Authorization", testSecret}
+	withProfile := func(mp string) []byte {
+		return []byte(`{"eventType":"com.okta.telephony.provider","data":{"messageProfile":` + mp + `}}`)
+	}
+	tests := map[string]struct {
+		unconfigured bool
+		settings     map[string]string
+		method       string
+		headers      []string
+		body         []byte
+		status       int
+		code         string
+		message      string // exact, when set
+	}{
+		"not configured":                       {unconfigured: true, headers: auth, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"GET":                                  {method: http.MethodGet, headers: auth, body: sms, status: 405, code: bridge.CodeMethod},
+		"lowercase post":                       {method: "post", headers: auth, body: sms, status: 405, code: bridge.CodeMethod},
+		"missing auth header":                  {body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"wrong secret":                         {headers: []string{"Authorization", "Bearer " + testSecret + "x"}, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"secret prefix":                        {headers: []string{"Authorization", testSecret[:10]}, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"empty bearer":                         {headers: []string{"Authorization", "Bearer "}, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"basic scheme":                         {headers: []string{"Authorization", "Basic " + testSecret}, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"secret in the wrong header":           {settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}, headers: auth, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"auth checked before body":             {headers: []string{"Authorization", "nope"}, body: []byte("{"), status: 401, code: bridge.CodeUnauthorized},
+		"empty body":                           {headers: auth, body: nil, status: 400, code: bridge.CodeMalformed},
+		"whitespace body":                      {headers: auth, body: []byte(" \n"), status: 400, code: bridge.CodeMalformed},
+		"null body":                            {headers: auth, body: []byte("null"), status: 400, code: bridge.CodeMalformed},
+		"malformed JSON":                       {headers: auth, body: []byte(`{"data":`), status: 400, code: bridge.CodeMalformed},
+		"trailing garbage":                     {headers: auth, body: append(append([]byte{}, sms...), []byte("garbage")...), status: 400, code: bridge.CodeMalformed},
+		"two objects":                          {headers: auth, body: append(append([]byte{}, sms...), []byte("{}")...), status: 400, code: bridge.CodeMalformed},
+		"array body":                           {headers: auth, body: []byte(`[` + string(sms) + `]`), status: 400, code: bridge.CodeMalformed},
+		"string body":                          {headers: auth, body: []byte(`"hello"`), status: 400, code: bridge.CodeMalformed},
+		"non-UTF-8 bytes":                      {headers: auth, body: withProfile("{\"phoneNumber\":\"+1415\xff\xfe\",\"otpCode\":\"1234\"}"), status: 400, code: bridge.CodeMalformed},
+		"otpCode as number":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":604913}`), status: 400, code: bridge.CodeMalformed},
+		"huge number":                          {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":1e999999999}`), status: 400, code: bridge.CodeMalformed},
+		"phoneNumber as object":                {headers: auth, body: withProfile(`{"phoneNumber":{"n":1},"otpCode":"1234"}`), status: 400, code: bridge.CodeMalformed},
+		"messageProfile as string":             {headers: auth, body: withProfile(`"x"`), status: 400, code: bridge.CodeMalformed},
+		"deep nesting":                         {headers: auth, body: []byte(`{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`), status: 400, code: bridge.CodeMalformed},
+		"wrong eventType":                      {headers: auth, body: []byte(`{"eventType":"com.okta.event_hook","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
+		"empty eventType":                      {headers: auth, body: []byte(`{"eventType":"","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
+		"flat malformed example":               {headers: auth, body: fixture(t, "malformed_flat.json"), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
+		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
+		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
+		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with year and code":          {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is 604913"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 400, code: bridge.CodeMissingField},
+		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 400, code: bridge.CodeMissingField},
+		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 400, code: bridge.CodeInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
+		"otpCode too short":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"123"}`), status: 400, code: bridge.CodeInvalidOTP},
+		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 400, code: bridge.CodeInvalidOTP},
+		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 400, code: bridge.CodeInvalidOTP},
+		"body too large":                       {headers: auth, body: bytes.Repeat([]byte(" "), maxBody+1), status: 413, code: bridge.CodeBodyTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := newOkta()
+			if !tc.unconfigured {
+				o = configured(t, tc.settings)
+			}
+			req := post(tc.body, tc.headers...)
+			if tc.method != "" {
+				req.Method = tc.method
+			}
+			res, err := o.Parse(context.Background(), req)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if res.OTP != nil || res.TestPing != nil || res.Rejection == nil {
+				t.Fatalf("Parse = %+v, want only a rejection", res)
+			}
+			r := res.Rejection
+			if r.Status != tc.status || r.Code != tc.code {
+				t.Errorf("rejection = %d %s (%q), want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			}
+			if tc.message != "" && r.Message != tc.message {
+				t.Errorf("message = %q, want %q", r.Message, tc.message)
+			}
+		})
+	}
+}
+
+func TestParseNilRequest(t *testing.T) {
+	t.Parallel()
+	res, err := configured(t, nil).Parse(context.Background(), nil)
+	if err != nil || res.Rejection == nil {
+		t.Fatalf("Parse(nil) = %+v, %v; want a rejection", res, err)
+	}
+}
+
+func TestOTPFromTemplate(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		tmpl string
+		want string // "" = no answer
+	}{
+		"plain":                   {tmpl: "Your Acme verification code is 604913", want: "604913"},
+		"leading zero":            {tmpl: "Your code is 012345", want: "012345"},
+		"prefix glued by dash":    {tmpl: "G-482913 is your code", want: "482913"},
+		"in parentheses":          {tmpl: "(HOOK)Your code is 11111", want: "11111"},
+		"ten digits":              {tmpl: "code 1234567890", want: "1234567890"},
+		"code and short run":      {tmpl: "Code 604913, valid for 5 minutes", want: "604913"},
+		"lone year-like run":      {tmpl: "Your code is 2024", want: "2024"},
+		"empty":                   {tmpl: ""},
+		"no digits":               {tmpl: "Your code is ready"},
+		"three digits":            {tmpl: "Code 123"},
+		"eleven digits":           {tmpl: "Code 12345678901"},
+		"two codes":               {tmpl: "Code 1234 or 5678"},
+		"year and code":           {tmpl: "© 2026 Acme. Your code is 604913"},
+		"year next to short run":  {tmpl: "Code 1999 valid 10 min"},
+		"glued to letters":        {tmpl: "Code ABC123456"},
+		"glued to letters after":  {tmpl: "Code 123456abc"},
+		"date":                    {tmpl: "Valid until 2026-03-02"},
+		"date and code":           {tmpl: "Code 604913 valid until 2026-03-02", want: "604913"},
+		"decimal":                 {tmpl: "Pay 1234.50 now"},
+		"thousands":               {tmpl: "Balance 12,345"},
+		"time":                    {tmpl: "At 1030:15"},
+		"phone number":            {tmpl: "Code 604913, help +1 415 555 0123"},
+		"non-ASCII digits around": {tmpl: "Code ١1234"},
+		"invalid UTF-8":           {tmpl: "Code \xff1234\xfe", want: "1234"},
+		"sentence end":            {tmpl: "Your code is 604913.", want: "604913"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := otpFromTemplate(tc.tmpl)
+			if ok != (tc.want != "") || got != tc.want {
+				t.Errorf("otpFromTemplate(%q) = %q, %v; want %q", tc.tmpl, got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// oktaAnswer decodes either of Okta's answer shapes.
+type oktaAnswer struct {
+	Commands []struct {
+		Type  string `json:"type"`
+		Value []struct {
+			Status              string `json:"status"`
+			Provider            string `json:"provider"`
+			TransactionID       string `json:"transactionId"`
+			TransactionMetadata string `json:"transactionMetadata"`
+		} `json:"value"`
+	} `json:"commands"`
+	Error *struct {
+		ErrorSummary string `json:"errorSummary"`
+		ErrorCauses  []struct {
+			ErrorSummary string `json:"errorSummary"`
+			Reason       string `json:"reason"`
+			LocationType string `json:"locationType"`
+			Location     string `json:"location"`
+			Domain       string `json:"domain"`
+		} `json:"errorCauses"`
+	} `json:"error"`
+}
+
+func TestRespond(t *testing.T) {
+	t.Parallel()
+	const (
+		otp   = "604913"
+		phone = "+14155550123"
+		link  = "https://sms.example/c/abc"
+	)
+	// Hostile host texts and metadata: none of it may reach Okta.
+	leaky := "sent " + otp + " to " + phone + " via " + link
+	meta := map[string]string{"phone": phone, "otp": otp, "link": link}
+	tests := map[string]struct {
+		out       *bridge.Outcome
+		status    int
+		okStatus  string // commands[0].value[0].status, for success answers
+		txMeta    string
+		reason    string // error.errorCauses[0].reason, for error answers
+		causeText string // exact, when set
+		allowPOST bool
+	}{
+		"delivered": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "ch_1", Duration: 12 * time.Millisecond, Message: leaky, Metadata: meta},
+			status: 200, okStatus: "SUCCESSFUL", txMeta: "duration=12ms",
+		},
+		"fallback delivered": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFallbackDelivered, TransactionID: "ch_1", Duration: 40 * time.Millisecond, Message: leaky, Metadata: meta},
+			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=fallback duration=40ms",
+		},
+		"test ok": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeTestOK, TransactionID: "ch_1"},
+			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=test",
+		},
+		"pending": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomePending, TransactionID: "ch_1", Duration: 2500 * time.Millisecond},
+			status: 200, okStatus: "PENDING", txMeta: "duration=2500ms",
+		},
+		"failed invalid phone": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeInvalidPhone, Message: leaky, Metadata: meta},
+			status: 200, reason: "INVALID_PHONE", causeText: "The phone number is not a valid destination",
+		},
+		"failed deadline": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeDeadline},
+			status: 200, reason: "DEADLINE_EXCEEDED",
+		},
+		"failed without code": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed},
+			status: 200, reason: "INTERNAL_ERROR",
+		},
+		"failed with hostile code": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: otp + " " + phone},
+			status: 200, reason: "INTERNAL_ERROR",
+		},
+		"failed with unknown code": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: "brand_new_code"},
+			status: 200, reason: "BRAND_NEW_CODE", causeText: "SMS+ could not complete the request",
+		},
+		"rejected unauthorized": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized, Status: 401, Message: msgUnauthorized},
+			status: 401, reason: "UNAUTHORIZED", causeText: msgUnauthorized,
+		},
+		"rejected unauthorized without status": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized},
+			status: 401, reason: "UNAUTHORIZED",
+		},
+		"rejected too large by host": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge},
+			status: 413, reason: "BODY_TOO_LARGE",
+		},
+		"rejected method": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMethod, Status: 405},
+			status: 405, reason: "METHOD_NOT_ALLOWED", allowPOST: true,
+		},
+		"rejected missing field keeps our field name": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMissingField, Status: 400, Message: msgNoPhone},
+			status: 400, reason: "MISSING_FIELD", causeText: msgNoPhone,
+		},
+		"rejected with leaky message": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeInvalidOTP, Status: 400, Message: leaky},
+			status: 400, reason: "INVALID_OTP", causeText: "The one-time passcode is not 4 to 10 digits",
+		},
+		"rejected with bogus status": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed, Status: 200},
+			status: 400, reason: "MALFORMED_REQUEST",
+		},
+		"unspecified": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeUnspecified, Code: bridge.CodeSMSFailed},
+			status: 200, reason: "INTERNAL_ERROR",
+		},
+		"unknown kind": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeKind(99)},
+			status: 200, reason: "INTERNAL_ERROR",
+		},
+		"nil outcome": {
+			out:    nil,
+			status: 200, reason: "INTERNAL_ERROR",
+		},
+	}
+	o := configured(t, nil)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := o.Respond(context.Background(), tc.out)
+			if err != nil {
+				t.Fatalf("Respond: %v", err)
+			}
+			if resp.Status != tc.status {
+				t.Errorf("status = %d, want %d", resp.Status, tc.status)
+			}
+			if got := header(resp, "Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			if got := header(resp, "Allow"); tc.allowPOST != (got == http.MethodPost) {
+				t.Errorf("Allow = %q, want POST: %v", got, tc.allowPOST)
+			}
+			for _, secret := range []string{otp, phone, link, "4155550123"} {
+				if bytes.Contains(resp.Body, []byte(secret)) {
+					t.Errorf("body reveals %q: %s", secret, resp.Body)
+				}
+			}
+			var a oktaAnswer
+			dec := json.NewDecoder(bytes.NewReader(resp.Body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&a); err != nil {
+				t.Fatalf("body is not an Okta answer: %v\n%s", err, resp.Body)
+			}
+			if tc.okStatus != "" {
+				if a.Error != nil || len(a.Commands) != 1 || len(a.Commands[0].Value) != 1 {
+					t.Fatalf("want one command with one action: %s", resp.Body)
+				}
+				c := a.Commands[0]
+				v := c.Value[0]
+				if c.Type != "com.okta.telephony.action" || v.Status != tc.okStatus || v.Provider != "SMSPLUS" ||
+					v.TransactionID != tc.out.TransactionID || v.TransactionMetadata != tc.txMeta {
+					t.Errorf("answer = %s", resp.Body)
+				}
+				return
+			}
+			if a.Commands != nil || a.Error == nil || a.Error.ErrorSummary == "" || len(a.Error.ErrorCauses) != 1 {
+				t.Fatalf("want an error object with one cause: %s", resp.Body)
+			}
+			c := a.Error.ErrorCauses[0]
+			if c.Reason != tc.reason || c.Domain != "smsplus" || c.ErrorSummary == "" || c.LocationType == "" || c.Location == "" {
+				t.Errorf("cause = %+v, want reason %s", c, tc.reason)
+			}
+			if tc.causeText != "" && c.ErrorSummary != tc.causeText {
+				t.Errorf("cause summary = %q, want %q", c.ErrorSummary, tc.causeText)
+			}
+		})
+	}
+}
+
+func header(r *bridge.Response, name string) string {
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Name, name) && len(h.Values) > 0 {
+			return h.Values[0]
+		}
+	}
+	return ""
+}
+
+// TestSimulateSample checks configs/samples/okta.json, the payload behind
+// `smsplus simulate okta`, once its placeholders are filled.
+func TestSimulateSample(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "samples", "okta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"{{PHONE}}", "{{OTP}}", "{{EVENT_ID}}", "{{NOW}}", "{{EXPIRES}}"} {
+		if !bytes.Contains(raw, []byte(p)) {
+			t.Errorf("sample lacks placeholder %s", p)
+		}
+	}
+	body := strings.NewReplacer(
+		"{{PHONE}}", "+14155550123",
+		"{{OTP}}", "048213",
+		"{{EVENT_ID}}", "sim-1",
+		"{{NOW}}", "2026-03-02T09:14:07Z",
+		"{{EXPIRES}}", "2026-03-02T09:19:07Z",
+	).Replace(string(raw))
+	res, err := configured(t, nil).Parse(context.Background(), post([]byte(body), "Authorization", "Bearer "+testSecret))
+	if err != nil || res.OTP == nil {
+		t.Fatalf("Parse = %+v, %v", res, err)
+	}
+	e := res.OTP
+	if e.Phone != "+14155550123" || e.OTP != "048213" || e.TransactionID != "sim-1" || e.Channel != bridge.ChannelSMS ||
+		!e.ExpiresAt.Equal(time.Date(2026, 3, 2, 9, 19, 7, 0, time.UTC)) || !strings.Contains(e.Message, "048213") {
+		t.Errorf("event = %+v", e)
+	}
+	// The template alone must also yield the code.
+	if got, ok := otpFromTemplate(e.Message); !ok || got != "048213" {
+		t.Errorf("otpFromTemplate(%q) = %q, %v", e.Message, got, ok)
+	}
+}
+
+func TestConcurrentConfigureAndParse(t *testing.T) {
+	t.Parallel()
+	o := configured(t, nil)
+	body := fixture(t, "sms.json")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if i%2 == 0 {
+					_ = o.Configure(context.Background(), map[string]string{settingSecret: testSecret})
+					continue
+				}
+				res, err := o.Parse(context.Background(), post(body, "Authorization", testSecret))
+				if err != nil || res.OTP == nil {
+					t.Errorf("Parse = %+v, %v", res, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func FuzzParse(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(seeds) == 0 {
+		f.Fatalf("no seeds: %v", err)
+	}
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(testSecret, b)
+		f.Add("Bearer "+testSecret, b)
+	}
+	f.Add(testSecret, []byte(`{"data":{"messageProfile":{"phoneNumber":"1","msgTemplate":"2026 1234"}}}`))
+	f.Add(testSecret, []byte("\xff{"))
+	f.Add("", []byte("{}"))
+
+	o := configured(f, nil)
+	f.Fuzz(func(t *testing.T, authValue string, body []byte) {
+		if len(body) > 2*maxBody {
+			t.Skip()
+		}
+		res, err := o.Parse(context.Background(), post(body, "Authorization", authValue))
+		if err != nil {
+			t.Fatalf("Parse error: %v", err)
+		}
+		n := 0
+		for _, set := range []bool{res.OTP != nil, res.TestPing != nil, res.Rejection != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("Parse returned %d results: %+v", n, res)
+		}
+		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "ch_1"}
+		switch {
+		case res.OTP != nil:
+			if !isOTP(res.OTP.OTP) || res.OTP.Phone == "" || res.OTP.Channel == bridge.ChannelUnspecified {
+				t.Fatalf("bad event: %+v", res.OTP)
+			}
+		case res.Rejection != nil:
+			r := res.Rejection
+			if r.Code == "" || r.Message == "" || r.Status < 400 || r.Status > 599 {
+				t.Fatalf("bad rejection: %+v", r)
+			}
+			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+		}
+		resp, err := o.Respond(context.Background(), out)
+		if err != nil || !json.Valid(resp.Body) {
+			t.Fatalf("Respond = %+v, %v", resp, err)
+		}
+	})
+}
