@@ -136,4 +136,3 @@ func printProblems(w io.Writer, err error) {
 		fmt.Fprintf(w, "  - %s\n", line)
 	}
 }
-

@@ -29,8 +29,8 @@ type Started struct {
 	// derived from the challenge id but does not reveal it: the challenge id is the
 	// link's secret, and vendors log transaction ids where their admins can read them.
 	TransactionID string
-	Enrolling   bool
-	SMSID       string
+	Enrolling     bool
+	SMSID         string
 }
 
 // Start creates a challenge for the event and texts the link. On any error no

@@ -72,6 +72,9 @@ func (s *Server) handleHook(c echo.Context) error {
 		if !hook.Alive() {
 			return s.writeBridgeResponse(c, hook.Unavailable())
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return s.answer(c, hook, deadline, failed(bridge.CodeDeadline, "SMS+ ran out of time"), start)
+		}
 		return s.answer(c, hook, deadline, failed(bridge.CodeInternal, "SMS+ bridge error"), start)
 	}
 

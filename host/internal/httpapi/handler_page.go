@@ -121,4 +121,3 @@ func (s *Server) handleVerify(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
-

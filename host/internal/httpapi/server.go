@@ -80,6 +80,12 @@ func New(o Options) *Server {
 	}
 
 	e.POST("/hooks/:bridge", s.handleHook)
+	// Without this, a GET of a hook URL would fall through to the page route.
+	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+		"/hooks/:bridge", func(c echo.Context) error {
+			c.Response().Header().Set("Allow", http.MethodPost)
+			return errMethod
+		})
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.POST("/verify-otp", s.handleVerify)

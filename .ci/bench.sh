@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Prints SMS+ performance figures; never part of `make test`.
+#  1. the Okta plugin's Parse+Respond round trip over go-plugin gRPC (p50/p99);
+#  2. hook latency for Okta payloads at 100 hooks/s for 20 s (embedded store, console
+#     sender), with the host's and the plugin's CPU per hook and peak memory;
+#  3. the same at 2000 hooks/s, far past capacity, to show that answers stay inside
+#     Okta's 3 s deadline (overload is refused early in Okta's failure format).
+# Uses ../shared/bench/hookload (the shared load driver). Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOOKLOAD=${HOOKLOAD:-../shared/bench/hookload}
+RATE=${RATE:-100}
+DURATION=${DURATION:-20s}
+PORT=${PORT:-18480}
+SECRET=bench-okta-secret-0123456789
+
+echo "== plugin round trip (Parse + Respond, real okta binary, gRPC + mTLS)"
+go test -run '^$' -bench OktaRoundTrip -benchtime 20000x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
+
+tmp=$(mktemp -d)
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+(cd "$tmp" && PORT=$PORT HASH_SALT=bench-salt DATA_DIR="$tmp/data" ENABLED_BRIDGES=okta OKTA_SHARED_SECRET=$SECRET \
+  LOG_LEVEL=warn exec "$OLDPWD/bin/smsplus" serve >/dev/null 2>"$tmp/stderr") &
+srv=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+plugin=$(pgrep -P "$srv" -f smsplus-bridge-okta | head -1)
+idle_rss=$(awk '/VmRSS/{print $2}' "/proc/$srv/status")
+echo "== idle: host RSS ${idle_rss} kB, plugin RSS $(awk '/VmRSS/{print $2}' "/proc/$plugin/status") kB"
+
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+load() { # rate duration
+  local h0 p0 h1 p1 n
+  h0=$(ticks "$srv"); p0=$(ticks "$plugin")
+  (cd "$HOOKLOAD" && go run . -url "http://127.0.0.1:$PORT/hooks/okta" -body "$OLDPWD/../shared/bench/okta_body.json" \
+    -H "Authorization: Bearer $SECRET" -rate "$1" -d "$2" -pid "$srv") | tee "$tmp/load.txt"
+  h1=$(ticks "$srv"); p1=$(ticks "$plugin")
+  n=$(awk '/^count|requests/{for(i=1;i<=NF;i++) if ($i ~ /^[0-9]+$/) {print $i; exit}}' "$tmp/load.txt")
+  hz=$(getconf CLK_TCK)
+  if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+    awk -v h=$((h1-h0)) -v p=$((p1-p0)) -v n="$n" -v hz="$hz" \
+      'BEGIN{printf "cpu per hook: host %.3f ms, plugin %.3f ms, total %.3f ms (%d hooks)\n", h*1000/hz/n, p*1000/hz/n, (h+p)*1000/hz/n, n}'
+  fi
+}
+echo "== ${RATE} hooks/s for ${DURATION}"
+load "$RATE" "$DURATION"
+echo "== 2000 hooks/s for 10s (overload)"
+load 2000 10s

@@ -1,0 +1,132 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics"
+)
+
+// Phrases of the lengths SMS+ hands out (10 to 24 characters).
+var synthTexts = []string{
+	"tree lamp",
+	"blue river",
+	"quiet horse run",
+	"milk under paper",
+	"sand cloud music",
+	"happy fish jumps",
+	"bright window farm",
+	"small garden table",
+	"seven green apples",
+	"orange tiger smile",
+}
+
+var (
+	typistA = TimingProfile{HoldMS: 90, FlightMS: 150, Rhythm: 11}
+	typistB = TimingProfile{HoldMS: 160, FlightMS: 320, Rhythm: 77}
+)
+
+// enrollSynth enrolls user with k patterns of p on text and returns the engine.
+func enrollSynth(t testing.TB, text string, p TimingProfile, k int, rng *rand.Rand) *Engine {
+	t.Helper()
+	e := New(newMemStore(), Options{EnrollSamples: k})
+	textID := biometrics.TextID(text)
+	for i := range k {
+		res, err := e.Submit(context.Background(), "user", textID, text, SynthesizePattern(text, p, rng))
+		if err != nil {
+			t.Fatalf("enroll sample %d: %v", i+1, err)
+		}
+		if res.Action != biometrics.ActionEnroll {
+			t.Fatalf("enroll sample %d: action %q", i+1, res.Action)
+		}
+	}
+	return e
+}
+
+// acceptRate enrolls a fresh engine with `enroll` and verifies one pattern of
+// `probe`, trials times, and returns the share of matches.
+func acceptRate(t *testing.T, enroll, probe TimingProfile, trials int, seed uint64) float64 {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	accepted := 0
+	for i := range trials {
+		text := synthTexts[i%len(synthTexts)]
+		e := enrollSynth(t, text, enroll, 3, rng)
+		res, err := e.Submit(context.Background(), "user", biometrics.TextID(text), text, SynthesizePattern(text, probe, rng))
+		if err != nil {
+			t.Fatalf("trial %d: %v", i, err)
+		}
+		if res.Action != biometrics.ActionVerify {
+			t.Fatalf("trial %d: action %q", i, res.Action)
+		}
+		if res.Match {
+			accepted++
+		}
+	}
+	return float64(accepted) / float64(trials)
+}
+
+func TestSyntheticAcceptance(t *testing.T) {
+	t.Parallel()
+	const trials = 200
+	for name, p := range map[string]TimingProfile{"A": typistA, "B": typistB} {
+		rate := acceptRate(t, p, p, trials, 1)
+		t.Logf("typist %s verifies as itself: %.1f%% accepted", name, 100*rate)
+		if rate < 0.95 {
+			t.Errorf("typist %s accepted %.1f%% of its own patterns, want >= 95%%", name, 100*rate)
+		}
+	}
+}
+
+func TestSyntheticRejection(t *testing.T) {
+	t.Parallel()
+	const trials = 200
+	for name, c := range map[string]struct{ enroll, probe TimingProfile }{
+		"B as A": {typistA, typistB},
+		"A as B": {typistB, typistA},
+	} {
+		rate := acceptRate(t, c.enroll, c.probe, trials, 2)
+		t.Logf("%s: %.1f%% rejected", name, 100*(1-rate))
+		if rate > 0.01 {
+			t.Errorf("%s: accepted %.1f%% of an impostor's patterns, want <= 1%%", name, 100*rate)
+		}
+	}
+}
+
+// TestSyntheticCloseImpostor reports (without gating) how a typist with the same
+// speed but other habits fares: the hard case for any timing detector.
+func TestSyntheticCloseImpostor(t *testing.T) {
+	t.Parallel()
+	close := typistA
+	close.Rhythm = 12
+	rate := acceptRate(t, typistA, close, 200, 3)
+	t.Logf("same speed, other rhythm: %.1f%% rejected", 100*(1-rate))
+}
+
+func TestSynthesizePatternIsValid(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, text := range synthTexts {
+		for _, p := range []TimingProfile{typistA, typistB, {}} {
+			tp := SynthesizePattern(text, p, rng)
+			pat, err := ParsePattern(tp)
+			if err != nil {
+				t.Fatalf("%q: %v", tp, err)
+			}
+			if err := pat.Check(); err != nil {
+				t.Fatalf("%q: %v", tp, err)
+			}
+			if pat.TextID != biometrics.TextID(text) || len(pat.Keys) != len(text) {
+				t.Fatalf("%q: text id or length wrong for %q", tp, text)
+			}
+		}
+	}
+}
+
+func ExampleSynthesizePattern() {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fmt.Println(SynthesizePattern("abc", TimingProfile{HoldMS: 90, FlightMS: 150, Rhythm: 1}, rng))
+	// Output: sp1:4078610940:3:0,112;319,396;553,636
+}

@@ -1,0 +1,302 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/host/internal/seal"
+	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/storage/embedded"
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+// fakeHook is a bridge whose Respond echoes the outcome as JSON, so tests can see
+// exactly what the host asked it to answer.
+type fakeHook struct {
+	parse    func(ctx context.Context, r *bridge.Request) (*bridge.ParseResult, error)
+	dead     bool
+	deadline time.Duration
+}
+
+func (f *fakeHook) Parse(ctx context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
+	return f.parse(ctx, r)
+}
+
+func (f *fakeHook) Respond(_ context.Context, o *bridge.Outcome) (*bridge.Response, error) {
+	body, _ := json.Marshal(map[string]any{"kind": o.Kind.String(), "code": o.Code, "txn": o.TransactionID})
+	status := 200
+	if o.Kind == bridge.OutcomeRejected {
+		status = o.Status
+	}
+	return &bridge.Response{Status: status, Body: body, Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}, nil
+}
+
+func (f *fakeHook) Alive() bool             { return !f.dead }
+func (f *fakeHook) Deadline() time.Duration { return f.deadline }
+func (f *fakeHook) Unavailable() *bridge.Response {
+	return &bridge.Response{Status: 200, Body: []byte(`{"kind":"unavailable"}`)}
+}
+
+type nullVerifier struct{}
+
+func (nullVerifier) Name() string { return "null" }
+func (nullVerifier) Enrollment(context.Context, string, string) (biometrics.Enrollment, error) {
+	return biometrics.Enrollment{Required: 3}, nil
+}
+func (nullVerifier) Submit(context.Context, string, string, string, string) (biometrics.Result, error) {
+	return biometrics.Result{}, biometrics.ErrBadPattern
+}
+func (nullVerifier) Delete(context.Context, string) error { return nil }
+
+type outbox struct {
+	mu   sync.Mutex
+	msgs []sms.Message
+}
+
+func (o *outbox) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.msgs = append(o.msgs, m)
+	return sms.Receipt{ID: "x"}, nil
+}
+
+func (o *outbox) count() int { o.mu.Lock(); defer o.mu.Unlock(); return len(o.msgs) }
+
+func otpEvent(phone string) func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+	return func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+		return &bridge.ParseResult{OTP: &bridge.OTPEvent{Phone: phone, OTP: "123456", Channel: bridge.ChannelSMS}}, nil
+	}
+}
+
+func newTestServer(t *testing.T, hooks map[string]*fakeHook, tweak func(*Options)) (*Server, *outbox) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := seal.New(nil)
+	out := &outbox{}
+	svc := challenge.New(challenge.Settings{
+		BaseURL: "https://sms.example", HashSalt: "s", DefaultLanguage: "en", ChallengeTTL: time.Minute,
+		PerChallengeMaxFailedAttempts: 3, MaxFailedAttempts: 5, LockoutDuration: time.Minute,
+	}, challenge.Deps{Store: st, Sender: out, Verifier: nullVerifier{}, Sealer: sealer,
+		NewPhrase: func(string) (challenge.Phrase, error) { return challenge.Phrase{Text: "blue river", TextID: "1"}, nil }})
+	o := Options{
+		Service: svc,
+		Hooks: func(id string) (Hook, bool) {
+			h, ok := hooks[id]
+			return h, ok
+		},
+		Static:       fstest.MapFS{"page.css": {Data: []byte("body{}")}},
+		MaxBodyBytes: 1024,
+		HookBudget:   time.Second,
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	return New(o), out
+}
+
+func do(s http.Handler, method, path, ctype, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("answer is not JSON (%d): %q", rec.Code, rec.Body.String())
+	}
+	return m
+}
+
+func TestHookOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		hook       *fakeHook
+		path, body string
+		wantStatus int
+		wantKind   string
+		wantCode   string
+		wantSMS    int
+	}{
+		"delivered":     {hook: &fakeHook{parse: otpEvent("+15555550100")}, wantStatus: 200, wantKind: "delivered", wantSMS: 1},
+		"invalid phone": {hook: &fakeHook{parse: otpEvent("9876543210")}, wantStatus: 200, wantKind: "failed", wantCode: bridge.CodeInvalidPhone},
+		"rejected by bridge": {hook: &fakeHook{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			return bridge.Reject(401, bridge.CodeUnauthorized, "no"), nil
+		}}, wantStatus: 401, wantKind: "rejected", wantCode: bridge.CodeUnauthorized},
+		"test ping": {hook: &fakeHook{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
+		}}, wantStatus: 200, wantKind: "test_ok"},
+		"body too large": {hook: &fakeHook{parse: otpEvent("+15555550100")}, body: strings.Repeat("x", 1025),
+			wantStatus: 413, wantKind: "rejected", wantCode: bridge.CodeBodyTooLarge},
+		"bridge error": {hook: &fakeHook{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			return nil, fmt.Errorf("boom")
+		}}, wantStatus: 200, wantKind: "failed", wantCode: bridge.CodeInternal},
+		"bridge down": {hook: &fakeHook{dead: true}, wantStatus: 200, wantKind: "unavailable"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, out := newTestServer(t, map[string]*fakeHook{"acme": tc.hook}, nil)
+			body := tc.body
+			if body == "" {
+				body = "{}"
+			}
+			rec := do(s, http.MethodPost, "/hooks/acme", "application/json", body)
+			m := decode(t, rec)
+			if rec.Code != tc.wantStatus || m["kind"] != tc.wantKind || (tc.wantCode != "" && m["code"] != tc.wantCode) {
+				t.Fatalf("got %d %v, want %d %s %s", rec.Code, m, tc.wantStatus, tc.wantKind, tc.wantCode)
+			}
+			if out.count() != tc.wantSMS {
+				t.Fatalf("%d SMS sent, want %d", out.count(), tc.wantSMS)
+			}
+			if tc.wantKind == "delivered" {
+				link := regexp.MustCompile(`https://sms\.example/([A-Za-z0-9_-]{22})`).FindStringSubmatch(out.msgs[0].Body)
+				if link == nil || m["txn"] != challenge.TransactionID(link[1]) {
+					t.Fatalf("txn %v does not name the challenge of %q", m["txn"], out.msgs[0].Body)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownBridgeAndMethod(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, nil, nil)
+	rec := do(s, http.MethodPost, "/hooks/nope", "application/json", "{}")
+	if m := decode(t, rec); rec.Code != 404 || m["code"] != "unknown_bridge" {
+		t.Fatalf("unknown bridge: %d %v", rec.Code, m)
+	}
+	rec = do(s, http.MethodGet, "/hooks/nope", "", "")
+	if m := decode(t, rec); rec.Code != 405 || m["error"] != "method_not_allowed" {
+		t.Fatalf("GET hook: %d %v", rec.Code, m)
+	}
+}
+
+// A hook that would outlast its budget is answered in time, in the vendor's format.
+func TestHookAnswersWithinBudget(t *testing.T) {
+	t.Parallel()
+	slow := &fakeHook{parse: func(ctx context.Context, _ *bridge.Request) (*bridge.ParseResult, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}, deadline: 3 * time.Second}
+	s, _ := newTestServer(t, map[string]*fakeHook{"slow": slow}, func(o *Options) { o.HookBudget = 300 * time.Millisecond })
+	start := time.Now()
+	rec := do(s, http.MethodPost, "/hooks/slow", "application/json", "{}")
+	if took := time.Since(start); took > 400*time.Millisecond {
+		t.Fatalf("answer took %v, budget 300ms", took)
+	}
+	if m := decode(t, rec); m["kind"] != "failed" || m["code"] != bridge.CodeDeadline {
+		t.Fatalf("answer %v", m)
+	}
+}
+
+// Beyond the in-flight limit new hooks are refused at once, not queued.
+func TestOverloadRefusesEarly(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	blocking := &fakeHook{parse: func(ctx context.Context, _ *bridge.Request) (*bridge.ParseResult, error) {
+		entered <- struct{}{}
+		<-release
+		return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
+	}}
+	s, _ := newTestServer(t, map[string]*fakeHook{"b": blocking}, func(o *Options) { o.MaxInFlightHooks = 1 })
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- do(s, http.MethodPost, "/hooks/b", "application/json", "{}") }()
+	<-entered
+	start := time.Now()
+	rec := do(s, http.MethodPost, "/hooks/b", "application/json", "{}")
+	if m := decode(t, rec); m["code"] != bridge.CodeOverloaded || time.Since(start) > 200*time.Millisecond {
+		t.Fatalf("second hook: %v after %v", m, time.Since(start))
+	}
+	close(release)
+	if m := decode(t, <-done); m["kind"] != "test_ok" {
+		t.Fatalf("first hook: %v", m)
+	}
+}
+
+func TestVerifyBadInput(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, nil, nil)
+	cid := strings.Repeat("A", 22)
+	tests := map[string]struct {
+		ctype, body string
+		status      int
+		code        float64
+		name        string
+	}{
+		"not json":      {"text/plain", `{}`, 415, 100, "unsupported_media_type"},
+		"malformed":     {"application/json", `{"cid":`, 400, 100, "malformed_request"},
+		"unknown field": {"application/json", `{"cid":"a","tp":"b","textId":"c","x":1}`, 400, 100, "malformed_request"},
+		"trailing":      {"application/json", `{"cid":"a","tp":"b","textId":"c"} {}`, 400, 100, "malformed_request"},
+		"wrong type":    {"application/json", `{"cid":1,"tp":"b","textId":"c"}`, 400, 100, "malformed_request"},
+		"missing tp":    {"application/json", `{"cid":"a","textId":"c"}`, 400, 100, "missing_required_data"},
+		"unknown cid":   {"application/json", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 404, 101, "link_expired_or_invalid"},
+		"too large":     {"application/json", `{"cid":"` + strings.Repeat("a", 20000) + `"}`, 413, 100, "body_too_large"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rec := do(s, http.MethodPost, "/verify-otp", tc.ctype, tc.body)
+			m := decode(t, rec)
+			if rec.Code != tc.status || m["code"] != tc.code || m["error"] != tc.name || m["message"] == "" {
+				t.Fatalf("got %d %v, want %d %v %s", rec.Code, m, tc.status, tc.code, tc.name)
+			}
+		})
+	}
+}
+
+func TestPagesAndHeaders(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, nil, nil)
+	rec := do(s, http.MethodGet, "/"+strings.Repeat("A", 22), "", "")
+	if rec.Code != 404 || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("unknown link: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'none'", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+		"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+	} {
+		if got := rec.Header().Get(h); !strings.Contains(got, want) {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if rec := do(s, http.MethodGet, "/static/page.css", "", ""); rec.Code != 200 || rec.Body.String() != "body{}" ||
+		!strings.Contains(rec.Header().Get("Cache-Control"), "max-age") {
+		t.Fatalf("static: %d %q %q", rec.Code, rec.Body.String(), rec.Header().Get("Cache-Control"))
+	}
+	if rec := do(s, http.MethodGet, "/static/", "", ""); rec.Code != 404 {
+		t.Fatalf("directory listing: %d", rec.Code)
+	}
+	if rec := do(s, http.MethodGet, "/healthz", "", ""); rec.Code != 200 {
+		t.Fatalf("healthz: %d", rec.Code)
+	}
+	if rec := do(s, http.MethodGet, "/readyz", "", ""); rec.Code != 200 {
+		t.Fatalf("readyz: %d", rec.Code)
+	}
+	notReady, _ := newTestServer(t, nil, func(o *Options) { o.Ready = func(context.Context) error { return fmt.Errorf("store down") } })
+	if rec := do(notReady, http.MethodGet, "/readyz", "", ""); rec.Code != 503 || strings.Contains(rec.Body.String(), "store down") {
+		t.Fatalf("readyz when not ready: %d %s", rec.Code, rec.Body.String())
+	}
+}
