@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/smsplus/smsplus/host/internal/audit"
 	"github.com/smsplus/smsplus/host/internal/biometrics/local"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/config"
@@ -92,6 +93,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 // app is a wired SMS+ host.
 type app struct {
 	store   storage.Store
+	audit   *audit.Log
 	plugins *pluginhost.Manager
 	sealer  *seal.Sealer
 	api     *httpapi.Server
@@ -99,6 +101,7 @@ type app struct {
 
 func (a *app) close() {
 	a.plugins.Stop()
+	a.audit.Close()
 	_ = a.store.Close()
 }
 
@@ -116,6 +119,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		_ = store.Close()
 		return nil, err
 	}
+	auditLog := audit.New(store, audit.Options{Log: log})
 	svc := challenge.New(challenge.Settings{
 		BaseURL:                       cfg.BaseURL,
 		HashSalt:                      cfg.HashSalt,
@@ -129,6 +133,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		Sender:   sms.NewConsole(stdout),
 		Verifier: local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples}),
 		Sealer:   sealer,
+		Audit:    auditLog,
 		NewPhrase: func(lang string) (challenge.Phrase, error) {
 			p, err := phrase.New(lang)
 			return challenge.Phrase{Text: p.Text, TextID: p.TextID}, err
@@ -158,7 +163,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		HookBudget:   cfg.HookBudget,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	})
-	return &app{store: store, plugins: plugins, sealer: sealer, api: api}, nil
+	return &app{store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }
 
 func pluginDirs(cfg *config.Config) []string {

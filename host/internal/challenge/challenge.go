@@ -70,9 +70,19 @@ type Deps struct {
 	Verifier  biometrics.Verifier
 	Sealer    *seal.Sealer
 	NewPhrase func(lang string) (Phrase, error)
+	Audit     Auditor          // nil = no audit trail
 	Now       func() time.Time // nil = time.Now
 	Log       *slog.Logger
 }
+
+// Auditor records audit entries without blocking (audit.Log).
+type Auditor interface {
+	Record(event, user string, fields map[string]any)
+}
+
+type noAudit struct{}
+
+func (noAudit) Record(string, string, map[string]any) {}
 
 // Service runs the challenge flow.
 type Service struct {
@@ -87,6 +97,9 @@ func New(set Settings, d Deps) *Service {
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Audit == nil {
+		d.Audit = noAudit{}
 	}
 	return &Service{Deps: d, set: set}
 }

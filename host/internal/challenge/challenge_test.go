@@ -102,7 +102,31 @@ func linkID(t *testing.T, m sms.Message) string {
 	return id[1]
 }
 
+// auditTrail remembers the events recorded.
+type auditTrail struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (a *auditTrail) Record(event, _ string, fields map[string]any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, event)
+}
+
+func (a *auditTrail) has(event string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.events {
+		if e == event {
+			return true
+		}
+	}
+	return false
+}
+
 type fixture struct {
+	audit *auditTrail
 	svc   *Service
 	store storage.Store
 	out   *outbox
@@ -124,11 +148,11 @@ func newFixture(t *testing.T, key []byte) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
+	f := &fixture{audit: &auditTrail{}, store: st, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
 	f.svc = New(Settings{
 		BaseURL: "https://sms.example", HashSalt: "salt", DefaultLanguage: "en", ChallengeTTL: 15 * time.Minute,
 		PerChallengeMaxFailedAttempts: 3, MaxFailedAttempts: 5, LockoutDuration: 15 * time.Minute,
-	}, Deps{Store: st, Sender: f.out, Verifier: f.ver, Sealer: sealer, NewPhrase: phraseFor, Now: c.now})
+	}, Deps{Store: st, Sender: f.out, Verifier: f.ver, Sealer: sealer, NewPhrase: phraseFor, Now: c.now, Audit: f.audit})
 	return f
 }
 
@@ -235,6 +259,11 @@ func TestEnrollThenRevealOnce(t *testing.T) {
 	if _, err := f.svc.Verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second reveal: err = %v, want ErrNotFound", err)
 	}
+	for _, e := range []string{"challenge_created", "enrollment_sample", "otp_revealed"} {
+		if !f.audit.has(e) {
+			t.Errorf("audit lacks %s: %v", e, f.audit.events)
+		}
+	}
 }
 
 func TestOTPIsSealedAtRest(t *testing.T) {
@@ -292,6 +321,9 @@ func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
 		if i == 4 && !errors.As(err, &lockErr) {
 			t.Fatalf("fifth failure: err = %v, want UserLockedError", err)
 		}
+	}
+	if !f.audit.has("user_locked") || !f.audit.has("verify_failed") {
+		t.Fatalf("audit lacks the lockout: %v", f.audit.events)
 	}
 	if lockErr.Minutes() != 15 {
 		t.Fatalf("lock minutes = %d, want 15", lockErr.Minutes())

@@ -93,7 +93,7 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		return Started{}, errors.Join(ErrSMS, err)
 	}
 	txn := TransactionID(cid)
-	s.audit(ctx, "challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": !enr.Enrolled, "transaction": txn})
+	s.audit("challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": !enr.Enrolled, "transaction": txn})
 	return Started{ChallengeID: cid, TransactionID: txn, Enrolling: !enr.Enrolled, SMSID: receipt.ID}, nil
 }
 
@@ -142,18 +142,7 @@ func (s *Service) language(locale string) string {
 	return s.set.DefaultLanguage
 }
 
-// auditTTL is how long audit entries are kept (the seed's 30 days).
-const auditTTL = 30 * 24 * time.Hour
-
-// audit records what happened. A failed audit write is logged, not fatal: the
-// user's sign-in must not depend on it.
-func (s *Service) audit(ctx context.Context, event, uid string, fields map[string]any) {
-	entry := map[string]any{"time": s.Now().UTC(), "event": event, "user": uid}
-	for k, v := range fields {
-		entry[k] = v
-	}
-	val, _ := json.Marshal(entry)
-	if err := s.Store.Put(ctx, storage.Audit, newID(), val, auditTTL); err != nil {
-		s.Log.Warn("audit write", "event", event, "err", err)
-	}
+// audit records what happened, off the request path (see package audit).
+func (s *Service) audit(event, uid string, fields map[string]any) {
+	s.Audit.Record(event, uid, fields)
 }

@@ -79,7 +79,7 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 	out := Result{Action: res.Action, Match: res.Match, Enrollment: res.Enrollment}
 	switch {
 	case res.Action == biometrics.ActionEnroll:
-		s.audit(ctx, "enrollment_sample", rec.UserID, map[string]any{"samples": res.Enrollment.Samples})
+		s.audit("enrollment_sample", rec.UserID, map[string]any{"samples": res.Enrollment.Samples})
 		return out, nil
 	case res.Match:
 		otp, err := s.reveal(ctx, cid)
@@ -89,7 +89,7 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 		if err := s.Store.Delete(ctx, storage.UserFailures, rec.UserID); err != nil {
 			s.Log.Warn("clear user failures", "err", err)
 		}
-		s.audit(ctx, "otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge})
+		s.audit("otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge})
 		out.OTP = otp
 		return out, nil
 	}
@@ -102,7 +102,7 @@ func (s *Service) fail(ctx context.Context, cid string, rec record, out Result) 
 	if err != nil {
 		return Result{}, fmt.Errorf("count failure: %w", err)
 	}
-	s.audit(ctx, "verify_failed", rec.UserID, map[string]any{"user_failures": failures})
+	s.audit("verify_failed", rec.UserID, map[string]any{"user_failures": failures})
 	if failures >= int64(s.set.MaxFailedAttempts) {
 		now := s.Now()
 		until := now.Add(s.set.LockoutDuration)
@@ -111,7 +111,7 @@ func (s *Service) fail(ctx context.Context, cid string, rec record, out Result) 
 			return Result{}, fmt.Errorf("lock user: %w", err)
 		}
 		_ = s.Store.Delete(ctx, storage.UserFailures, rec.UserID)
-		s.audit(ctx, "user_locked", rec.UserID, nil)
+		s.audit("user_locked", rec.UserID, nil)
 		return Result{}, &UserLockedError{Until: until, Now: now}
 	}
 	attempts, err := s.Store.Count(ctx, storage.ChallengeFailures, cid)

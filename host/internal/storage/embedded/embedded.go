@@ -103,6 +103,10 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	boltOpts := *bolt.DefaultOptions
 	boltOpts.Timeout = timeout
+	// The freelist is rebuilt from the pages at open instead of being written on
+	// every commit: each hook commits, and this halves the pages each commit syncs.
+	boltOpts.NoFreelistSync = true
+	boltOpts.FreelistType = bolt.FreelistMapType
 	db, err := bolt.Open(path, 0o600, &boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("embedded: open %s: data file is in use by another process or store (lock not granted within %s): %w: %w",
