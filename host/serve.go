@@ -87,11 +87,16 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	// Texts that outlived their hook (answered PENDING) finish before the store closes.
+	if err := app.svc.Wait(sctx); err != nil {
+		log.Warn("background sends did not finish", "err", err)
+	}
 	return nil
 }
 
 // app is a wired SMS+ host.
 type app struct {
+	svc     *challenge.Service
 	store   storage.Store
 	audit   *audit.Log
 	plugins *pluginhost.Manager
@@ -128,6 +133,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		PerChallengeMaxFailedAttempts: cfg.PerChallengeMaxFailedAttempts,
 		MaxFailedAttempts:             cfg.MaxFailedAttempts,
 		LockoutDuration:               cfg.LockoutDuration,
+		BiometricsFailurePolicy:       cfg.BiometricsFailurePolicy,
+		MaxSMSPerPhonePerHour:         cfg.MaxSMSPerPhonePerHour,
+		AllowedCountries:              cfg.AllowedCountries,
 	}, challenge.Deps{
 		Store:    store,
 		Sender:   sms.NewConsole(stdout),
@@ -163,7 +171,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		HookBudget:   cfg.HookBudget,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	})
-	return &app{store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
+	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }
 
 func pluginDirs(cfg *config.Config) []string {

@@ -124,7 +124,9 @@ func (c Channel) String() string {
 
 // OTPEvent is a normalized request to deliver a one-time passcode.
 type OTPEvent struct {
-	Phone         string // as the vendor sent it; the host normalizes and validates
+	// Phone in E.164 form (+ and 7 to 15 digits); the host refuses anything else.
+	// Normalize what the vendor sent with the sdk/phone package.
+	Phone         string
 	OTP           string // the code, digits kept as a string (leading zeros matter)
 	Message       string // the vendor's rendered text, if any
 	Channel       Channel
@@ -208,22 +210,29 @@ type Response struct {
 
 // Stable reason codes shared by host and bridges.
 const (
-	CodeUnauthorized  = "unauthorized"
-	CodeMalformed     = "malformed_request"
-	CodeMissingField  = "missing_field"
-	CodeBodyTooLarge  = "body_too_large"
-	CodeMethod        = "method_not_allowed"
-	CodeInvalidPhone  = "invalid_phone"
-	CodeInvalidOTP    = "invalid_otp"
-	CodeUnsupported   = "unsupported_channel"
-	CodeSMSFailed     = "sms_failed"
-	CodeDeadline      = "deadline_exceeded"
-	CodeOverloaded    = "overloaded"
-	CodeUnavailable   = "bridge_unavailable"
-	CodeStoreFailed   = "store_failed"
-	CodeInternal      = "internal_error"
-	CodeRateLimited   = "rate_limited"
-	CodeBiometricsOff = "biometrics_unavailable"
+	CodeUnauthorized = "unauthorized"
+	CodeMalformed    = "malformed_request"
+	CodeMissingField = "missing_field"
+	CodeBodyTooLarge = "body_too_large"
+	CodeMethod       = "method_not_allowed"
+	CodeInvalidPhone = "invalid_phone"
+	CodeInvalidOTP   = "invalid_otp"
+	CodeUnsupported  = "unsupported_channel"
+	CodeSMSFailed    = "sms_failed"
+	CodeDeadline     = "deadline_exceeded"
+	CodeOverloaded   = "overloaded"
+	CodeUnavailable  = "bridge_unavailable"
+	CodeStoreFailed  = "store_failed"
+	CodeInternal     = "internal_error"
+	CodeRateLimited  = "rate_limited"
+	// CodeCountryNotAllowed: the destination is outside the operator's allow-list.
+	CodeCountryNotAllowed = "country_not_allowed"
+	CodeBiometricsOff     = "biometrics_unavailable"
+	// CodeMediaType: the Content-Type is not one the bridge reads.
+	CodeMediaType = "unsupported_media_type"
+	// CodeNotOTP: the vendor asked to deliver a message that carries no one-time
+	// code (e.g. Auth0's blocked_account notice); SMS+ delivers codes only.
+	CodeNotOTP = "not_an_otp"
 )
 
 func equalFold(a, b string) bool {

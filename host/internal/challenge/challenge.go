@@ -6,6 +6,7 @@
 package challenge
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/biometrics"
@@ -31,6 +33,11 @@ var (
 	ErrTextMismatch       = errors.New("challenge: text id does not match the user's phrase")
 	ErrChallengeLocked    = errors.New("challenge: too many failed attempts on this challenge")
 	ErrBadPattern         = errors.New("challenge: bad typing pattern")
+	ErrRateLimited        = errors.New("challenge: too many codes sent to this phone")
+	ErrCountryNotAllowed  = errors.New("challenge: destination country not allowed")
+	ErrBiometricsDown     = errors.New("challenge: biometrics engine unavailable and policy fails closed")
+	ErrWrongPosition      = errors.New("challenge: typing position refused")
+	ErrWrongPositionRetry = errors.New("challenge: typing position refused, one more try")
 )
 
 // UserLockedError: the user failed too often and must wait.
@@ -61,6 +68,65 @@ type Settings struct {
 	PerChallengeMaxFailedAttempts int
 	MaxFailedAttempts             int
 	LockoutDuration               time.Duration
+
+	// TokenTTL is the life of disable and reset-now tokens (the seed's 10 minutes).
+	TokenTTL time.Duration
+	// A scheduled reset waits ResetDelayShort for users with fewer than
+	// ResetFewPatterns enrolled patterns, else ResetDelayLong (seed: 1 h, 24 h, 7).
+	ResetDelayShort  time.Duration
+	ResetDelayLong   time.Duration
+	ResetFewPatterns int
+	// BiometricsFailurePolicy: PolicyFallback texts the vendor's original message
+	// when the engine is unreachable (the seed's behaviour); PolicyFailClosed
+	// answers the vendor's failure instead.
+	BiometricsFailurePolicy string
+	// MaxSMSPerPhonePerHour caps challenge texts per phone (0 = no cap), against
+	// SMS pumping through the hook.
+	MaxSMSPerPhonePerHour int
+	// AllowedCountries lists ISO 3166 region codes texts may go to (empty = all).
+	AllowedCountries []string
+	// MaxInvalidPositionAttempts is how many wrong typing positions get a retry.
+	MaxInvalidPositionAttempts int
+	// RequiredPosition is the posture engines must report (TypingDNA: 3).
+	RequiredPosition int
+	// SMSTimeout bounds a send that continues after the hook answered PENDING.
+	SMSTimeout time.Duration
+}
+
+// Failure policies for an unreachable biometrics engine.
+const (
+	PolicyFallback   = "fallback"
+	PolicyFailClosed = "fail_closed"
+)
+
+func (s *Settings) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&s.TokenTTL, 10*time.Minute)
+	def(&s.ResetDelayShort, time.Hour)
+	def(&s.ResetDelayLong, 24*time.Hour)
+	def(&s.SMSTimeout, 30*time.Second)
+	if s.ResetFewPatterns <= 0 {
+		s.ResetFewPatterns = 7
+	}
+	if s.BiometricsFailurePolicy == "" {
+		s.BiometricsFailurePolicy = PolicyFallback
+	}
+	if s.MaxInvalidPositionAttempts <= 0 {
+		s.MaxInvalidPositionAttempts = 1
+	}
+	if s.RequiredPosition == 0 {
+		s.RequiredPosition = 3
+	}
+}
+
+// PostureChecker is an engine that can tell how the phone was held while typing
+// (TypingDNA's position-only verify). The local engine has no such signal.
+type PostureChecker interface {
+	Positions(ctx context.Context, userID, pattern string) ([]int, error)
 }
 
 // Deps are the service's collaborators.
@@ -88,6 +154,21 @@ func (noAudit) Record(string, string, map[string]any) {}
 type Service struct {
 	Deps
 	set Settings
+	// background tracks sends that outlived their hook (answered PENDING).
+	background sync.WaitGroup
+}
+
+// Wait blocks until every send still running in the background has finished,
+// or ctx ends. Call it on shutdown.
+func (s *Service) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.background.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // New returns a Service.
@@ -101,6 +182,7 @@ func New(set Settings, d Deps) *Service {
 	if d.Audit == nil {
 		d.Audit = noAudit{}
 	}
+	set.defaults()
 	return &Service{Deps: d, set: set}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,6 +26,8 @@ type fakeVerifier struct {
 	mu       sync.Mutex
 	required int
 	samples  map[string]int
+	deleted  []string
+	down     bool // Enrollment fails as an unreachable engine does
 }
 
 func (f *fakeVerifier) Name() string { return "fake" }
@@ -32,6 +35,9 @@ func (f *fakeVerifier) Name() string { return "fake" }
 func (f *fakeVerifier) Enrollment(_ context.Context, uid, _ string) (biometrics.Enrollment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return biometrics.Enrollment{}, fmt.Errorf("dial: %w", biometrics.ErrUnavailable)
+	}
 	n := f.samples[uid]
 	return biometrics.Enrollment{Samples: n, Required: f.required, Enrolled: n >= f.required}, nil
 }
@@ -51,7 +57,13 @@ func (f *fakeVerifier) Submit(ctx context.Context, uid, textID, text, pattern st
 	return biometrics.Result{Action: biometrics.ActionVerify, Match: pattern == "genuine", Enrollment: enr}, nil
 }
 
-func (f *fakeVerifier) Delete(context.Context, string) error { return nil }
+func (f *fakeVerifier) Delete(_ context.Context, uid string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.samples, uid)
+	f.deleted = append(f.deleted, uid)
+	return nil
+}
 
 // outbox records sent messages; fail makes the next sends fail.
 type outbox struct {
@@ -137,6 +149,10 @@ type fixture struct {
 const phone = "+15555550100"
 
 func newFixture(t *testing.T, key []byte) *fixture {
+	return newFixtureWith(t, key, nil)
+}
+
+func newFixtureWith(t *testing.T, key []byte, tweak func(*Settings, *Deps)) *fixture {
 	t.Helper()
 	c := newClock()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{Now: c.now})
@@ -149,10 +165,15 @@ func newFixture(t *testing.T, key []byte) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{audit: &auditTrail{}, store: st, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
-	f.svc = New(Settings{
+	set := Settings{
 		BaseURL: "https://sms.example", HashSalt: "salt", DefaultLanguage: "en", ChallengeTTL: 15 * time.Minute,
 		PerChallengeMaxFailedAttempts: 3, MaxFailedAttempts: 5, LockoutDuration: 15 * time.Minute,
-	}, Deps{Store: st, Sender: f.out, Verifier: f.ver, Sealer: sealer, NewPhrase: phraseFor, Now: c.now, Audit: f.audit})
+	}
+	deps := Deps{Store: st, Sender: f.out, Verifier: f.ver, Sealer: sealer, NewPhrase: phraseFor, Now: c.now, Audit: f.audit}
+	if tweak != nil {
+		tweak(&set, &deps)
+	}
+	f.svc = New(set, deps)
 	return f
 }
 

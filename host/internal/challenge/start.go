@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
@@ -17,12 +19,13 @@ type Event struct {
 	Bridge  string
 	Phone   string
 	OTP     string
+	Message string // the vendor's own text, sent as is by the fallback policy
 	Voice   bool
 	Locale  string
 	Subject string
 }
 
-// Started describes the challenge a hook created.
+// Started describes what a hook did.
 type Started struct {
 	ChallengeID string
 	// TransactionID names the delivery to the vendor and in the audit log. It is
@@ -31,9 +34,18 @@ type Started struct {
 	TransactionID string
 	Enrolling     bool
 	SMSID         string
+	// Pending: the SMS provider had not answered when the hook's time ran out; the
+	// send goes on in the background.
+	Pending bool
+	// Fallback: the biometrics engine was unreachable and the policy sent the
+	// vendor's original message instead of a link. No challenge exists.
+	Fallback bool
 }
 
-// Start creates a challenge for the event and texts the link. On any error no
+// pendingMargin is kept back from the hook's deadline to answer PENDING in time.
+const pendingMargin = 50 * time.Millisecond
+
+// Start creates a challenge for the event and texts the link. If it fails, no
 // challenge is left behind.
 func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	phone := strings.TrimSpace(ev.Phone)
@@ -46,14 +58,36 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	if ev.Voice {
 		return Started{}, ErrUnsupportedChannel
 	}
+	if !s.countryAllowed(phone) {
+		s.audit("refused_country", "", map[string]any{"bridge": ev.Bridge, "region": region(phone)})
+		return Started{}, ErrCountryNotAllowed
+	}
 	lang := s.language(ev.Locale)
 	uid := UserID(phone, s.set.HashSalt)
+	if s.set.MaxSMSPerPhonePerHour > 0 {
+		n, err := s.Store.Incr(ctx, storage.SMSRate, uid, time.Hour)
+		if err != nil {
+			return Started{}, fmt.Errorf("count texts to phone: %w", err)
+		}
+		if n > int64(s.set.MaxSMSPerPhonePerHour) {
+			s.audit("refused_rate", uid, map[string]any{"bridge": ev.Bridge, "count": n})
+			return Started{}, ErrRateLimited
+		}
+	}
 	u, err := s.loadOrCreateUser(ctx, uid, lang)
 	if err != nil {
 		return Started{}, err
 	}
+	if due, ok := s.pendingReset(ctx, uid); ok && !due.After(s.Now()) {
+		if u, err = s.resetProfile(ctx, uid, "scheduled"); err != nil {
+			return Started{}, err
+		}
+	}
 	enr, err := s.Verifier.Enrollment(ctx, uid, u.TextID)
 	if err != nil {
+		if errors.Is(err, biometrics.ErrUnavailable) {
+			return s.biometricsDown(ctx, ev, phone, uid, err)
+		}
 		return Started{}, fmt.Errorf("enrollment of user: %w", err)
 	}
 
@@ -82,19 +116,98 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		// travels in the SMS (as in the Node SMS+) and the page collects samples.
 		body = "Your code is " + ev.OTP + ". Set up SMS+ protection: " + link
 	}
-	receipt, err := s.Sender.Send(ctx, sms.Message{To: phone, Body: body})
+	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
+	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
+		// The send failed after the vendor was told PENDING: take the link back.
+		s.dropChallenge(ctx, cid)
+		s.audit("sms_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge, "transaction": st.TransactionID})
+		s.Log.Warn("sms failed after pending answer", "transaction", st.TransactionID, "err", err)
+	})
 	if err != nil {
-		// Delete with a fresh context: the hook's may be what ran out.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		if derr := s.Store.Delete(cleanup, storage.Challenges, cid); derr != nil {
-			s.Log.Warn("delete challenge after failed send", "err", derr)
-		}
+		s.dropChallenge(ctx, cid)
+		s.audit("sms_failed", uid, map[string]any{"bridge": ev.Bridge})
 		return Started{}, errors.Join(ErrSMS, err)
 	}
-	txn := TransactionID(cid)
-	s.audit("challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": !enr.Enrolled, "transaction": txn})
-	return Started{ChallengeID: cid, TransactionID: txn, Enrolling: !enr.Enrolled, SMSID: receipt.ID}, nil
+	st.SMSID, st.Pending = receipt.ID, pending
+	s.audit("challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": st.Enrolling,
+		"transaction": st.TransactionID, "pending": pending})
+	return st, nil
+}
+
+// send sends m, but answers by ctx's deadline: if the provider is slower, send
+// returns pending and lets the send finish in the background, calling late with
+// its error if it fails. The vendor then gets PENDING in time instead of a late
+// answer, which it would treat as a failure and text the raw code itself.
+func (s *Service) send(ctx context.Context, m sms.Message, late func(error)) (sms.Receipt, bool, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		r, err := s.Sender.Send(ctx, m)
+		return r, false, err
+	}
+	type result struct {
+		r   sms.Receipt
+		err error
+	}
+	done := make(chan result, 1)
+	var claimed atomic.Bool // whoever sets it first owns the result
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.set.SMSTimeout)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		defer cancel()
+		r, err := s.Sender.Send(sendCtx, m)
+		if claimed.CompareAndSwap(false, true) {
+			done <- result{r, err}
+			return
+		}
+		if err != nil {
+			late(err)
+		}
+	}()
+	wait := time.NewTimer(time.Until(deadline) - pendingMargin)
+	defer wait.Stop()
+	select {
+	case res := <-done:
+		return res.r, false, res.err
+	case <-wait.C:
+		if claimed.CompareAndSwap(false, true) {
+			return sms.Receipt{}, true, nil
+		}
+		res := <-done
+		return res.r, false, res.err
+	}
+}
+
+// dropChallenge deletes a challenge whose link never reached the user, with a
+// fresh context: the hook's may be what ran out.
+func (s *Service) dropChallenge(ctx context.Context, cid string) {
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.Store.Delete(cleanup, storage.Challenges, cid); err != nil {
+		s.Log.Warn("delete challenge after failed send", "err", err)
+	}
+}
+
+// biometricsDown applies the failure policy when the engine cannot be reached.
+func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid string, cause error) (Started, error) {
+	if s.set.BiometricsFailurePolicy != PolicyFallback {
+		s.audit("biometrics_down_fail_closed", uid, map[string]any{"bridge": ev.Bridge})
+		return Started{}, errors.Join(ErrBiometricsDown, cause)
+	}
+	body := strings.TrimSpace(ev.Message)
+	if body == "" || !strings.Contains(body, ev.OTP) {
+		body = "Your code is " + ev.OTP
+	}
+	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
+		s.audit("fallback_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge})
+	})
+	if err != nil {
+		s.audit("fallback_failed", uid, map[string]any{"bridge": ev.Bridge})
+		return Started{}, errors.Join(ErrSMS, err)
+	}
+	s.audit("biometrics_down_fallback_sent", uid, map[string]any{"bridge": ev.Bridge, "pending": pending})
+	s.Log.Warn("biometrics engine unreachable: sent the vendor's message as is", "err", cause)
+	return Started{Fallback: true, Pending: pending, SMSID: receipt.ID}, nil
 }
 
 func (s *Service) loadOrCreateUser(ctx context.Context, uid, lang string) (user, error) {

@@ -41,6 +41,10 @@ type Result struct {
 	OTP          string // set only on the one request that revealed it
 	Enrollment   biometrics.Enrollment
 	AttemptsLeft int
+	// After a reveal: a token to opt out within TokenTTL, and one to reset at once
+	// when a reset is pending.
+	DisableToken string
+	ResetToken   string
 }
 
 // Verify scores a typing pattern for a challenge. While the user is enrolling the
@@ -54,6 +58,11 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 	}
 	if textID != u.TextID {
 		return Result{}, ErrTextMismatch
+	}
+	if pc, ok := s.Verifier.(PostureChecker); ok {
+		if err := s.checkPosture(ctx, pc, rec.UserID, pattern); err != nil {
+			return Result{}, err
+		}
 	}
 	enr, err := s.Verifier.Enrollment(ctx, rec.UserID, u.TextID)
 	if err != nil {
@@ -86,11 +95,22 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 		if err != nil {
 			return Result{}, err
 		}
-		if err := s.Store.Delete(ctx, storage.UserFailures, rec.UserID); err != nil {
-			s.Log.Warn("clear user failures", "err", err)
+		for _, ns := range []storage.Namespace{storage.UserFailures, storage.InvalidPositions} {
+			if err := s.Store.Delete(ctx, ns, rec.UserID); err != nil {
+				s.Log.Warn("clear failure state", "ns", ns, "err", err)
+			}
 		}
 		s.audit("otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge})
 		out.OTP = otp
+		// The code is out; a token failure must not hide it, so these only log.
+		if out.DisableToken, err = s.issueToken(ctx, tokenDisable, rec.UserID); err != nil {
+			s.Log.Warn("issue disable token", "err", err)
+		}
+		if due, ok := s.pendingReset(ctx, rec.UserID); ok && due.After(s.Now()) {
+			if out.ResetToken, err = s.issueToken(ctx, tokenReset, rec.UserID); err != nil {
+				s.Log.Warn("issue reset token", "err", err)
+			}
+		}
 		return out, nil
 	}
 	return s.fail(ctx, cid, rec, out)
@@ -147,21 +167,35 @@ func (s *Service) reveal(ctx context.Context, cid string) (string, error) {
 	return string(otp), nil
 }
 
-// open loads a live challenge and its user, refusing locked ones.
-func (s *Service) open(ctx context.Context, cid string) (record, user, error) {
-	if !ValidID(cid) {
-		return record{}, user{}, ErrNotFound
-	}
-	val, err := s.Store.Get(ctx, storage.Challenges, cid)
-	if errors.Is(err, storage.ErrNotFound) {
-		return record{}, user{}, ErrNotFound
+// checkPosture refuses patterns typed in the wrong position, with one retry.
+func (s *Service) checkPosture(ctx context.Context, pc PostureChecker, uid, pattern string) error {
+	positions, err := pc.Positions(ctx, uid, pattern)
+	if errors.Is(err, biometrics.ErrBadPattern) {
+		return errors.Join(ErrBadPattern, err)
 	}
 	if err != nil {
-		return record{}, user{}, fmt.Errorf("get challenge: %w", err)
+		return fmt.Errorf("posture check: %w", err)
 	}
-	var rec record
-	if err := json.Unmarshal(val, &rec); err != nil {
-		return record{}, user{}, fmt.Errorf("decode challenge: %w", err)
+	if len(positions) == 1 && positions[0] == s.set.RequiredPosition {
+		return nil
+	}
+	n, err := s.Store.Incr(ctx, storage.InvalidPositions, uid, time.Hour)
+	if err != nil {
+		return fmt.Errorf("count invalid position: %w", err)
+	}
+	s.audit("wrong_position", uid, map[string]any{"count": n})
+	if n <= int64(s.set.MaxInvalidPositionAttempts) {
+		return ErrWrongPositionRetry
+	}
+	_ = s.Store.Delete(ctx, storage.InvalidPositions, uid)
+	return ErrWrongPosition
+}
+
+// open loads a live challenge and its user, refusing locked ones.
+func (s *Service) open(ctx context.Context, cid string) (record, user, error) {
+	rec, err := s.record(ctx, cid)
+	if err != nil {
+		return record{}, user{}, err
 	}
 	if lock, err := s.Store.Get(ctx, storage.Lockouts, rec.UserID); err == nil {
 		ms, _ := strconv.ParseInt(string(lock), 10, 64)

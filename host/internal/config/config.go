@@ -50,6 +50,9 @@ type Config struct {
 	MaxBodyBytes   int64
 
 	ChallengeTTL                  time.Duration
+	BiometricsFailurePolicy       string   // fallback | fail_closed
+	MaxSMSPerPhonePerHour         int      // 0 = no cap
+	AllowedCountries              []string // ISO 3166 regions; empty = all
 	MaxFailedAttempts             int
 	LockoutDuration               time.Duration
 	PerChallengeMaxFailedAttempts int
@@ -101,6 +104,8 @@ var defaults = map[string]any{
 	"hook_budget_ms":                    "2000",
 	"max_body_bytes":                    "65536",
 	"challenge_ttl_minutes":             "15",
+	"biometrics_failure_policy":         "fallback",
+	"max_sms_per_phone_per_hour":        "10",
 	"max_failed_attempts":               "5",
 	"lockout_duration_minutes":          "15",
 	"per_challenge_max_failed_attempts": "3",
@@ -283,6 +288,19 @@ func parse(raw map[string]string) (*Config, error) {
 	c.MaxBodyBytes = int64(r.int("max_body_bytes", 1024, 1<<20))
 
 	c.ChallengeTTL = time.Duration(r.int("challenge_ttl_minutes", 1, 60)) * time.Minute
+	c.BiometricsFailurePolicy = r.oneOf("biometrics_failure_policy", "fallback", "fail_closed")
+	c.MaxSMSPerPhonePerHour = r.int("max_sms_per_phone_per_hour", 0, 1000)
+	for _, cc := range strings.Split(r.str("allowed_countries"), ",") {
+		cc = strings.ToUpper(strings.TrimSpace(cc))
+		if cc == "" {
+			continue
+		}
+		if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+			r.problem("ALLOWED_COUNTRIES: %q is not an ISO 3166 two-letter region code (e.g. US,CA,GB)", cc)
+			continue
+		}
+		c.AllowedCountries = append(c.AllowedCountries, cc)
+	}
 	c.MaxFailedAttempts = r.int("max_failed_attempts", 1, 100)
 	c.LockoutDuration = time.Duration(r.int("lockout_duration_minutes", 1, 24*60)) * time.Minute
 	c.PerChallengeMaxFailedAttempts = r.int("per_challenge_max_failed_attempts", 1, 20)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
@@ -30,6 +31,11 @@ var (
 	errLinkInvalid   = &apiError{Status: 404, Code: 101, Name: "link_expired_or_invalid", Message: "This link is no longer valid."}
 	errSessionLocked = &apiError{Status: 403, Code: 104, Name: "challenge_locked", Message: "This challenge link has been locked due to too many failed verifications."}
 	errTextMismatch  = &apiError{Status: 400, Code: 113, Name: "text_id_mismatch", Message: "TextId not matching."}
+	errTokenInvalid  = &apiError{Status: 404, Code: 101, Name: "token_expired_or_invalid", Message: "This link is no longer valid."}
+	errPosition      = &apiError{Status: 400, Code: 108, Name: "incorrect_position", Message: "You are not typing in the recommended position. Please use both hands and refresh the page."}
+	errPositionRetry = &apiError{Status: 400, Code: 109, Name: "incorrect_position_try_again", Message: "You are not typing in the recommended position. Please use both hands and try again."}
+	errPhoneMismatch = &apiError{Status: 403, Code: 111, Name: "phone_number_mismatch", Message: "Phone number does not match."}
+	errPhoneInvalid  = &apiError{Status: 400, Code: 112, Name: "phone_number_invalid", Message: "Phone number is invalid. Please enter it in international format."}
 	errTooLarge      = &apiError{Status: 413, Code: 100, Name: "body_too_large", Message: "The request body is too large."}
 	errMediaType     = &apiError{Status: 415, Code: 100, Name: "unsupported_media_type", Message: "Send the request as application/json."}
 	errNotFound      = &apiError{Status: 404, Code: 404, Name: "not_found", Message: "Not found."}
@@ -60,6 +66,18 @@ func toAPIError(err error) *apiError {
 		return errTextMismatch
 	case errors.Is(err, challenge.ErrBadPattern):
 		return errBadPattern
+	case errors.Is(err, challenge.ErrTokenNotFound):
+		return errTokenInvalid
+	case errors.Is(err, challenge.ErrWrongPositionRetry):
+		return errPositionRetry
+	case errors.Is(err, challenge.ErrWrongPosition):
+		return errPosition
+	case errors.Is(err, challenge.ErrPhoneMismatch):
+		return errPhoneMismatch
+	case errors.Is(err, challenge.ErrInvalidPhone):
+		return errPhoneInvalid
+	case errors.Is(err, biometrics.ErrUnavailable):
+		return errUnavailable
 	case errors.Is(err, storage.ErrUnavailable):
 		return errUnavailable
 	case errors.As(err, &he):

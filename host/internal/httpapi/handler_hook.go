@@ -94,12 +94,19 @@ func (s *Server) handleHook(c echo.Context) error {
 
 func (s *Server) startChallenge(ctx context.Context, bridgeID, rid string, ev *bridge.OTPEvent) *bridge.Outcome {
 	started, err := s.Service.Start(ctx, challenge.Event{
-		Bridge: bridgeID, Phone: ev.Phone, OTP: ev.OTP, Voice: ev.Channel == bridge.ChannelVoice,
+		Bridge: bridgeID, Phone: ev.Phone, OTP: ev.OTP, Message: ev.Message, Voice: ev.Channel == bridge.ChannelVoice,
 		Locale: ev.Locale, Subject: ev.Subject,
 	})
 	if err == nil {
-		s.log.Info("challenge sent", "request_id", rid, "bridge", bridgeID, "enrolling", started.Enrolling)
-		return &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: started.TransactionID, Metadata: ev.Metadata}
+		kind := bridge.OutcomeDelivered
+		switch {
+		case started.Fallback:
+			kind = bridge.OutcomeFallbackDelivered
+		case started.Pending:
+			kind = bridge.OutcomePending
+		}
+		s.log.Info("hook handled", "request_id", rid, "bridge", bridgeID, "outcome", kind.String(), "enrolling", started.Enrolling)
+		return &bridge.Outcome{Kind: kind, TransactionID: started.TransactionID, Metadata: ev.Metadata}
 	}
 	out := failed(bridge.CodeInternal, "SMS+ could not deliver the code")
 	out.Metadata = ev.Metadata
@@ -112,6 +119,12 @@ func (s *Server) startChallenge(ctx context.Context, bridgeID, rid string, ev *b
 		out.Code, out.Message = bridge.CodeUnsupported, "Voice delivery is not supported by SMS+"
 	case errors.Is(err, challenge.ErrSMS):
 		out.Code, out.Message = bridge.CodeSMSFailed, "SMS provider did not accept the message"
+	case errors.Is(err, challenge.ErrRateLimited):
+		out.Code, out.Message = bridge.CodeRateLimited, "Too many codes sent to this phone"
+	case errors.Is(err, challenge.ErrCountryNotAllowed):
+		out.Code, out.Message = bridge.CodeCountryNotAllowed, "Destination country not allowed"
+	case errors.Is(err, challenge.ErrBiometricsDown):
+		out.Code, out.Message = bridge.CodeBiometricsOff, "Typing biometrics unavailable"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		out.Code, out.Message = bridge.CodeDeadline, "SMS+ ran out of time"
 	}

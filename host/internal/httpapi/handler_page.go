@@ -78,13 +78,17 @@ type verifyResponse struct {
 	OTP          string          `json:"otp,omitempty"`
 	Enrollment   *enrollmentJSON `json:"enrollment,omitempty"`
 	AttemptsLeft int             `json:"attemptsLeft,omitempty"`
+	DisableTid   string          `json:"disableTid,omitempty"`
+	ResetNowTid  string          `json:"resetNowTid,omitempty"`
 }
 
 // maxVerifyBody bounds a verify request: a pattern for a 128-character phrase fits
 // in a few kilobytes.
 const maxVerifyBody = 16 << 10
 
-func (s *Server) handleVerify(c echo.Context) error {
+// decodeJSON reads a small JSON body strictly: the right content type, one object,
+// no unknown fields, nothing after it.
+func decodeJSON(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
 		return errMediaType
@@ -96,20 +100,28 @@ func (s *Server) handleVerify(c echo.Context) error {
 	if err != nil {
 		return errBadJSON
 	}
-	var in verifyRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || dec.Decode(new(json.RawMessage)) != io.EOF {
+	if err := dec.Decode(v); err != nil || dec.Decode(new(json.RawMessage)) != io.EOF {
 		return errBadJSON
+	}
+	return nil
+}
+
+func (s *Server) handleVerify(c echo.Context) error {
+	var in verifyRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
 	}
 	if in.CID == "" || in.TP == "" || in.TextID == "" {
 		return errMissingData
 	}
-	res, err := s.Service.Verify(req.Context(), in.CID, in.TextID, in.TP)
+	res, err := s.Service.Verify(c.Request().Context(), in.CID, in.TextID, in.TP)
 	if err != nil {
 		return err
 	}
-	out := verifyResponse{Action: string(res.Action), OTP: res.OTP, AttemptsLeft: res.AttemptsLeft}
+	out := verifyResponse{Action: string(res.Action), OTP: res.OTP, AttemptsLeft: res.AttemptsLeft,
+		DisableTid: res.DisableToken, ResetNowTid: res.ResetToken}
 	if res.Match {
 		out.Result = 1
 	}

@@ -89,6 +89,9 @@ func New(o Options) *Server {
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.POST("/verify-otp", s.handleVerify)
+	e.POST("/reset-account", s.handleReset)
+	e.POST("/reset-account-now", s.handleResetNow)
+	e.POST("/disable-account", s.handleDisable)
 	if o.Static != nil {
 		e.GET("/static/*", echo.WrapHandler(staticHandler(o.Static)))
 	}

@@ -32,6 +32,9 @@ const (
 	PendingResets     Namespace = "pending_reset"
 	Profiles          Namespace = "profile"
 	Audit             Namespace = "audit"
+	SMSRate           Namespace = "sms_rate"
+	InvalidPositions  Namespace = "invalid_position"
+	PhoneMismatches   Namespace = "phone_mismatch"
 )
 
 var (
