@@ -151,8 +151,13 @@ func (s *server) send(req *http.Request) (int, map[string]any) {
 
 func (s *server) verify(cid, textID, tp string) (int, map[string]any) {
 	s.t.Helper()
-	body, _ := json.Marshal(map[string]string{"cid": cid, "tp": tp, "textId": textID})
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/verify-otp", bytes.NewReader(body))
+	return s.post("/verify-otp", map[string]string{"cid": cid, "tp": tp, "textId": textID})
+}
+
+func (s *server) post(path string, fields map[string]string) (int, map[string]any) {
+	s.t.Helper()
+	body, _ := json.Marshal(fields)
+	req, _ := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	return s.send(req)
 }
@@ -291,6 +296,18 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("owner after a stranger's try: %d %v", status, res)
 	}
 
+	// Opting out with the disable token wipes the profile: the next code starts a
+	// new enrollment, so its SMS carries the code again.
+	disableTid, _ := res["disableTid"].(string)
+	status, res = s.post("/disable-account", map[string]string{"disableTid": disableTid, "phone": e2ePhone})
+	if status != 200 || res["action"] != "disabled" {
+		t.Fatalf("disable: %d %v", status, res)
+	}
+	s.hook(oktaPayload(t, e2ePhone, "909090"), "Bearer "+e2eSecret)
+	if body = s.nextSMS(); !strings.Contains(body, "909090") {
+		t.Fatalf("after disable the user enrolls again: %q", body)
+	}
+
 	// 4. Bad input, each answered without a challenge being made.
 	t.Run("bad input", func(t *testing.T) {
 		s.t = t
@@ -332,7 +349,7 @@ func TestEndToEnd(t *testing.T) {
 	if len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("plugin still running after shutdown: pids %s", out)
 	}
-	for _, secret := range []string{e2eSecret, "012345", "777888", e2ePhone} {
+	for _, secret := range []string{e2eSecret, "012345", "777888", "909090", e2ePhone} {
 		if strings.Contains(s.stderr.String(), secret) {
 			t.Errorf("the logs contain %q", secret)
 		}

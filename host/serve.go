@@ -8,16 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/smsplus/smsplus/host/internal/audit"
+	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/biometrics/local"
+	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/httpapi"
+	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/phrase"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/host/internal/seal"
@@ -124,6 +128,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		_ = store.Close()
 		return nil, err
 	}
+	verifier, sender, texts, err := newEngines(cfg, store, log, stdout)
+	if err != nil {
+		_ = store.Close()
+		plugins.Stop()
+		return nil, err
+	}
 	auditLog := audit.New(store, audit.Options{Log: log})
 	svc := challenge.New(challenge.Settings{
 		BaseURL:                       cfg.BaseURL,
@@ -138,8 +148,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		AllowedCountries:              cfg.AllowedCountries,
 	}, challenge.Deps{
 		Store:    store,
-		Sender:   sms.NewConsole(stdout),
-		Verifier: local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples}),
+		Sender:   sender,
+		Texts:    texts,
+		Verifier: verifier,
 		Sealer:   sealer,
 		Audit:    auditLog,
 		NewPhrase: func(lang string) (challenge.Phrase, error) {
@@ -159,13 +170,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
-			for _, p := range plugins.Plugins() {
-				if !p.Alive() {
-					return fmt.Errorf("bridge %s is not running", p.ID)
-				}
-			}
-			return nil
+			return plugins.Ready()
 		},
+		ReadyDetail:  func() any { return map[string]any{"plugins": plugins.Status()} },
+		Engine:       verifier.Name(),
 		Log:          log,
 		LogRequests:  cfg.LogRequests,
 		HookBudget:   cfg.HookBudget,
@@ -187,8 +195,12 @@ func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*p
 		return nil, err
 	}
 	level := hclog.LevelFromString(cfg.LogLevel)
+	// PLUGIN_RESTART_BACKOFF_MS: the wait before restarting a dead bridge (doubles
+	// up to 30 s). PLUGIN_SHA256_<ID> settings are read by the manager itself.
+	backoff, _ := strconv.Atoi(cfg.Setting("PLUGIN_RESTART_BACKOFF_MS"))
 	m := pluginhost.NewManager(pluginhost.Options{
-		Setting: cfg.Setting,
+		Setting:        cfg.Setting,
+		RestartBackoff: time.Duration(backoff) * time.Millisecond,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
 		}),
@@ -197,4 +209,44 @@ func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*p
 		return nil, fmt.Errorf("bridges not started:\n%w", err)
 	}
 	return m, nil
+}
+
+// newEngines builds the configured biometrics engine, SMS sender and texts. It
+// contacts nothing, so check-config can use it to report their problems.
+func newEngines(cfg *config.Config, store storage.Store, log *slog.Logger, console io.Writer) (biometrics.Verifier, sms.Sender, *i18n.Catalog, error) {
+	var problems []error
+	var verifier biometrics.Verifier = local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples})
+	if cfg.BiometricsEngine == "typingdna" {
+		eng, err := typingdna.New(typingdna.Options{
+			Server: cfg.TypingDNA.Server, APIKey: cfg.TypingDNA.APIKey, APISecret: cfg.TypingDNA.APISecret,
+			Timeout: cfg.TypingDNA.Timeout, Logger: log,
+		})
+		if err != nil {
+			problems = append(problems, fmt.Errorf("typingdna engine: %w", err))
+		}
+		verifier = eng
+	}
+	var sender sms.Sender = sms.NewConsole(console)
+	if cfg.SMSProvider == "twilio" {
+		tw := cfg.Twilio
+		tws, err := sms.NewTwilio(sms.TwilioConfig{
+			AccountSID: tw.AccountSID, APIKey: tw.APIKey, APISecret: tw.APISecret, AuthToken: tw.AuthToken,
+			FromNumber: tw.FromNumber, MessagingServiceSID: tw.MessagingServiceSID, StatusCallback: tw.StatusCallback,
+			Timeout: tw.Timeout, Edge: tw.Edge, Region: tw.Region, BaseURL: tw.BaseURL, Log: log,
+		})
+		if err != nil {
+			problems = append(problems, fmt.Errorf("twilio sender: %w", err))
+		}
+		sender = tws
+	}
+	texts, err := i18n.Builtin().WithDefault(cfg.DefaultLanguage)
+	if err != nil {
+		// A Node SMS+ .env may name a language we have no texts for; keep running.
+		log.Warn("DEFAULT_LANGUAGE has no texts; using the catalog default", "err", err)
+		texts = i18n.Builtin()
+	}
+	if len(problems) > 0 {
+		return nil, nil, nil, errors.Join(problems...)
+	}
+	return verifier, sender, texts, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
@@ -136,9 +137,18 @@ type Deps struct {
 	Verifier  biometrics.Verifier
 	Sealer    *seal.Sealer
 	NewPhrase func(lang string) (Phrase, error)
+	Texts     Texts            // the SMS texts in each language
 	Audit     Auditor          // nil = no audit trail
 	Now       func() time.Time // nil = time.Now
 	Log       *slog.Logger
+}
+
+// Texts builds the localized SMS texts (i18n.Catalog).
+type Texts interface {
+	// Match picks the best supported language for a vendor locale.
+	Match(prefs ...string) string
+	LinkSMS(lang, link string) string
+	EnrollSMS(lang, code, link string) string
 }
 
 // Auditor records audit entries without blocking (audit.Log).
@@ -181,6 +191,9 @@ func New(set Settings, d Deps) *Service {
 	}
 	if d.Audit == nil {
 		d.Audit = noAudit{}
+	}
+	if d.Texts == nil {
+		d.Texts = i18n.Builtin()
 	}
 	set.defaults()
 	return &Service{Deps: d, set: set}

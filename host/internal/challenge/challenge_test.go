@@ -243,6 +243,19 @@ func TestEnrollingSMSCarriesTheCodeThenOnlyTheLink(t *testing.T) {
 	}
 }
 
+func TestSMSInTheVendorsLanguage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for locale, word := range map[string]string{"ES-ES": "clave", "pt_BR": "senha", "FR-CA": "code de connexion", "DE-DE": "sign-in code", "": "sign-in code"} {
+		if _, err := f.svc.Start(context.Background(), Event{Phone: phone, OTP: "123456", Locale: locale}); err != nil {
+			t.Fatal(err)
+		}
+		if body := f.out.last(t).Body; !strings.Contains(body, word) || !strings.Contains(body, "123456") {
+			t.Errorf("locale %q: %q lacks %q", locale, body, word)
+		}
+	}
+}
+
 func TestFailedSendLeavesNoChallenge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)

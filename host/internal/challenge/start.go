@@ -110,11 +110,11 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	}
 
 	link := s.set.BaseURL + "/" + cid
-	body := "Open " + link + " to see your sign-in code."
+	body := s.Texts.LinkSMS(lang, link)
 	if !enr.Enrolled {
 		// While enrolling the user has no profile to check against, so the code
 		// travels in the SMS (as in the Node SMS+) and the page collects samples.
-		body = "Your code is " + ev.OTP + ". Set up SMS+ protection: " + link
+		body = s.Texts.EnrollSMS(lang, ev.OTP, link)
 	}
 	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
 	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
@@ -243,16 +243,10 @@ func (s *Service) getUser(ctx context.Context, uid string) (user, error) {
 	return u, nil
 }
 
-// language picks the challenge language from the vendor's locale ("EN-US" -> "en").
+// language picks the challenge language from the vendor's locale ("EN-US" -> "en"),
+// among the languages SMS+ has texts for; the default otherwise.
 func (s *Service) language(locale string) string {
-	l := strings.ToLower(locale)
-	if i := strings.IndexAny(l, "-_"); i > 0 {
-		l = l[:i]
-	}
-	if len(l) == 2 {
-		return l
-	}
-	return s.set.DefaultLanguage
+	return s.Texts.Match(locale)
 }
 
 // audit records what happened, off the request path (see package audit).

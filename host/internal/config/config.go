@@ -77,10 +77,16 @@ type TypingDNA struct {
 
 // Twilio holds the Twilio sender settings.
 type Twilio struct {
-	AccountSID string
-	APIKey     string
-	APISecret  string
-	FromNumber string
+	AccountSID          string
+	APIKey              string
+	APISecret           string
+	AuthToken           string
+	FromNumber          string
+	MessagingServiceSID string
+	StatusCallback      string
+	Timeout             time.Duration
+	Edge, Region        string
+	BaseURL             string // a relay or a test fake instead of https://api.twilio.com
 }
 
 // Sources says where to read settings from. Environ is os.Environ() in production.
@@ -100,6 +106,7 @@ var defaults = map[string]any{
 	"data_dir":                          "./data",
 	"typingdna_server":                  "https://api.typingdna.com",
 	"typingdna_timeout_ms":              "20000",
+	"twilio_timeout_ms":                 "10000",
 	"local_enroll_samples":              "3",
 	"hook_budget_ms":                    "2000",
 	"max_body_bytes":                    "65536",
@@ -245,17 +252,26 @@ func parse(raw map[string]string) (*Config, error) {
 	switch c.BiometricsEngine {
 	case "local":
 	case "typingdna":
-		r.problem("BIOMETRICS_ENGINE: the TypingDNA engine is not available in this build yet; unset TYPINGDNA_API_KEY or set BIOMETRICS_ENGINE=local")
+		if c.TypingDNA.APIKey == "" || c.TypingDNA.APISecret == "" {
+			r.problem("TYPINGDNA_API_KEY and TYPINGDNA_API_SECRET: both are required by the TypingDNA engine (or set BIOMETRICS_ENGINE=local)")
+		}
 	default:
 		r.problem("BIOMETRICS_ENGINE: must be local or typingdna, got %q", c.BiometricsEngine)
 	}
 	c.LocalEnrollSamples = r.int("local_enroll_samples", 2, 20)
 
 	c.Twilio = Twilio{
-		AccountSID: r.str("twilio_account_sid"),
-		APIKey:     r.str("twilio_api_key"),
-		APISecret:  r.str("twilio_api_secret"),
-		FromNumber: r.str("twilio_from_number"),
+		AccountSID:          r.str("twilio_account_sid"),
+		APIKey:              r.str("twilio_api_key"),
+		APISecret:           r.str("twilio_api_secret"),
+		AuthToken:           r.str("twilio_auth_token"),
+		FromNumber:          r.str("twilio_from_number"),
+		MessagingServiceSID: r.str("twilio_messaging_service_sid"),
+		StatusCallback:      r.str("twilio_status_callback"),
+		Timeout:             time.Duration(r.int("twilio_timeout_ms", 100, 120000)) * time.Millisecond,
+		Edge:                r.str("twilio_edge"),
+		Region:              r.str("twilio_region"),
+		BaseURL:             r.str("twilio_api_base_url"),
 	}
 	c.SMSProvider = strings.ToLower(r.str("sms_provider"))
 	if c.SMSProvider == "" {
@@ -266,8 +282,7 @@ func parse(raw map[string]string) (*Config, error) {
 	}
 	switch c.SMSProvider {
 	case "console":
-	case "twilio":
-		r.problem("SMS_PROVIDER: the Twilio sender is not available in this build yet; unset the TWILIO_* settings or set SMS_PROVIDER=console")
+	case "twilio": // the sender checks its own settings (every TWILIO_* problem at once)
 	default:
 		r.problem("SMS_PROVIDER: must be twilio or console, got %q", c.SMSProvider)
 	}

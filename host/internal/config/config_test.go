@@ -95,6 +95,18 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+func TestEngineFollowsTypingDNAKey(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=s", "TYPINGDNA_API_KEY=k", "TYPINGDNA_API_SECRET=s"}})
+	if err != nil || c.BiometricsEngine != "typingdna" {
+		t.Fatalf("engine = %q, err = %v", c.BiometricsEngine, err)
+	}
+	_, err = Load(Sources{Environ: []string{"HASH_SALT=s", "TYPINGDNA_API_KEY=k"}})
+	if err == nil || !strings.Contains(err.Error(), "TYPINGDNA_API_SECRET") {
+		t.Fatalf("a key without a secret: %v", err)
+	}
+}
+
 func TestDataKey(t *testing.T) {
 	t.Parallel()
 	c, err := Load(Sources{Environ: []string{"HASH_SALT=s", "DATA_ENCRYPTION_KEY=" + strings.Repeat("ab", 32)}})

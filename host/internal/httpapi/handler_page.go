@@ -30,7 +30,7 @@ func (s *Server) handlePage(c echo.Context) error {
 	var buf bytes.Buffer
 	if err := web.RenderChallenge(&buf, web.ChallengePage{
 		Lang: p.Language, CID: p.ChallengeID, PhraseImage: img, PhraseLength: len([]rune(p.Phrase)), TextID: p.TextID,
-		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required, Engine: "local",
+		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required, Engine: s.Engine,
 	}); err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type Options struct {
 	Hooks        func(id string) (Hook, bool)
 	Static       fs.FS
 	Ready        func(ctx context.Context) error // nil error = ready
+	Engine       string                          // the biometrics engine's name, for the page
 	Log          *slog.Logger
 	LogRequests  bool
 	HookBudget   time.Duration // upper bound for one hook, below every vendor deadline
@@ -42,6 +43,9 @@ type Options struct {
 	// MaxInFlightHooks bounds concurrent hooks; more are refused at once in the
 	// vendor's failure format instead of queueing past the deadline.
 	MaxInFlightHooks int
+	// ReadyDetail, when set, adds its value to /readyz's answer under "detail"
+	// (the bridge plugins' status), ready or not.
+	ReadyDetail func() any
 }
 
 // Server holds the routes' dependencies.
@@ -108,13 +112,17 @@ func (s *Server) handleHealth(c echo.Context) error {
 }
 
 func (s *Server) handleReady(c echo.Context) error {
+	status, body := http.StatusOK, map[string]any{"status": "ready"}
 	if s.Ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			status, body = http.StatusServiceUnavailable, map[string]any{"status": "unavailable"}
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	if s.ReadyDetail != nil {
+		body["detail"] = s.ReadyDetail()
+	}
+	return c.JSON(status, body)
 }

@@ -300,3 +300,34 @@ func TestPagesAndHeaders(t *testing.T) {
 		t.Fatalf("readyz when not ready: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+func TestAccountRoutesBadInput(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, nil, nil)
+	id := strings.Repeat("B", 22)
+	tests := map[string]struct {
+		path, body string
+		status     int
+		code       float64
+	}{
+		"reset missing phone":     {"/reset-account", `{"cid":"` + id + `"}`, 400, 100},
+		"reset national phone":    {"/reset-account", `{"cid":"` + id + `","phone":"5555550100"}`, 400, 112},
+		"reset unknown challenge": {"/reset-account", `{"cid":"` + id + `","phone":"+15555550100"}`, 404, 101},
+		"reset unknown field":     {"/reset-account", `{"cid":"` + id + `","phone":"+15555550100","x":1}`, 400, 100},
+		"reset-now node names":    {"/reset-account-now", `{"cid":"` + id + `","phoneNumber":"+15555550100"}`, 404, 101},
+		"reset-now our names":     {"/reset-account-now", `{"resetNowTid":"` + id + `","phone":"+15555550100"}`, 404, 101},
+		"reset-now missing":       {"/reset-account-now", `{"phoneNumber":"+15555550100"}`, 400, 100},
+		"disable unknown token":   {"/disable-account", `{"disableTid":"` + id + `","phone":"+15555550100"}`, 404, 101},
+		"disable junk token":      {"/disable-account", `{"disableTid":"../../x","phone":"+15555550100"}`, 404, 101},
+		"disable missing token":   {"/disable-account", `{"phone":"+15555550100"}`, 400, 100},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rec := do(s, http.MethodPost, tc.path, "application/json", tc.body)
+			if m := decode(t, rec); rec.Code != tc.status || m["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d code %v", rec.Code, m, tc.status, tc.code)
+			}
+		})
+	}
+}

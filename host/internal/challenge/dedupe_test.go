@@ -1,0 +1,132 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/storage"
+	"github.com/smsplus/smsplus/host/internal/storage/embedded"
+)
+
+func newDeduper(t *testing.T, now func() time.Time) (*Deduper, storage.Store) {
+	t.Helper()
+	store, err := embedded.Open(filepath.Join(t.TempDir(), "d.db"), embedded.Options{Now: now, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return &Deduper{Store: store, Salt: "salt", TTL: 15 * time.Minute}, store
+}
+
+func TestDedupe(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	d, store := newDeduper(t, now)
+	ctx := context.Background()
+	ev := Event{Bridge: "auth0", Phone: "+14155550142", OTP: "048213"}
+
+	// First delivery: the caller holds the claim.
+	if prior, dup, err := d.Claim(ctx, ev); err != nil || dup || prior != (Started{}) {
+		t.Fatalf("first Claim = %+v, %v, %v", prior, dup, err)
+	}
+	first := Started{ChallengeID: "secret-cid", TransactionID: "sp_1", Enrolling: true}
+	d.Settle(ctx, ev, first, nil)
+
+	// A retry gets the first answer, without the challenge id.
+	prior, dup, err := d.Claim(ctx, ev)
+	if err != nil || !dup || prior.TransactionID != "sp_1" || !prior.Enrolling || prior.ChallengeID != "" {
+		t.Fatalf("retry Claim = %+v, %v, %v", prior, dup, err)
+	}
+	// Another code, phone or bridge is a new delivery.
+	for _, other := range []Event{
+		{Bridge: "auth0", Phone: ev.Phone, OTP: "048214"},
+		{Bridge: "auth0", Phone: "+14155550143", OTP: ev.OTP},
+		{Bridge: "okta", Phone: ev.Phone, OTP: ev.OTP},
+	} {
+		if _, dup, err := d.Claim(ctx, other); err != nil || dup {
+			t.Errorf("Claim(%+v) = dup %v, %v", other, dup, err)
+		}
+	}
+	// The store holds neither the phone nor the code.
+	if _, err := store.Get(ctx, Deliveries, ev.Phone+ev.OTP); !errors.Is(err, storage.ErrNotFound) {
+		t.Error("delivery stored under a readable key")
+	}
+	// After the TTL the same code is a new delivery.
+	clock.Add(int64(15*time.Minute + time.Second))
+	if _, dup, err := d.Claim(ctx, ev); err != nil || dup {
+		t.Fatalf("Claim after TTL = dup %v, %v", dup, err)
+	}
+}
+
+func TestDedupeFailureLetsRetryThrough(t *testing.T) {
+	t.Parallel()
+	d, _ := newDeduper(t, nil)
+	ctx := context.Background()
+	ev := Event{Bridge: "auth0", Phone: "+14155550142", OTP: "1234"}
+	if _, dup, err := d.Claim(ctx, ev); err != nil || dup {
+		t.Fatal(dup, err)
+	}
+	d.Settle(ctx, ev, Started{}, ErrSMS)
+	if _, dup, err := d.Claim(ctx, ev); err != nil || dup {
+		t.Fatalf("retry after a failed send = dup %v, %v; want a new attempt", dup, err)
+	}
+}
+
+// TestDedupeConcurrent sends the same delivery from many hooks at once: exactly
+// one does the work, the others get its answer.
+func TestDedupeConcurrent(t *testing.T) {
+	t.Parallel()
+	d, _ := newDeduper(t, nil)
+	ev := Event{Bridge: "okta", Phone: "+14155550142", OTP: "604913"}
+	var owners, dups atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prior, dup, err := d.Claim(context.Background(), ev)
+			switch {
+			case err != nil:
+				t.Errorf("Claim: %v", err)
+			case dup:
+				if prior.TransactionID != "sp_x" {
+					t.Errorf("dup answer %+v", prior)
+				}
+				dups.Add(1)
+			default:
+				owners.Add(1)
+				time.Sleep(100 * time.Millisecond) // the send
+				d.Settle(context.Background(), ev, Started{TransactionID: "sp_x"}, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	if owners.Load() != 1 || dups.Load() != 7 {
+		t.Fatalf("owners %d, duplicates %d", owners.Load(), dups.Load())
+	}
+}
+
+func TestDedupeInProgress(t *testing.T) {
+	t.Parallel()
+	d, _ := newDeduper(t, nil)
+	ev := Event{Bridge: "okta", Phone: "+14155550142", OTP: "604913"}
+	if _, _, err := d.Claim(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, dup, err := d.Claim(ctx, ev); !errors.Is(err, ErrInProgress) || dup {
+		t.Fatalf("Claim while in progress = %v, %v", dup, err)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("Claim waited past its context")
+	}
+}
