@@ -68,7 +68,9 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func startServer(t *testing.T, binDir string) *server {
+// startServer starts `smsplus serve` on laptop defaults plus extraEnv (later
+// settings win).
+func startServer(t *testing.T, binDir string, extraEnv ...string) *server {
 	t.Helper()
 	port := freePort(t)
 	s := &server{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), smsSeen: make(chan string, 16)}
@@ -79,6 +81,7 @@ func startServer(t *testing.T, binDir string) *server {
 		"DATA_DIR="+filepath.Join(t.TempDir(), "data"), "ENABLED_BRIDGES=okta", "OKTA_SHARED_SECRET="+e2eSecret,
 		"LOCAL_ENROLL_SAMPLES=3", "LOG_LEVEL=debug", "LOG_REQUESTS=true", "PLUGIN_DIR=",
 	)
+	s.cmd.Env = append(s.cmd.Env, extraEnv...)
 	s.cmd.Stderr = &s.stderr
 	pipe, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -354,4 +357,15 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("the logs contain %q", secret)
 		}
 	}
+}
+
+// runCommand runs smsplus with the e2e settings plus extraEnv and returns its
+// combined output.
+func runCommand(binDir string, extraEnv []string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(binDir, "smsplus"), args...)
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "HASH_SALT=e2e-salt", "ENABLED_BRIDGES=okta", "OKTA_SHARED_SECRET="+e2eSecret, "PLUGIN_DIR=")
+	cmd.Env = append(cmd.Env, extraEnv...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
