@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints SMS+ performance figures; never part of `make test`.
-#  1. the Okta plugin's Parse+Respond round trip over go-plugin gRPC (p50/p99);
+#  1. each bridge plugin's Parse+Respond round trip over go-plugin gRPC (p50/p99,
+#     plugin RSS) and its start time;
 #  2. hook latency for Okta payloads at 100 hooks/s for 20 s (embedded store, console
 #     sender), with the host's and the plugin's CPU per hook and peak memory;
 #  3. the same at 2000 hooks/s, far past capacity, to show that answers stay inside
@@ -14,8 +15,10 @@ DURATION=${DURATION:-20s}
 PORT=${PORT:-18480}
 SECRET=bench-okta-secret-0123456789
 
-echo "== plugin round trip (Parse + Respond, real okta binary, gRPC + mTLS)"
-go test -run '^$' -bench OktaRoundTrip -benchtime 20000x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
+echo "== plugin round trip (Parse + Respond, real binaries, gRPC + mTLS)"
+go test -run '^$' -bench RoundTrip -benchtime 20000x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
+echo "== plugin start (launch, mTLS handshake, Info, Configure), every bridge"
+go test -run '^$' -bench Start -benchtime 20x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
 
 tmp=$(mktemp -d)
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"' EXIT

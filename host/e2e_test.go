@@ -33,7 +33,7 @@ const (
 )
 
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	cmd     *exec.Cmd
 	mu      sync.Mutex
@@ -43,7 +43,7 @@ type server struct {
 	smsSeen chan string
 }
 
-func buildBinaries(t *testing.T) string {
+func buildBinaries(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, b := range []struct{ out, pkg string }{
@@ -58,7 +58,7 @@ func buildBinaries(t *testing.T) string {
 	return dir
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,7 +70,7 @@ func freePort(t *testing.T) int {
 
 // startServer starts `smsplus serve` on laptop defaults plus extraEnv (later
 // settings win).
-func startServer(t *testing.T, binDir string, extraEnv ...string) *server {
+func startServer(t testing.TB, binDir string, extraEnv ...string) *server {
 	t.Helper()
 	port := freePort(t)
 	s := &server{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), smsSeen: make(chan string, 16)}
@@ -185,7 +185,7 @@ func (s *server) noSMS() {
 	}
 }
 
-func oktaPayload(t *testing.T, phone, otp string) []byte {
+func oktaPayload(t testing.TB, phone, otp string) []byte {
 	t.Helper()
 	tmpl, err := configs.Sample("okta")
 	if err != nil {

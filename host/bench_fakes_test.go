@@ -1,0 +1,97 @@
+package host_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna/fake"
+	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
+)
+
+// BenchmarkHookWithFakes prints Okta hook latency at 100 hooks/s through the real
+// binaries, with the production TypingDNA client and twilio-go talking to HTTP
+// fakes that answer at once, then after 500 ms each. Run it with
+//
+//	go test -run '^$' -bench HookWithFakes -benchtime 1x ./host
+//
+// It reports p50/p99 in ms and the share of Okta's 3-second budget used at p99.
+func BenchmarkHookWithFakes(b *testing.B) {
+	bin := buildBinaries(b)
+	for _, tc := range []struct {
+		name       string
+		tdna, twil time.Duration
+	}{{"fakes_at_once", 0, 0}, {"typingdna_500ms", 500 * time.Millisecond, 0}, {"twilio_500ms", 0, 500 * time.Millisecond},
+		{"both_500ms", 500 * time.Millisecond, 500 * time.Millisecond}} {
+		b.Run(tc.name, func(b *testing.B) {
+			tw := twiliofake.Start()
+			defer tw.Close()
+			td := fake.New("fake-key", "fake-secret")
+			defer td.Close()
+			if tc.twil > 0 {
+				tw.SetOutcome(twiliofake.Slow(tc.twil))
+			}
+			if tc.tdna > 0 {
+				td.AddFault(fake.Fault{Delay: tc.tdna})
+			}
+			srv := startServer(b, bin,
+				"SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
+				"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
+				"TYPINGDNA_API_KEY="+td.Key, "TYPINGDNA_API_SECRET="+td.Secret, "TYPINGDNA_SERVER="+td.URL,
+				"LOG_LEVEL=warn", "LOG_REQUESTS=false", "MAX_SMS_PER_PHONE_PER_HOUR=0")
+			lat := openLoop(b, srv, 100, 10*time.Second)
+			slices.Sort(lat)
+			p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+			b.ReportMetric(100*p99.Seconds()/3, "%-of-okta-budget-p99")
+		})
+	}
+}
+
+// openLoop posts Okta hooks for new users at rate per second for d and returns
+// the latencies of the answers, failing on any answer that is not SUCCESSFUL.
+func openLoop(b *testing.B, srv *server, rate int, d time.Duration) []time.Duration {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	for i := 0; time.Now().Before(end); i++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := oktaPayload(b, fmt.Sprintf("+1555%07d", 3_000_000+i), "123456")
+			req, _ := http.NewRequest(http.MethodPost, srv.base+"/hooks/okta", strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e2eSecret)
+			start := time.Now()
+			resp, err := client.Do(req)
+			took := time.Since(start)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			raw := make([]byte, 4096)
+			n, _ := resp.Body.Read(raw)
+			resp.Body.Close()
+			if !strings.Contains(string(raw[:n]), "SUCCESSFUL") {
+				b.Logf("not SUCCESSFUL after %v: %s %s", took, resp.Status, raw[:n])
+			}
+			mu.Lock()
+			lat = append(lat, took)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat
+}
