@@ -2,8 +2,11 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -33,6 +36,10 @@ func runCheckConfig(ctx context.Context, args, environ []string, stdout io.Write
 		return fmt.Errorf("configuration has problems")
 	}
 	m.Stop()
+	if _, _, _, err := newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		printProblems(stdout, err)
+		return fmt.Errorf("configuration has problems")
+	}
 	fmt.Fprintf(stdout, "configuration OK: store %s, sms %s, biometrics %s, bridges [%s], base URL %s\n",
 		cfg.DataStore, cfg.SMSProvider, cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
 	return nil
@@ -40,8 +47,10 @@ func runCheckConfig(ctx context.Context, args, environ []string, stdout io.Write
 
 func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	var src sourceFlags
+	var server string
 	fs := newFlagSet("plugins", stdout)
 	src.register(fs)
+	fs.StringVar(&server, "url", "", "base `URL` of the running server to ask which bridges run (default: http://localhost:PORT)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,12 +63,26 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
+	if server == "" {
+		server = fmt.Sprintf("http://localhost:%d", cfg.Port)
+	}
+	running, reachable := runningBridges(ctx, server)
 	fmt.Fprintf(stdout, "plugin directories: %s\n", strings.Join(dirs, ", "))
+	if !reachable {
+		fmt.Fprintf(stdout, "no SMS+ server answers at %s: RUNNING is unknown (?)\n", server)
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tENABLED\tVERSION\tPROTOCOL\tSHA256\tPATH")
+	fmt.Fprintln(tw, "ID\tFOUND\tENABLED\tRUNNING\tVERSION\tPROTOCOL\tSHA256\tPATH")
+	yesNo := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
 	for _, f := range found {
+		pin := cfg.Setting(pluginhost.ChecksumSetting(f.ID))
 		version, protocol := "?", "?"
-		if info, err := pluginhost.Describe(ctx, f, 5*time.Second); err == nil {
+		if info, err := pluginhost.Describe(ctx, f, 5*time.Second, pin); err == nil {
 			version, protocol = info.Version, fmt.Sprint(info.Protocol)
 		} else {
 			version = "error: " + firstLine(err.Error())
@@ -68,18 +91,55 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 		if len(sum) > 16 {
 			sum = sum[:16] + "…"
 		}
-		enabled := "no"
-		if slices.Contains(cfg.EnabledBridges, f.ID) {
-			enabled = "yes"
+		switch {
+		case pin == "":
+			sum += " (not pinned)"
+		case strings.HasPrefix(strings.ToLower(strings.TrimSpace(pin)), strings.TrimSuffix(sum, "…")):
+			sum += " (pinned)"
+		default:
+			sum += " (MISMATCH with " + pluginhost.ChecksumSetting(f.ID) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, enabled, version, protocol, sum, f.Path)
+		enabled := slices.Contains(cfg.EnabledBridges, f.ID)
+		run := "?"
+		if reachable {
+			run = yesNo(running[f.ID])
+		}
+		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, yesNo(enabled), run, version, protocol, sum, f.Path)
 	}
 	for _, id := range cfg.EnabledBridges {
 		if !slices.ContainsFunc(found, func(f pluginhost.Found) bool { return f.ID == id }) {
-			fmt.Fprintf(tw, "%s\tyes\tmissing\t-\t-\tno %s%s binary found\n", id, pluginhost.Prefix, id)
+			fmt.Fprintf(tw, "%s\tno\tyes\t-\tmissing\t-\t-\tno %s%s binary found\n", id, pluginhost.Prefix, id)
 		}
 	}
 	return tw.Flush()
+}
+
+// runningBridges asks a running server's /readyz which bridges are running.
+func runningBridges(ctx context.Context, base string) (map[string]bool, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/readyz", nil)
+	if err != nil {
+		return nil, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Detail struct {
+			Plugins []pluginhost.Status `json:"plugins"`
+		} `json:"detail"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return nil, false
+	}
+	out := map[string]bool{}
+	for _, p := range body.Detail.Plugins {
+		out[p.ID] = p.Running
+	}
+	return out, true
 }
 
 func runVersion(stdout io.Writer) error {

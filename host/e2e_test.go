@@ -334,7 +334,26 @@ func TestEndToEnd(t *testing.T) {
 		s.noSMS()
 	})
 
-	// 5. SIGTERM stops the server and its plugin.
+	// 5. The plugin process holds none of the host's secrets in its environment:
+	// a bridge gets its own settings through Configure only.
+	pids, _ := exec.Command("pgrep", "-P", fmt.Sprint(s.cmd.Process.Pid)).Output()
+	for _, pid := range strings.Fields(string(pids)) {
+		environ, err := os.ReadFile("/proc/" + pid + "/environ")
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(environ, []byte(e2eSecret)) || bytes.Contains(environ, []byte("e2e-salt")) {
+			t.Fatalf("plugin %s inherited the host's secrets", pid)
+		}
+		if !bytes.Contains(environ, []byte("SMSPLUS_BRIDGE_PLUGIN=")) {
+			t.Fatalf("process %s is not the plugin", pid)
+		}
+	}
+	if len(strings.Fields(string(pids))) == 0 {
+		t.Fatal("no plugin process found under the server")
+	}
+
+	// 6. SIGTERM stops the server and its plugin.
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

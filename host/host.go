@@ -29,11 +29,49 @@ Usage:
   smsplus simulate VENDOR --phone E164 [--url URL] [--otp CODE]   post an example hook
   smsplus check-config  [--config FILE] [--env-file FILE]   report every configuration problem
   smsplus plugins       [--config FILE] [--env-file FILE]   list the bridge plugins found
-  smsplus version                                          print version information
+  smsplus biometrics eval --dataset FILE                   measure typing biometrics on the CMU benchmark
+  smsplus healthcheck   [--ready] [--url URL] [--timeout D]   ask a running server: exit 0 healthy, 1 not
+  smsplus version                                          print version, VCS revision and module versions
 
 Settings come from the environment, a .env file (default ./.env) and an optional
-YAML file; see configs/.env.example. Exit codes: 0 ok, 1 failed, 2 usage.
+YAML file; see configs/.env.example. Every command takes --help.
+Exit codes: 0 ok, 1 failed (bad configuration, server error, unhealthy), 2 usage.
 `
+
+// commandHelp opens each command's --help: its synopsis and what it does.
+var commandHelp = map[string]string{
+	"serve": `smsplus serve [--config FILE] [--env-file FILE]
+
+Run the service: the IAM hooks, the challenge pages, /healthz, /readyz and
+/metrics. Configuration problems are all reported at once and nothing starts.
+On SIGTERM or SIGINT, /readyz answers 503 for SHUTDOWN_DRAIN_MS (a second
+signal cuts that short), then new connections are refused, requests in flight
+finish (hooks within their budget), and the bridge plugins stop.`,
+	"simulate": `smsplus simulate VENDOR --phone E164 [flags]
+
+Post a realistic example hook of VENDOR (okta, auth0, pingone, cyberark,
+fusionauth), with the configured secret, to a running server.`,
+	"check-config": `smsplus check-config [--config FILE] [--env-file FILE]
+
+Report every configuration problem at once, in plain words; exit 1 if any.`,
+	"plugins": `smsplus plugins [--config FILE] [--env-file FILE] [--url URL]
+
+List the bridge plugins found, enabled or not, with versions and checksums.`,
+	"healthcheck": `smsplus healthcheck [--ready] [--url URL] [--timeout DURATION]
+
+Ask a running server whether it is healthy (GET /healthz) or, with --ready,
+ready to take traffic (GET /readyz). Exit 0 on 200, 1 otherwise (not ready,
+shutting down, unreachable or too slow). Made for container health checks:
+needs no shell and no other tool.`,
+	"version": `smsplus version
+
+Print the version, the Go version, the VCS revision the binary was built from,
+and the versions of the SMS+ modules in it.`,
+}
+
+const exitCodesHelp = "\nExit codes: 0 ok, 1 failed, 2 usage.\n"
+
+func isHelpArg(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
 
 // Main runs the smsplus command line and returns the exit code.
 func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
@@ -47,12 +85,24 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	case "serve":
 		err = runServe(ctx, rest, environ, stdout, stderr)
 	case "simulate":
+		if len(rest) > 0 && isHelpArg(rest[0]) {
+			// simulate reads its vendor before its flags; show them all the same.
+			rest = []string{"VENDOR", "--help"}
+		}
 		err = runSimulate(ctx, rest, environ, stdout)
 	case "check-config":
 		err = runCheckConfig(ctx, rest, environ, stdout)
 	case "plugins":
 		err = runPlugins(ctx, rest, environ, stdout)
+	case "biometrics":
+		err = runBiometrics(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		err = runHealthcheck(ctx, rest, environ, stdout)
 	case "version", "--version":
+		if len(rest) > 0 && isHelpArg(rest[0]) {
+			fmt.Fprintf(stdout, "Usage: %s\n%s", commandHelp["version"], exitCodesHelp)
+			return ExitOK
+		}
 		err = runVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -100,6 +150,15 @@ func (f *sourceFlags) load(environ []string) (*config.Config, error) {
 func newFlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		help, ok := commandHelp[name]
+		if !ok {
+			help = "smsplus " + name + " [flags]"
+		}
+		fmt.Fprintf(out, "Usage: %s\n\nFlags:\n", help)
+		fs.PrintDefaults()
+		fmt.Fprint(out, exitCodesHelp)
+	}
 	return fs
 }
 

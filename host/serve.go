@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +25,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/httpapi"
 	"github.com/smsplus/smsplus/host/internal/i18n"
+	"github.com/smsplus/smsplus/host/internal/metrics"
 	"github.com/smsplus/smsplus/host/internal/phrase"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/host/internal/seal"
@@ -31,8 +35,53 @@ import (
 	"github.com/smsplus/smsplus/web"
 )
 
-// shutdownGrace lets in-flight hooks finish: longer than any hook budget.
+// shutdownGrace lets in-flight requests finish; it is stretched to outlast the
+// hook budget when HOOK_BUDGET_MS is longer.
 const shutdownGrace = 5 * time.Second
+
+// defaultDrain is SHUTDOWN_DRAIN_MS's default: how long /readyz answers 503
+// before the listener closes, so that load balancers stop sending work first.
+const defaultDrain = 3 * time.Second
+
+// opsSettings are the operations settings: SHUTDOWN_DRAIN_MS and METRICS_TOKEN.
+type opsSettings struct {
+	drain        time.Duration
+	metricsToken string
+}
+
+// readOps reads the operations settings and lists their problems in plain words.
+func readOps(cfg *config.Config) (opsSettings, []string) {
+	o := opsSettings{drain: defaultDrain, metricsToken: strings.TrimSpace(cfg.Setting("METRICS_TOKEN"))}
+	var problems []string
+	if s := strings.TrimSpace(cfg.Setting("SHUTDOWN_DRAIN_MS")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 60000 {
+			problems = append(problems, fmt.Sprintf("SHUTDOWN_DRAIN_MS: must be a whole number from 0 to 60000, got %q", s))
+		} else {
+			o.drain = time.Duration(n) * time.Millisecond
+		}
+	}
+	if o.metricsToken != "" && len(o.metricsToken) < 16 {
+		problems = append(problems, "METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for open /metrics")
+	}
+	return o, problems
+}
+
+// withProblems adds problems to a configuration error (or makes one), so that
+// every problem is reported at once.
+func withProblems(err error, problems []string) error {
+	if len(problems) == 0 {
+		return err
+	}
+	var ce *config.Error
+	switch {
+	case err == nil:
+		return &config.Error{Problems: problems}
+	case errors.As(err, &ce):
+		ce.Problems = append(ce.Problems, problems...)
+	}
+	return err
+}
 
 func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	var src sourceFlags
@@ -42,6 +91,12 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	cfg, err := src.load(environ)
+	var ops opsSettings
+	if cfg != nil {
+		var problems []string
+		ops, problems = readOps(cfg)
+		err = withProblems(err, problems)
+	}
 	if err != nil {
 		printProblems(stderr, err)
 		return errors.New("not started: fix the configuration (smsplus check-config lists every problem)")
@@ -52,7 +107,8 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	defer app.close()
+	defer log.Info("stopped")
+	defer app.close() // last: the bridges, the audit log, the store
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
@@ -85,8 +141,24 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Unready first: /readyz answers 503 while every route keeps serving, so load
+	// balancers stop sending work before the listener closes. A second signal
+	// cuts the wait short.
+	app.api.Drain()
+	log.Info("draining: /readyz answers 503", "drain", ops.drain.String())
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	drain := time.NewTimer(ops.drain)
+	select {
+	case <-drain.C:
+	case <-again:
+		drain.Stop()
+	}
+	signal.Stop(again)
+	// Stop accepting, and let requests in flight finish: every hook answers
+	// within its budget, below its vendor's deadline.
+	log.Info("shutting down: no new connections; finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), max(shutdownGrace, cfg.HookBudget+time.Second))
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
@@ -115,26 +187,40 @@ func (a *app) close() {
 }
 
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
+	ops, _ := readOps(cfg) // checked by the caller
 	sealer, err := seal.New(cfg.DataKey)
 	if err != nil {
 		return nil, err
 	}
-	store, err := embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
+	db, err := embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
+	// Metrics count through decorators of what the challenge service uses.
+	met := metrics.New()
+	store := met.Store(db)
 	plugins, err := startPlugins(ctx, cfg, stderr)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	verifier, sender, texts, err := newEngines(cfg, store, log, stdout)
+	verifier, sender, texts, err := newEngines(cfg, store, sealer, log, stdout)
 	if err != nil {
 		_ = store.Close()
 		plugins.Stop()
 		return nil, err
 	}
+	sender = met.Sender(sender)
 	auditLog := audit.New(store, audit.Options{Log: log})
+	met.CounterFunc("audit_dropped_total", "Audit entries dropped because the audit buffer was full.",
+		func() float64 { return float64(auditLog.Dropped()) })
+	met.Plugins(func() []metrics.Plugin {
+		var out []metrics.Plugin
+		for _, p := range plugins.Plugins() {
+			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive()})
+		}
+		return out
+	})
 	svc := challenge.New(challenge.Settings{
 		BaseURL:                       cfg.BaseURL,
 		HashSalt:                      cfg.HashSalt,
@@ -152,7 +238,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		Texts:    texts,
 		Verifier: verifier,
 		Sealer:   sealer,
-		Audit:    auditLog,
+		Audit:    met.Auditor(auditLog),
 		NewPhrase: func(lang string) (challenge.Phrase, error) {
 			p, err := phrase.New(lang)
 			return challenge.Phrase{Text: p.Text, TextID: p.TextID}, err
@@ -178,6 +264,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		LogRequests:  cfg.LogRequests,
 		HookBudget:   cfg.HookBudget,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Observer:     met,
+		Metrics:      met.Handler(),
+		MetricsToken: ops.metricsToken,
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }
@@ -213,9 +302,10 @@ func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*p
 
 // newEngines builds the configured biometrics engine, SMS sender and texts. It
 // contacts nothing, so check-config can use it to report their problems.
-func newEngines(cfg *config.Config, store storage.Store, log *slog.Logger, console io.Writer) (biometrics.Verifier, sms.Sender, *i18n.Catalog, error) {
+func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, log *slog.Logger, console io.Writer) (biometrics.Verifier, sms.Sender, *i18n.Catalog, error) {
 	var problems []error
-	var verifier biometrics.Verifier = local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples})
+	// Enrolled timings are biometric data: sealed at rest like the codes.
+	var verifier biometrics.Verifier = local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples, Sealer: sealer})
 	if cfg.BiometricsEngine == "typingdna" {
 		eng, err := typingdna.New(typingdna.Options{
 			Server: cfg.TypingDNA.Server, APIKey: cfg.TypingDNA.APIKey, APISecret: cfg.TypingDNA.APISecret,

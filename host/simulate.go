@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,12 +20,13 @@ import (
 	"github.com/smsplus/smsplus/host/internal/config"
 )
 
-// simulateAuth sets the credentials a vendor would send, from the configured secret.
+// simulateAuth sets the credentials a vendor would send, from the configured
+// secret, under the same setting names the bridges read.
 var simulateAuth = map[string]func(cfg *config.Config, h http.Header) error{
 	"okta": func(cfg *config.Config, h http.Header) error {
-		secret := cfg.Setting("OKTA_SHARED_SECRET")
-		if secret == "" {
-			return errors.New("OKTA_SHARED_SECRET is not set: simulate sends the same secret Okta would")
+		secret, err := simulateSecret(cfg, "Okta", "OKTA_SHARED_SECRET")
+		if err != nil {
+			return err
 		}
 		name := cfg.Setting("OKTA_AUTH_HEADER")
 		if name == "" {
@@ -31,11 +35,48 @@ var simulateAuth = map[string]func(cfg *config.Config, h http.Header) error{
 		h.Set(name, "Bearer "+secret)
 		return nil
 	},
+	"auth0": func(cfg *config.Config, h http.Header) error {
+		secret, err := simulateSecret(cfg, "your Auth0 Action", "AUTH0_SECRET", "AUTH0_SHARED_SECRET")
+		if err != nil {
+			return err
+		}
+		h.Set("Authorization", "Bearer "+secret)
+		return nil
+	},
+	"pingone":    basicAuth("PingOne", "PING_USERNAME", "pingone", "PING_SHARED_SECRET", "PINGONE_SHARED_SECRET"),
+	"cyberark":   basicAuth("CyberArk", "CYBERARK_USER", "cyberark", "CYBERARK_PASS", "CYBERARK_SHARED_SECRET"),
+	"fusionauth": basicAuth("FusionAuth", "FUSIONAUTH_USER", "fusionauth", "FUSIONAUTH_PASS", "FUSIONAUTH_SHARED_SECRET"),
+}
+
+// simulateSecret returns the first of the named settings that is set.
+func simulateSecret(cfg *config.Config, vendor string, names ...string) (string, error) {
+	for _, n := range names {
+		if v := strings.TrimSpace(cfg.Setting(n)); v != "" {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not set: simulate sends the same secret %s would", names[0], vendor)
+}
+
+// basicAuth sends HTTP Basic credentials, as PingOne, CyberArk and FusionAuth do.
+func basicAuth(vendor, userSetting, defaultUser string, secretSettings ...string) func(*config.Config, http.Header) error {
+	return func(cfg *config.Config, h http.Header) error {
+		secret, err := simulateSecret(cfg, vendor, secretSettings...)
+		if err != nil {
+			return err
+		}
+		user := strings.TrimSpace(cfg.Setting(userSetting))
+		if user == "" {
+			user = defaultUser
+		}
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+secret)))
+		return nil
+	}
 }
 
 func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError{errors.New("name the vendor: smsplus simulate okta --phone +15555550100")}
+		return usageError{errors.New("name the vendor (okta, auth0, pingone, cyberark, fusionauth): smsplus simulate okta --phone +15555550100")}
 	}
 	vendor, args := strings.ToLower(args[0]), args[1:]
 	var src sourceFlags
@@ -53,7 +94,7 @@ func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) 
 	}
 	setAuth, ok := simulateAuth[vendor]
 	if !ok {
-		return usageError{fmt.Errorf("no simulation for vendor %q (have: okta)", vendor)}
+		return usageError{fmt.Errorf("no simulation for vendor %q (have: %s)", vendor, strings.Join(slices.Sorted(maps.Keys(simulateAuth)), ", "))}
 	}
 	cfg, err := src.load(environ)
 	if cfg == nil {

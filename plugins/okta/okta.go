@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/smsplus/smsplus/sdk/answer"
 	"github.com/smsplus/smsplus/sdk/auth"
 	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/payload"
+	"github.com/smsplus/smsplus/sdk/phone"
 )
 
 // Setting names, kept flat so a Node SMS+ .env works unchanged.
@@ -37,9 +36,6 @@ const (
 	previewSuffix      = "/generatePreview"
 	provider           = "SMSPLUS"
 	errorDomain        = "smsplus"
-
-	otpMinDigits = 4
-	otpMaxDigits = 10
 )
 
 // Fixed rejection texts. They name fields, never values, so they are safe to
@@ -57,12 +53,13 @@ const (
 	msgNoPhone       = "data.messageProfile.phoneNumber is required"
 	msgNoOTP         = "data.messageProfile.otpCode is required"
 	msgBadOTP        = "data.messageProfile.otpCode must be 4 to 10 digits"
+	msgBadPhone      = "data.messageProfile.phoneNumber is not a phone number"
 )
 
 var parseMessages = map[string]bool{
 	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true,
 	msgNotUTF8: true, msgNotObject: true, msgBadJSON: true, msgEventType: true,
-	msgNoProfile: true, msgNoPhone: true, msgNoOTP: true, msgBadOTP: true,
+	msgNoProfile: true, msgNoPhone: true, msgNoOTP: true, msgBadOTP: true, msgBadPhone: true,
 }
 
 var _ bridge.Bridge = (*okta)(nil)
@@ -77,6 +74,7 @@ type okta struct {
 type config struct {
 	secret string
 	header string
+	region string
 }
 
 func newOkta() *okta { return &okta{} }
@@ -101,6 +99,7 @@ func (o *okta) Info(context.Context) (bridge.Info, error) {
 				Description: "The Authentication field (header name) configured on the Okta inline hook. " +
 					"Default: " + defaultAuthHeader + ".",
 			},
+			phone.Setting,
 		},
 	}, nil
 }
@@ -109,28 +108,24 @@ func (o *okta) Info(context.Context) (bridge.Info, error) {
 // Configure leaves the bridge unconfigured, so Parse rejects every call: a bad
 // reload fails closed rather than running on stale or partial settings.
 func (o *okta) Configure(_ context.Context, settings map[string]string) error {
-	var problems []string
-
-	secret := strings.TrimSpace(settings[settingSecret])
-	switch {
-	case secret == "":
-		problems = append(problems, settingSecret+" is required: set it to the Authentication secret configured on the Okta inline hook")
-	case utf8.RuneCountInString(secret) < minSecretLen:
-		problems = append(problems, fmt.Sprintf("%s is shorter than %d characters: anyone who can reach the hook URL could guess it; use a long random value (e.g. openssl rand -hex 32) on both Okta and SMS+", settingSecret, minSecretLen))
-	}
+	secret, problems := auth.Secret(settings, minSecretLen, "the Authentication secret configured on the Okta inline hook", settingSecret)
 
 	header := strings.TrimSpace(settings[settingHeader])
 	if header == "" {
 		header = defaultAuthHeader
-	} else if !isToken(header) {
+	} else if !auth.ValidHeaderName(header) {
 		problems = append(problems, fmt.Sprintf("%s %q is not a valid HTTP header name: use letters, digits and '-' only, e.g. %s or X-Okta-Secret", settingHeader, header, defaultAuthHeader))
+	}
+	region, p := phone.RegionFrom(settings)
+	if p != "" {
+		problems = append(problems, p)
 	}
 
 	if len(problems) > 0 {
 		o.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	o.cfg.Store(&config{secret: secret, header: header})
+	o.cfg.Store(&config{secret: secret, header: header, region: region})
 	return nil
 }
 
@@ -189,20 +184,16 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
 	}
 
-	body := req.Body
-	if len(body) > maxBody {
+	if len(req.Body) > maxBody {
 		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
 	}
-	if !utf8.Valid(body) {
-		// encoding/json would silently turn bad bytes into U+FFFD.
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		// Also catches a bare null, which would decode into a zero struct.
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
-	}
 	var hr hookRequest
-	if err := decodeOne(body, &hr); err != nil {
+	switch err := payload.JSON(req.Body, &hr); {
+	case errors.Is(err, payload.ErrNotUTF8):
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
+	case errors.Is(err, payload.ErrNotObject):
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+	case err != nil:
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
 	}
 
@@ -214,21 +205,24 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	}
 	mp := hr.Data.MessageProfile
 
-	// The host normalizes and validates the number; Okta's own samples omit the +.
-	phone := strings.TrimSpace(mp.PhoneNumber)
-	if phone == "" {
+	if strings.TrimSpace(mp.PhoneNumber) == "" {
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoPhone), nil
+	}
+	// Okta's own samples omit the + ("9876543210").
+	e164, err := phone.Normalize(mp.PhoneNumber, cfg.region)
+	if err != nil {
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeInvalidPhone, msgBadPhone), nil
 	}
 
 	// otpCode is the source of truth; the template is a conservative fallback.
-	otp := strings.TrimSpace(mp.OTPCode)
-	if otp == "" {
+	code := strings.TrimSpace(mp.OTPCode)
+	if code == "" {
 		var ok bool
-		if otp, ok = otpFromTemplate(mp.MsgTemplate); !ok {
+		if code, ok = otp.FromText(mp.MsgTemplate); !ok {
 			return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoOTP), nil
 		}
 	}
-	if !isOTP(otp) {
+	if !otp.Valid(code) {
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeInvalidOTP, msgBadOTP), nil
 	}
 
@@ -265,8 +259,8 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	}
 
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
-		Phone:         phone,
-		OTP:           otp,
+		Phone:         e164,
+		OTP:           code,
 		Message:       mp.MsgTemplate,
 		Channel:       channel,
 		Locale:        strings.TrimSpace(mp.Locale),
@@ -277,126 +271,11 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	}}, nil
 }
 
-// decodeOne decodes exactly one JSON value into v and refuses anything but
-// whitespace after it.
-func decodeOne(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data after JSON object")
-	}
-	return nil
-}
-
 func isPreview(d *hookData) bool {
 	if d.Context == nil || d.Context.Request == nil || d.Context.Request.URL == nil {
 		return false
 	}
 	return strings.HasSuffix(strings.TrimSpace(d.Context.Request.URL.Value), previewSuffix)
-}
-
-func isOTP(s string) bool {
-	if len(s) < otpMinDigits || len(s) > otpMaxDigits {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// otpFromTemplate finds the code in Okta's rendered message. It answers only
-// when the text holds exactly one standalone run of 4 to 10 ASCII digits, that
-// is a run not glued to letters or other digits and not part of a number such
-// as 2026-03-02, 10:30 or 1,000. A year-like run (19xx, 20xx) is refused when
-// other digits appear in the text. Anything unclear yields false: the host then
-// rejects the request instead of texting the wrong code.
-func otpFromTemplate(tmpl string) (string, bool) {
-	runs := digitRuns(tmpl)
-	var candidates []string
-	for _, r := range runs {
-		if r.standalone && len(r.digits) >= otpMinDigits && len(r.digits) <= otpMaxDigits {
-			candidates = append(candidates, r.digits)
-		}
-	}
-	if len(candidates) != 1 {
-		return "", false
-	}
-	c := candidates[0]
-	if len(runs) > 1 && len(c) == 4 && (strings.HasPrefix(c, "19") || strings.HasPrefix(c, "20")) {
-		return "", false
-	}
-	return c, true
-}
-
-type digitRun struct {
-	digits     string
-	standalone bool
-}
-
-// digitRuns lists the maximal runs of ASCII digits in s, in order.
-func digitRuns(s string) []digitRun {
-	var runs []digitRun
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			i++
-			continue
-		}
-		start := i
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		before, _ := utf8.DecodeLastRuneInString(s[:start])
-		after, _ := utf8.DecodeRuneInString(s[i:])
-		runs = append(runs, digitRun{
-			digits: s[start:i],
-			standalone: (start == 0 || !joins(before, s[:start], true)) &&
-				(i == len(s) || !joins(after, s[i:], false)),
-		})
-	}
-	return runs
-}
-
-// joins reports whether the rune r next to a digit run ties the run to more
-// text: a letter, a digit (ASCII or not), an underscore, or a number separator
-// that has another digit on its far side. rest is the text on that side of the
-// run, starting (after=false) or ending (before=true) with r.
-func joins(r rune, rest string, before bool) bool {
-	if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '_' {
-		return true
-	}
-	switch r {
-	case '-', '.', ',', ':', '/':
-		// A separator counts only when a digit is on its far side.
-		if before {
-			return len(rest) >= 2 && isDigit(rest[len(rest)-2])
-		}
-		return len(rest) >= 2 && isDigit(rest[1])
-	}
-	return false
-}
-
-func isDigit(b byte) bool { return '0' <= b && b <= '9' }
-
-// isToken reports whether s is an RFC 9110 token, the syntax of a header name.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // Okta's answer shapes (telephony hook reference). Only type and
@@ -478,7 +357,7 @@ func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response
 	case bridge.OutcomePending:
 		return o.success("PENDING", out, fmt.Sprintf("duration=%dms", out.Duration.Milliseconds()))
 	case bridge.OutcomeRejected:
-		code := safeCode(out.Code, bridge.CodeMalformed)
+		code := answer.Code(out.Code, bridge.CodeMalformed)
 		status := out.Status
 		if status < 400 || status > 599 {
 			status = rejectionStatus(code)
@@ -491,14 +370,14 @@ func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response
 	default: // OutcomeFailed, and anything the host should not have sent
 		code := bridge.CodeInternal
 		if out.Kind == bridge.OutcomeFailed {
-			code = safeCode(out.Code, bridge.CodeInternal)
+			code = answer.Code(out.Code, bridge.CodeInternal)
 		}
 		return o.failure(http.StatusOK, summaryFailed, code, out.Message)
 	}
 }
 
 func (o *okta) success(status string, out *bridge.Outcome, meta string) (*bridge.Response, error) {
-	return jsonResponse(http.StatusOK, actionAnswer{Commands: []command{{
+	return answer.JSON(http.StatusOK, actionAnswer{Commands: []command{{
 		Type: actionType,
 		Value: []action{{
 			Status:              status,
@@ -533,25 +412,10 @@ func (o *okta) failure(status int, summary, code, message string) (*bridge.Respo
 			cause.Location = cfg.header
 		}
 	}
-	return jsonResponse(status, errorAnswer{Error: errorObject{
+	return answer.JSON(status, errorAnswer{Error: errorObject{
 		ErrorSummary: summary,
 		ErrorCauses:  []errorCause{cause},
 	}})
-}
-
-func jsonResponse(status int, v any) (*bridge.Response, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode okta answer: %w", err)
-	}
-	return &bridge.Response{
-		Status: status,
-		Headers: []bridge.Header{
-			{Name: "Content-Type", Values: []string{"application/json"}},
-			{Name: "Cache-Control", Values: []string{"no-store"}},
-		},
-		Body: body,
-	}, nil
 }
 
 // rejectionStatus is the status for a rejection that did not suggest one.
@@ -565,19 +429,4 @@ func rejectionStatus(code string) int {
 		return http.StatusMethodNotAllowed
 	}
 	return http.StatusBadRequest
-}
-
-// safeCode keeps a host-supplied reason code only if it looks like one of the
-// stable snake_case codes, so nothing else can reach Okta through it.
-func safeCode(code, fallback string) string {
-	if code == "" || len(code) > 64 {
-		return fallback
-	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return fallback
-		}
-	}
-	return code
 }

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/bridgetest"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
 )
 
 const testSecret = "s3cr3t-0123456789abcdef"
@@ -189,13 +192,25 @@ func TestParseOTP(t *testing.T) {
 				Metadata: map[string]string{"request_type": "com.okta.user.telephony.pre-enrollment", "event_id": "Kx0pJ3v7S9eQy5mWb2nC1g", "preview": "true"},
 			},
 		},
-		"template fallback keeps leading zero, phone passed through trimmed, bad expiry ignored": {
+		"template fallback keeps leading zero, national phone normalized, bad expiry ignored": {
 			headers: []string{"Authorization", testSecret}, body: fixture(t, "template_only.json"),
 			want: &bridge.OTPEvent{
-				Phone: "9876543210", OTP: "012345", Message: "Your code is 012345", Channel: bridge.ChannelSMS,
+				Phone: "+19876543210", OTP: "012345", Message: "Your code is 012345", Channel: bridge.ChannelSMS,
 				Subject: "00u1ab2cd3EF4gh5ij6k", TransactionID: "Vq8mN2cP0sLk4TzR6yHb1w",
 				Metadata: map[string]string{"request_type": "com.okta.user.telephony.account-unlock", "event_id": "Vq8mN2cP0sLk4TzR6yHb1w"},
 			},
+		},
+		"year in template is not the code": {
+			headers: []string{"Authorization", testSecret},
+			body:    withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is 604913"}`),
+			want:    min("604913", bridge.ChannelSMS, "Acme 2026: your code is 604913"),
+		},
+		"spaced national number and German template": {
+			settings: map[string]string{settingSecret: testSecret, "DEFAULT_PHONE_REGION": "DE"},
+			headers:  []string{"Authorization", testSecret},
+			body:     withProfile(`{"phoneNumber":"0151 2345 6789","msgTemplate":"Ihr Bestätigungscode lautet 0815 (gültig 5 Min.)"}`),
+			want: &bridge.OTPEvent{Phone: "+4915123456789", OTP: "0815", Channel: bridge.ChannelSMS, Message: "Ihr Bestätigungscode lautet 0815 (gültig 5 Min.)",
+				TransactionID: "e1", Metadata: map[string]string{"event_id": "e1"}},
 		},
 		"otpCode preferred over template": {
 			headers: []string{"Authorization", testSecret},
@@ -296,7 +311,10 @@ func TestParseRejected(t *testing.T) {
 		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
 		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
 		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
-		"template with year and code":          {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is 604913"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with only a year":            {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is ready"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with a phone number only":    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Call +1 415 555 0123"}`), status: 400, code: bridge.CodeMissingField},
+		"phone too short":                      {headers: auth, body: withProfile(`{"phoneNumber":"+1 399 999","otpCode":"1234"}`), status: 400, code: bridge.CodeInvalidPhone, message: "data.messageProfile.phoneNumber is not a phone number"},
+		"phone with letters":                   {headers: auth, body: withProfile(`{"phoneNumber":"1-800-FLOWERS","otpCode":"1234"}`), status: 400, code: bridge.CodeInvalidPhone},
 		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 400, code: bridge.CodeMissingField},
 		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 400, code: bridge.CodeMissingField},
 		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 400, code: bridge.CodeInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
@@ -339,49 +357,6 @@ func TestParseNilRequest(t *testing.T) {
 	res, err := configured(t, nil).Parse(context.Background(), nil)
 	if err != nil || res.Rejection == nil {
 		t.Fatalf("Parse(nil) = %+v, %v; want a rejection", res, err)
-	}
-}
-
-func TestOTPFromTemplate(t *testing.T) {
-	t.Parallel()
-	tests := map[string]struct {
-		tmpl string
-		want string // "" = no answer
-	}{
-		"plain":                   {tmpl: "Your Acme verification code is 604913", want: "604913"},
-		"leading zero":            {tmpl: "Your code is 012345", want: "012345"},
-		"prefix glued by dash":    {tmpl: "G-482913 is your code", want: "482913"},
-		"in parentheses":          {tmpl: "(HOOK)Your code is 11111", want: "11111"},
-		"ten digits":              {tmpl: "code 1234567890", want: "1234567890"},
-		"code and short run":      {tmpl: "Code 604913, valid for 5 minutes", want: "604913"},
-		"lone year-like run":      {tmpl: "Your code is 2024", want: "2024"},
-		"empty":                   {tmpl: ""},
-		"no digits":               {tmpl: "Your code is ready"},
-		"three digits":            {tmpl: "Code 123"},
-		"eleven digits":           {tmpl: "Code 12345678901"},
-		"two codes":               {tmpl: "Code 1234 or 5678"},
-		"year and code":           {tmpl: "© 2026 Acme. Your code is 604913"},
-		"year next to short run":  {tmpl: "Code 1999 valid 10 min"},
-		"glued to letters":        {tmpl: "Code ABC123456"},
-		"glued to letters after":  {tmpl: "Code 123456abc"},
-		"date":                    {tmpl: "Valid until 2026-03-02"},
-		"date and code":           {tmpl: "Code 604913 valid until 2026-03-02", want: "604913"},
-		"decimal":                 {tmpl: "Pay 1234.50 now"},
-		"thousands":               {tmpl: "Balance 12,345"},
-		"time":                    {tmpl: "At 1030:15"},
-		"phone number":            {tmpl: "Code 604913, help +1 415 555 0123"},
-		"non-ASCII digits around": {tmpl: "Code ١1234"},
-		"invalid UTF-8":           {tmpl: "Code \xff1234\xfe", want: "1234"},
-		"sentence end":            {tmpl: "Your code is 604913.", want: "604913"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got, ok := otpFromTemplate(tc.tmpl)
-			if ok != (tc.want != "") || got != tc.want {
-				t.Errorf("otpFromTemplate(%q) = %q, %v; want %q", tc.tmpl, got, ok, tc.want)
-			}
-		})
 	}
 }
 
@@ -597,8 +572,8 @@ func TestSimulateSample(t *testing.T) {
 		t.Errorf("event = %+v", e)
 	}
 	// The template alone must also yield the code.
-	if got, ok := otpFromTemplate(e.Message); !ok || got != "048213" {
-		t.Errorf("otpFromTemplate(%q) = %q, %v", e.Message, got, ok)
+	if got, ok := otp.FromText(e.Message); !ok || got != "048213" {
+		t.Errorf("otp.FromText(%q) = %q, %v", e.Message, got, ok)
 	}
 }
 
@@ -665,7 +640,7 @@ func FuzzParse(f *testing.F) {
 		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "ch_1"}
 		switch {
 		case res.OTP != nil:
-			if !isOTP(res.OTP.OTP) || res.OTP.Phone == "" || res.OTP.Channel == bridge.ChannelUnspecified {
+			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) || res.OTP.Channel == bridge.ChannelUnspecified {
 				t.Fatalf("bad event: %+v", res.OTP)
 			}
 		case res.Rejection != nil:
@@ -680,4 +655,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Respond = %+v, %v", resp, err)
 		}
 	})
+}
+
+func conformance(t *testing.T) bridgetest.Suite {
+	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}}
+	for _, name := range []string{"sms.json", "voice.json", "preview.json", "template_only.json"} {
+		s.Requests = append(s.Requests, post(fixture(t, name), "X-Okta-Secret", "Bearer "+testSecret))
+	}
+	s.Bodies = append(s.Bodies, fixture(t, "malformed_flat.json"))
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	bridgetest.Run(t, newOkta(), conformance(t))
+}
+
+func TestConformanceBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugin binary")
+	}
+	bridgetest.RunBinary(t, bridgetest.Build(t, "."), conformance(t))
 }

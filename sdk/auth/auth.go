@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Equal reports whether got equals want, in time that does not depend on their
@@ -62,4 +64,53 @@ func HeaderSecret(header, secret string) bool {
 	plain := Equal(header, secret)
 	bearer := Equal(header, "Bearer "+secret) && secret != ""
 	return plain || bearer
+}
+
+// Secret reads a secret setting that may be set under several names: the
+// vendor's own (CYBERARK_PASS) and the general <ID>_SHARED_SECRET form. The first
+// name is the one operators are told about. Setting two names to different values
+// is a problem, as is a secret shorter than minLen runes: anyone who can reach the
+// hook URL could guess it. Problems are worded for an operator and never contain
+// the value. where tells the operator where the vendor's copy is set, e.g. "the
+// Authentication secret configured on the Okta inline hook".
+func Secret(settings map[string]string, minLen int, where string, names ...string) (secret string, problems []string) {
+	var from string
+	for _, n := range names {
+		v := strings.TrimSpace(settings[n])
+		if v == "" {
+			continue
+		}
+		if secret != "" && v != secret {
+			problems = append(problems, n+" and "+from+" are both set, to different values: set only one")
+			continue
+		}
+		if secret == "" {
+			secret, from = v, n
+		}
+	}
+	switch {
+	case len(names) == 0:
+	case secret == "":
+		alias := ""
+		if len(names) > 1 {
+			alias = " (or " + strings.Join(names[1:], ", ") + ")"
+		}
+		problems = append(problems, names[0]+alias+" is required: set it to "+where)
+	case utf8.RuneCountInString(secret) < minLen:
+		problems = append(problems, fmt.Sprintf("%s is shorter than %d characters: anyone who can reach the hook URL could guess it; "+
+			"use a long random value (e.g. openssl rand -hex 32) on both sides", from, minLen))
+	}
+	return secret, problems
+}
+
+// ValidHeaderName reports whether s can name an HTTP header (an RFC 9110 token),
+// for settings that let the operator choose the header carrying a secret.
+func ValidHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

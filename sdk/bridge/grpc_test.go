@@ -117,7 +117,9 @@ func TestParseResultsAndErrors(t *testing.T) {
 		"test ping": {result: &ParseResult{TestPing: &TestPing{Metadata: map[string]string{"a": "b"}}},
 			check: func(r *ParseResult) bool { return r.TestPing != nil && r.TestPing.Metadata["a"] == "b" }},
 		"rejection": {result: Reject(401, CodeUnauthorized, "no"),
-			check: func(r *ParseResult) bool { return r.Rejection != nil && r.Rejection.Status == 401 && r.Rejection.Code == CodeUnauthorized }},
+			check: func(r *ParseResult) bool {
+				return r.Rejection != nil && r.Rejection.Status == 401 && r.Rejection.Code == CodeUnauthorized
+			}},
 		"two results":   {result: &ParseResult{TestPing: &TestPing{}, Rejection: &Rejection{}}, wantErr: "exactly 1"},
 		"no result":     {result: &ParseResult{}, wantErr: "exactly 1"},
 		"nil result":    {result: nil, wantErr: "nil parse result"},

@@ -58,11 +58,16 @@ func PluginSets(b Bridge) map[int]plugin.PluginSet {
 func Serve(b Bridge) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: PluginSets(&servedBridge{Bridge: b}),
+		VersionedPlugins: PluginSets(Served(b)),
 		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info}),
 	})
 }
+
+// Served returns b as Serve presents it to the host, with the fields of Info that
+// the SDK owns filled in. The conformance kit uses it to check a bridge in-process
+// exactly as the host will see it.
+func Served(b Bridge) Bridge { return &servedBridge{Bridge: b} }
 
 // servedBridge fills in the fields of Info that the SDK owns.
 type servedBridge struct{ Bridge }

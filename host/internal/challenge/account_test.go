@@ -3,6 +3,7 @@ package challenge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -276,10 +277,12 @@ func TestTextsPerPhoneCap(t *testing.T) {
 	f := newFixtureWith(t, nil, func(s *Settings, _ *Deps) { s.MaxSMSPerPhonePerHour = 2 })
 	ev := Event{Bridge: "okta", Phone: phone, OTP: "123456"}
 	for i := range 2 {
+		ev.OTP = fmt.Sprintf("12345%d", i)
 		if _, err := f.svc.Start(context.Background(), ev); err != nil {
 			t.Fatalf("text %d: %v", i+1, err)
 		}
 	}
+	ev.OTP = "999999"
 	if _, err := f.svc.Start(context.Background(), ev); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("third text in the hour: %v", err)
 	}
@@ -290,6 +293,7 @@ func TestTextsPerPhoneCap(t *testing.T) {
 		t.Fatalf("another phone is not capped: %v", err)
 	}
 	f.clock.advance(time.Hour + time.Second)
+	ev.OTP = "888888"
 	if _, err := f.svc.Start(context.Background(), ev); err != nil {
 		t.Fatalf("after the hour: %v", err)
 	}

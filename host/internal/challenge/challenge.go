@@ -163,7 +163,8 @@ func (noAudit) Record(string, string, map[string]any) {}
 // Service runs the challenge flow.
 type Service struct {
 	Deps
-	set Settings
+	set    Settings
+	dedupe Deduper
 	// background tracks sends that outlived their hook (answered PENDING).
 	background sync.WaitGroup
 }
@@ -196,7 +197,7 @@ func New(set Settings, d Deps) *Service {
 		d.Texts = i18n.Builtin()
 	}
 	set.defaults()
-	return &Service{Deps: d, set: set}
+	return &Service{Deps: d, set: set, dedupe: Deduper{Store: d.Store, Salt: set.HashSalt, TTL: set.ChallengeTTL, Log: d.Log}}
 }
 
 // user is the stored user record. Its id is SHA-256(phone + HASH_SALT), the Node

@@ -246,11 +246,14 @@ func TestEnrollingSMSCarriesTheCodeThenOnlyTheLink(t *testing.T) {
 func TestSMSInTheVendorsLanguage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
+	otp := 100000
 	for locale, word := range map[string]string{"ES-ES": "clave", "pt_BR": "senha", "FR-CA": "code de connexion", "DE-DE": "sign-in code", "": "sign-in code"} {
-		if _, err := f.svc.Start(context.Background(), Event{Phone: phone, OTP: "123456", Locale: locale}); err != nil {
+		otp++
+		code := fmt.Sprint(otp)
+		if _, err := f.svc.Start(context.Background(), Event{Phone: phone, OTP: code, Locale: locale}); err != nil {
 			t.Fatal(err)
 		}
-		if body := f.out.last(t).Body; !strings.Contains(body, word) || !strings.Contains(body, "123456") {
+		if body := f.out.last(t).Body; !strings.Contains(body, word) || !strings.Contains(body, code) {
 			t.Errorf("locale %q: %q lacks %q", locale, body, word)
 		}
 	}
@@ -347,7 +350,7 @@ func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
 	textID := biometrics.TextID("blue river")
 	var lockErr *UserLockedError
 	for i := 0; i < 5; i++ {
-		cid := f.start(t, "123456")
+		cid := f.start(t, fmt.Sprintf("12345%d", i))
 		_, err := f.svc.Verify(ctx, cid, textID, "impostor")
 		if i < 4 && err != nil {
 			t.Fatalf("failure %d: %v", i+1, err)
@@ -362,7 +365,7 @@ func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
 	if lockErr.Minutes() != 15 {
 		t.Fatalf("lock minutes = %d, want 15", lockErr.Minutes())
 	}
-	cid := f.start(t, "123456")
+	cid := f.start(t, "654321")
 	if _, err := f.svc.Page(ctx, cid); !errors.As(err, &lockErr) {
 		t.Fatalf("page while locked: err = %v", err)
 	}
@@ -433,5 +436,33 @@ func TestTransactionIDDoesNotRevealTheLink(t *testing.T) {
 	}
 	if st.TransactionID == "" || strings.Contains(st.TransactionID, st.ChallengeID) || st.TransactionID != TransactionID(st.ChallengeID) {
 		t.Fatalf("transaction id %q for challenge %q", st.TransactionID, st.ChallengeID)
+	}
+}
+
+func TestRetriedDeliverySendsOneSMS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ev := Event{Bridge: "auth0", Phone: phone, OTP: "482913"}
+	first, err := f.svc.Start(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Wait(context.Background()); err != nil { // the answer is remembered in the background
+		t.Fatal(err)
+	}
+	again, err := f.svc.Start(context.Background(), ev)
+	if err != nil || again.TransactionID != first.TransactionID || again.ChallengeID != "" {
+		t.Fatalf("retry: %+v %v; want the first transaction %s and no link", again, err, first.TransactionID)
+	}
+	if len(f.out.msgs) != 1 {
+		t.Fatalf("%d SMS for one code", len(f.out.msgs))
+	}
+	other := ev
+	other.Bridge = "okta"
+	if _, err := f.svc.Start(context.Background(), other); err != nil || len(f.out.msgs) != 2 {
+		t.Fatalf("the same code through another bridge is another delivery: %v, %d SMS", err, len(f.out.msgs))
+	}
+	if !f.audit.has("duplicate_delivery") {
+		t.Fatal("the duplicate is not audited")
 	}
 }

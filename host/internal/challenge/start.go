@@ -62,6 +62,30 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		s.audit("refused_country", "", map[string]any{"bridge": ev.Bridge, "region": region(phone)})
 		return Started{}, ErrCountryNotAllowed
 	}
+	// A vendor retry of the same code to the same phone (Auth0 retries, Okta
+	// resends) gets the first delivery's answer and no second SMS.
+	dev := Event{Bridge: ev.Bridge, Phone: phone, OTP: ev.OTP}
+	prior, dup, err := s.dedupe.Claim(ctx, dev)
+	if dup {
+		s.audit("duplicate_delivery", UserID(phone, s.set.HashSalt), map[string]any{"bridge": ev.Bridge, "transaction": prior.TransactionID})
+	}
+	if err != nil || dup {
+		return prior, err
+	}
+	st, err := s.deliver(ctx, ev, phone, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
+	// Remembering the answer is not on the vendor's clock; a retry that comes
+	// before it is written waits for it (Claim).
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.dedupe.Settle(ctx, dev, st, err)
+	}()
+	return st, err
+}
+
+// deliver does the work of Start for a delivery that is not a repeat. lateFailure
+// is called if a send answered PENDING fails afterwards.
+func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailure func(error)) (Started, error) {
 	lang := s.language(ev.Locale)
 	uid := UserID(phone, s.set.HashSalt)
 	if s.set.MaxSMSPerPhonePerHour > 0 {
@@ -86,7 +110,7 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	enr, err := s.Verifier.Enrollment(ctx, uid, u.TextID)
 	if err != nil {
 		if errors.Is(err, biometrics.ErrUnavailable) {
-			return s.biometricsDown(ctx, ev, phone, uid, err)
+			return s.biometricsDown(ctx, ev, phone, uid, err, lateFailure)
 		}
 		return Started{}, fmt.Errorf("enrollment of user: %w", err)
 	}
@@ -120,6 +144,7 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
 		// The send failed after the vendor was told PENDING: take the link back.
 		s.dropChallenge(ctx, cid)
+		lateFailure(err)
 		s.audit("sms_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge, "transaction": st.TransactionID})
 		s.Log.Warn("sms failed after pending answer", "transaction", st.TransactionID, "err", err)
 	})
@@ -189,7 +214,7 @@ func (s *Service) dropChallenge(ctx context.Context, cid string) {
 }
 
 // biometricsDown applies the failure policy when the engine cannot be reached.
-func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid string, cause error) (Started, error) {
+func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid string, cause error, lateFailure func(error)) (Started, error) {
 	if s.set.BiometricsFailurePolicy != PolicyFallback {
 		s.audit("biometrics_down_fail_closed", uid, map[string]any{"bridge": ev.Bridge})
 		return Started{}, errors.Join(ErrBiometricsDown, cause)
@@ -200,6 +225,7 @@ func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid strin
 	}
 	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
 		s.audit("fallback_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge})
+		lateFailure(err)
 	})
 	if err != nil {
 		s.audit("fallback_failed", uid, map[string]any{"bridge": ev.Bridge})

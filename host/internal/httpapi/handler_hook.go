@@ -34,7 +34,7 @@ func (s *Server) handleHook(c echo.Context) error {
 	rid := requestID(c)
 
 	if !hook.Alive() {
-		return s.writeBridgeResponse(c, hook.Unavailable())
+		return s.answerUnavailable(c, hook, start)
 	}
 
 	// Admission: wait for a slot only briefly. A hook that cannot start now would
@@ -70,7 +70,7 @@ func (s *Server) handleHook(c echo.Context) error {
 	if err != nil {
 		s.log.Error("bridge parse", "request_id", rid, "bridge", id, "err", err)
 		if !hook.Alive() {
-			return s.writeBridgeResponse(c, hook.Unavailable())
+			return s.answerUnavailable(c, hook, start)
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return s.answer(c, hook, deadline, failed(bridge.CodeDeadline, "SMS+ ran out of time"), start)
@@ -107,6 +107,10 @@ func (s *Server) startChallenge(ctx context.Context, bridgeID, rid string, ev *b
 		}
 		s.log.Info("hook handled", "request_id", rid, "bridge", bridgeID, "outcome", kind.String(), "enrolling", started.Enrolling)
 		return &bridge.Outcome{Kind: kind, TransactionID: started.TransactionID, Metadata: ev.Metadata}
+	}
+	if errors.Is(err, challenge.ErrInProgress) {
+		// The same delivery is being made by another hook; it will finish the job.
+		return &bridge.Outcome{Kind: bridge.OutcomePending, Metadata: ev.Metadata}
 	}
 	out := failed(bridge.CodeInternal, "SMS+ could not deliver the code")
 	out.Metadata = ev.Metadata
@@ -151,7 +155,9 @@ func (s *Server) answer(c echo.Context, hook Hook, deadline time.Time, out *brid
 		s.log.Error("bridge respond", "request_id", requestID(c), "err", err)
 		resp = hook.Unavailable()
 	}
-	return s.writeBridgeResponse(c, resp)
+	err = s.writeBridgeResponse(c, resp)
+	s.observeHook(c, out.Kind.String(), out.Code, start)
+	return err
 }
 
 // hopHeaders are owned by the HTTP server, not by a bridge's answer.

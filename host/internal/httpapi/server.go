@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,6 +47,12 @@ type Options struct {
 	// ReadyDetail, when set, adds its value to /readyz's answer under "detail"
 	// (the bridge plugins' status), ready or not.
 	ReadyDetail func() any
+	// Observer, when set, hears about every answered hook (metrics).
+	Observer HookObserver
+	// Metrics, when set, is served at GET /metrics, behind MetricsToken (a bearer
+	// token) when that is not empty.
+	Metrics      http.Handler
+	MetricsToken string
 }
 
 // Server holds the routes' dependencies.
@@ -54,6 +61,7 @@ type Server struct {
 	log      *slog.Logger
 	inflight chan struct{}
 	e        *echo.Echo
+	draining atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New builds the echo instance with every route and middleware.
@@ -92,6 +100,9 @@ func New(o Options) *Server {
 		})
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
+	if o.Metrics != nil {
+		e.GET("/metrics", s.handleMetrics)
+	}
 	e.POST("/verify-otp", s.handleVerify)
 	e.POST("/reset-account", s.handleReset)
 	e.POST("/reset-account-now", s.handleResetNow)
@@ -105,7 +116,12 @@ func New(o Options) *Server {
 }
 
 // ServeHTTP makes the Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close") // move kept-alive clients to other replicas
+	}
+	s.e.ServeHTTP(w, r)
+}
 
 func (s *Server) handleHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -113,7 +129,11 @@ func (s *Server) handleHealth(c echo.Context) error {
 
 func (s *Server) handleReady(c echo.Context) error {
 	status, body := http.StatusOK, map[string]any{"status": "ready"}
-	if s.Ready != nil {
+	if s.draining.Load() {
+		// Shutting down: unready first, so load balancers stop sending work
+		// before the listener closes.
+		status, body = http.StatusServiceUnavailable, map[string]any{"status": "draining"}
+	} else if s.Ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {

@@ -2,61 +2,111 @@ package pluginhost
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
+	"encoding/base64"
+	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
 
-// BenchmarkOktaRoundTrip measures one hook's plugin work, Parse then Respond, over
-// go-plugin gRPC with mTLS against the real Okta binary, and reports the p50 and p99
-// of that round trip. Run it with `make bench` (or go test -bench); `go test` alone
-// never runs it.
-func BenchmarkOktaRoundTrip(b *testing.B) {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "smsplus-bridge-okta")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/smsplus/smsplus/plugins/okta").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
+// benchCase is one realistic hook per shipped bridge.
+type benchCase struct {
+	id, auth, body string
+}
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+var benchCases = []benchCase{
+	{"okta", "Bearer " + settings["OKTA_SHARED_SECRET"], `{"eventType":"com.okta.telephony.provider","eventId":"e1","requestType":"com.okta.user.telephony.mfa-verification",` +
+		`"data":{"userProfile":{"login":"a@example.com"},"messageProfile":{"msgTemplate":"Your code is 123456",` +
+		`"phoneNumber":"+15555550100","otpExpires":"2026-11-22T12:05:00.000Z","deliveryChannel":"SMS","otpCode":"123456","locale":"EN-US"}}}`},
+	{"auth0", "Bearer " + settings["AUTH0_SECRET"], `{"recipient":"+14155550142","message":"Your verification code is 482913","code":"482913",` +
+		`"message_type":"otp_verify","delivery_method":"text","locale":"en_US","correlation_id":"c0a8f3e2"}`},
+	{"pingone", basicAuth("pingone", settings["PING_SHARED_SECRET"]), `{"recipient":"+14155552671","body":"Your Acme passcode is 730194.","otp":"730194","locale":"en","channel":"sms"}`},
+	{"cyberark", basicAuth("cyberark", settings["CYBERARK_PASS"]), `{"phoneNumber":"+12025550187","smsMessage":"Your CyberArk Identity verification code is 604182"}`},
+	{"fusionauth", basicAuth("fusionauth", settings["FUSIONAUTH_PASS"]), `{"code":"829104","phoneNumber":"3035551212","textMessage":"Two Factor Code: 829104","type":"SMS"}`},
+}
+
+// BenchmarkRoundTrip measures one hook's plugin work, Parse then Respond, over
+// go-plugin gRPC with mTLS against each real bridge binary, and reports the p50
+// and p99 of that round trip. Run it with `make bench` (or go test -bench);
+// `go test` alone never runs it.
+func BenchmarkRoundTrip(b *testing.B) {
+	dir := pluginDir(b)
+	for _, bc := range benchCases {
+		b.Run(bc.id, func(b *testing.B) {
+			m := NewManager(Options{Setting: settingsWith(nil)})
+			fs, _ := Discover([]string{dir})
+			if err := m.Start(context.Background(), fs, []string{bc.id}); err != nil {
+				b.Fatal(err)
+			}
+			defer m.Stop()
+			p, _ := m.Get(bc.id)
+			req := &bridge.Request{
+				Method: "POST", Path: "/hooks/" + bc.id, Body: []byte(bc.body),
+				Headers: []bridge.Header{{Name: "Authorization", Values: []string{bc.auth}}, {Name: "Content-Type", Values: []string{"application/json"}}},
+			}
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for b.Loop() {
+				start := time.Now()
+				res, err := p.Parse(ctx, req)
+				if err != nil || res.OTP == nil {
+					b.Fatalf("parse: %v %+v", err, res)
+				}
+				if _, err := p.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(rssKB(p.PID())), "rss-kB")
+		})
 	}
-	const secret = "bench-secret-0123456789"
-	m := NewManager(Options{Setting: func(n string) string {
-		if n == "OKTA_SHARED_SECRET" {
-			return secret
+}
+
+// BenchmarkStart measures launching one bridge: process start, handshake with
+// mTLS, Info, Configure and the failure answer, until it can take hooks.
+func BenchmarkStart(b *testing.B) {
+	dir := pluginDir(b)
+	for _, bc := range benchCases {
+		b.Run(bc.id, func(b *testing.B) {
+			fs, _ := Discover([]string{dir})
+			for b.Loop() {
+				m := NewManager(Options{Setting: settingsWith(nil)})
+				if err := m.Start(context.Background(), fs, []string{bc.id}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				m.Stop()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// rssKB reads a process's resident memory from /proc (Linux), or 0.
+func rssKB(pid int) int {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int
+			fmt.Sscan(v, &kb)
+			return kb
 		}
-		return ""
-	}})
-	found, _ := Discover([]string{dir})
-	if err := m.Start(context.Background(), found, []string{"okta"}); err != nil {
-		b.Fatal(err)
 	}
-	defer m.Stop()
-	p, _ := m.Get("okta")
-	req := &bridge.Request{
-		Method: "POST", Path: "/hooks/okta",
-		Headers: []bridge.Header{{Name: "Authorization", Values: []string{"Bearer " + secret}}, {Name: "Content-Type", Values: []string{"application/json"}}},
-		Body: []byte(`{"eventType":"com.okta.telephony.provider","eventId":"e1","requestType":"com.okta.user.telephony.mfa-verification",` +
-			`"data":{"userProfile":{"login":"a@example.com"},"messageProfile":{"msgTemplate":"Your code is 123456",` +
-			`"phoneNumber":"+15555550100","otpExpires":"2026-11-22T12:05:00.000Z","deliveryChannel":"SMS","otpCode":"123456","locale":"EN-US"}}}`),
-	}
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		res, err := p.Parse(ctx, req)
-		if err != nil || res.OTP == nil {
-			b.Fatalf("parse: %v %+v", err, res)
-		}
-		if _, err := p.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	return 0
 }

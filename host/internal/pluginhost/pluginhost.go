@@ -16,9 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -98,39 +100,156 @@ func Checksum(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Plugin is one launched bridge.
-type Plugin struct {
-	Found
-	Info bridge.Info
-	bridge.Bridge
-
-	client *plugin.Client
-	// unavailable is the vendor's failure answer, rendered once at start, so the
-	// host can still answer in the vendor's format when the plugin has died.
-	unavailable *bridge.Response
+// ChecksumSetting is the name of the setting that pins the SHA-256 of a bridge's
+// binary: PLUGIN_SHA256_<ID>, the id upper-cased with '-' turned into '_'.
+func ChecksumSetting(id string) string {
+	return "PLUGIN_SHA256_" + strings.ToUpper(strings.ReplaceAll(id, "-", "_"))
 }
 
-// Alive reports whether the plugin process is still running.
-func (p *Plugin) Alive() bool { return p.client != nil && !p.client.Exited() }
+// parsePin decodes a pinned checksum; "" means not pinned.
+func parsePin(id, pin string) ([]byte, error) {
+	pin = strings.ToLower(strings.TrimSpace(pin))
+	if pin == "" {
+		return nil, nil
+	}
+	sum, err := hex.DecodeString(pin)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("%s is not a SHA-256 in hex (64 characters; `sha256sum %s%s` prints it)", ChecksumSetting(id), Prefix, id)
+	}
+	return sum, nil
+}
+
+// Plugin is one enabled bridge. It outlives its process: when the process dies
+// the Manager launches a new one, and meanwhile Alive is false and Parse and
+// Respond fail with bridge.ErrUnavailable.
+type Plugin struct {
+	Found
+	// Info is what the bridge reported at its first launch.
+	Info bridge.Info
+
+	mu       sync.RWMutex
+	inst     *instance // nil while the process is down
+	lastErr  string    // why the last restart failed, if it did
+	restarts atomic.Uint64
+	// unavailable is the vendor's failure answer, rendered at each launch, so the
+	// host can still answer in the vendor's format while the plugin is down.
+	unavailable atomic.Pointer[bridge.Response]
+	checksum    string // SHA-256 of the binary that was launched
+	pinned      bool
+}
+
+// instance is one running plugin process.
+type instance struct {
+	client  *plugin.Client
+	b       bridge.Bridge
+	info    bridge.Info
+	pid     int
+	started time.Time
+}
+
+var _ interface {
+	Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error)
+	Respond(context.Context, *bridge.Outcome) (*bridge.Response, error)
+} = (*Plugin)(nil)
+
+func (p *Plugin) current() *instance {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.inst
+}
+
+// Alive reports whether the plugin process is running.
+func (p *Plugin) Alive() bool {
+	inst := p.current()
+	return inst != nil && !inst.client.Exited()
+}
+
+// live returns the running instance, or ErrUnavailable while there is none or it
+// has exited (the supervisor may not have noticed yet).
+func (p *Plugin) live(op string) (*instance, error) {
+	inst := p.current()
+	if inst == nil || inst.client.Exited() {
+		return nil, fmt.Errorf("%s: %w: %s is restarting", op, bridge.ErrUnavailable, p.ID)
+	}
+	return inst, nil
+}
+
+// died turns an error from an instance that exited during the call into
+// ErrUnavailable, whatever the transport reported.
+func (p *Plugin) died(op string, inst *instance, err error) error {
+	if err != nil && inst.client.Exited() {
+		return fmt.Errorf("%s: %w: %s exited: %w", op, bridge.ErrUnavailable, p.ID, err)
+	}
+	return err
+}
+
+// Parse calls the running plugin.
+func (p *Plugin) Parse(ctx context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
+	inst, err := p.live("parse")
+	if err != nil {
+		return nil, err
+	}
+	res, err := inst.b.Parse(ctx, req)
+	return res, p.died("parse", inst, err)
+}
+
+// Respond calls the running plugin.
+func (p *Plugin) Respond(ctx context.Context, out *bridge.Outcome) (*bridge.Response, error) {
+	inst, err := p.live("respond")
+	if err != nil {
+		return nil, err
+	}
+	res, err := inst.b.Respond(ctx, out)
+	return res, p.died("respond", inst, err)
+}
 
 // Unavailable returns the failure answer to send while the plugin cannot be reached.
-func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable }
+func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable.Load() }
+
+// Deadline is how long the plugin's vendor waits for an answer.
+func (p *Plugin) Deadline() time.Duration { return p.Info.Deadline }
+
+// Restarts counts the times the plugin was launched again after its process
+// died. (For the metrics endpoint.)
+func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
+
+// PID is the process id of the running plugin, or 0.
+func (p *Plugin) PID() int {
+	if inst := p.current(); inst != nil {
+		return inst.pid
+	}
+	return 0
+}
 
 // Options configure a Manager.
 type Options struct {
 	// Setting returns the configured value of a setting by its environment name.
+	// Bridges receive the settings they declare; PLUGIN_SHA256_<ID> pins a binary.
 	Setting func(name string) string
-	// Logger receives the plugins' own log lines.
+	// Logger receives the plugins' own log lines and the supervisor's.
 	Logger hclog.Logger
 	// StartTimeout bounds launching one plugin and its Info/Configure calls.
 	StartTimeout time.Duration
+	// RestartBackoff is the wait before the first restart of a dead plugin; it
+	// doubles after each failed or short-lived attempt up to MaxRestartBackoff.
+	RestartBackoff    time.Duration
+	MaxRestartBackoff time.Duration
+	// PollInterval is how often the supervisor checks that processes are alive.
+	PollInterval time.Duration
 }
 
-// Manager owns the running plugins.
+// Manager owns the plugins: it launches the enabled ones, restarts those that
+// die, and stops them all.
 type Manager struct {
 	opts    Options
 	mu      sync.RWMutex
 	plugins map[string]*Plugin
+	found   []Found
+	enabled []string
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // NewManager returns an empty Manager.
@@ -144,45 +263,98 @@ func NewManager(opts Options) *Manager {
 	if opts.Setting == nil {
 		opts.Setting = func(string) string { return "" }
 	}
-	return &Manager{opts: opts, plugins: map[string]*Plugin{}}
+	if opts.RestartBackoff <= 0 {
+		opts.RestartBackoff = 200 * time.Millisecond
+	}
+	if opts.MaxRestartBackoff < opts.RestartBackoff {
+		opts.MaxRestartBackoff = max(30*time.Second, opts.RestartBackoff)
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 100 * time.Millisecond
+	}
+	return &Manager{opts: opts, plugins: map[string]*Plugin{}, stop: make(chan struct{})}
 }
 
-// Start launches and configures the enabled bridges found in dirs. It tries every
-// bridge and returns all problems together; on error nothing is left running.
+// Start launches and configures the enabled bridges among found, and supervises
+// them. It tries every bridge and returns all problems together; on error
+// nothing is left running. The bridges start in parallel.
 func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) error {
 	byID := map[string]Found{}
 	for _, f := range found {
 		byID[f.ID] = f
 	}
-	var problems []error
-	for _, id := range enabled {
+	m.mu.Lock()
+	m.found, m.enabled = found, enabled
+	m.mu.Unlock()
+
+	problems := make([]error, len(enabled))
+	started := make([]*Plugin, len(enabled))
+	var wg sync.WaitGroup
+	for i, id := range enabled {
 		f, ok := byID[id]
 		if !ok {
-			problems = append(problems, fmt.Errorf("bridge %s is enabled but no %s%s binary was found (build it with `make plugins`, or set PLUGIN_DIR)", id, Prefix, id))
+			problems[i] = fmt.Errorf("bridge %s is enabled but no %s%s binary was found (build it with `make plugins`, or set PLUGIN_DIR)", id, Prefix, id)
 			continue
 		}
-		p, err := m.launch(ctx, f)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("bridge %s: %w", id, err))
-			continue
-		}
-		m.mu.Lock()
-		m.plugins[id] = p
-		m.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := m.first(ctx, f)
+			if err != nil {
+				problems[i] = fmt.Errorf("bridge %s: %w", id, err)
+				return
+			}
+			started[i] = p
+		}()
 	}
-	if len(problems) > 0 {
+	wg.Wait()
+	m.mu.Lock()
+	for _, p := range started {
+		if p != nil {
+			m.plugins[p.ID] = p
+		}
+	}
+	m.mu.Unlock()
+	if err := errors.Join(problems...); err != nil {
 		m.Stop()
-		return errors.Join(problems...)
+		return err
+	}
+	for _, p := range started {
+		if p != nil {
+			m.wg.Add(1)
+			go m.supervise(p)
+		}
 	}
 	return nil
 }
 
-func (m *Manager) launch(ctx context.Context, f Found) (*Plugin, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
-	defer cancel()
-	client, b, err := connect(f.Path, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
+// first launches a bridge for the first time.
+func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
+	pin, err := parsePin(f.ID, m.opts.Setting(ChecksumSetting(f.ID)))
 	if err != nil {
 		return nil, err
+	}
+	sum, err := Checksum(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	inst, unavailable, err := m.launch(ctx, f, pin)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{Found: f, Info: inst.info, inst: inst, checksum: sum, pinned: pin != nil}
+	p.unavailable.Store(unavailable)
+	return p, nil
+}
+
+// launch starts one process of a bridge, checks that it is the bridge it claims
+// to be, configures it and renders its failure answer.
+func (m *Manager) launch(ctx context.Context, f Found, pin []byte) (*instance, *bridge.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
+	defer cancel()
+	client, b, err := connect(f, pin, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
+	if err != nil {
+		return nil, nil, err
 	}
 	ok := false
 	defer func() {
@@ -192,10 +364,10 @@ func (m *Manager) launch(ctx context.Context, f Found) (*Plugin, error) {
 	}()
 	info, err := b.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("info: %w", err)
+		return nil, nil, fmt.Errorf("info: %w", err)
 	}
 	if info.ID != f.ID {
-		return nil, fmt.Errorf("binary %s reports id %q, want %q", f.Path, info.ID, f.ID)
+		return nil, nil, fmt.Errorf("binary %s reports id %q, want %q", f.Path, info.ID, f.ID)
 	}
 	settings := map[string]string{}
 	for _, s := range info.Settings {
@@ -204,19 +376,89 @@ func (m *Manager) launch(ctx context.Context, f Found) (*Plugin, error) {
 		}
 	}
 	if err := b.Configure(ctx, settings); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	unavailable, err := b.Respond(ctx, &bridge.Outcome{
 		Kind: bridge.OutcomeFailed, Code: bridge.CodeUnavailable, Message: "SMS+ bridge unavailable",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("render failure answer: %w", err)
+		return nil, nil, fmt.Errorf("render failure answer: %w", err)
+	}
+	inst := &instance{client: client, b: b, info: info, started: time.Now()}
+	if rc := client.ReattachConfig(); rc != nil {
+		inst.pid = rc.Pid
 	}
 	ok = true
-	return &Plugin{Found: f, Info: info, Bridge: b, client: client, unavailable: unavailable}, nil
+	return inst, unavailable, nil
 }
 
-// Get returns the running plugin for a bridge id.
+// stableAfter is how long a process must live for its restart backoff to reset.
+const stableAfter = time.Minute
+
+// supervise restarts p's process whenever it dies, with exponential backoff.
+// While it is down, Alive is false and the host answers with Unavailable.
+func (m *Manager) supervise(p *Plugin) {
+	defer m.wg.Done()
+	log := m.opts.Logger.Named(p.ID)
+	backoff := m.opts.RestartBackoff
+	tick := time.NewTicker(m.opts.PollInterval)
+	defer tick.Stop()
+	pin, _ := parsePin(p.ID, m.opts.Setting(ChecksumSetting(p.ID))) // checked at first launch
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		inst := p.current()
+		if inst != nil && !inst.client.Exited() {
+			if time.Since(inst.started) > stableAfter {
+				backoff = m.opts.RestartBackoff
+			}
+			continue
+		}
+		if inst != nil {
+			inst.client.Kill() // reap and release its connections
+			p.mu.Lock()
+			p.inst = nil
+			p.mu.Unlock()
+			log.Warn("bridge process exited; restarting", "backoff", backoff.String(), "restarts", p.Restarts())
+		}
+		select {
+		case <-m.stop:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, m.opts.MaxRestartBackoff)
+		next, unavailable, err := m.launch(context.Background(), p.Found, pin)
+		if err != nil {
+			p.mu.Lock()
+			p.lastErr = firstLine(err.Error())
+			p.mu.Unlock()
+			log.Error("bridge restart failed", "err", firstLine(err.Error()), "next_backoff", backoff.String())
+			continue
+		}
+		select {
+		case <-m.stop: // Stop ran while we were launching
+			next.client.Kill()
+			return
+		default:
+		}
+		p.unavailable.Store(unavailable)
+		p.mu.Lock()
+		p.inst, p.lastErr = next, ""
+		p.mu.Unlock()
+		p.restarts.Add(1)
+		log.Info("bridge restarted", "pid", next.pid, "restarts", p.Restarts())
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// Get returns the plugin of an enabled bridge.
 func (m *Manager) Get(id string) (*Plugin, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -224,7 +466,7 @@ func (m *Manager) Get(id string) (*Plugin, bool) {
 	return p, ok
 }
 
-// Plugins returns the running plugins, sorted by id.
+// Plugins returns the enabled plugins, sorted by id.
 func (m *Manager) Plugins() []*Plugin {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -236,38 +478,152 @@ func (m *Manager) Plugins() []*Plugin {
 	return out
 }
 
-// Stop ends every plugin process. It is safe to call more than once.
+// Restarts returns how often the bridge's process was relaunched after dying.
+func (m *Manager) Restarts(id string) uint64 {
+	if p, ok := m.Get(id); ok {
+		return p.Restarts()
+	}
+	return 0
+}
+
+// Status is what /readyz and `smsplus plugins` show about one bridge.
+type Status struct {
+	ID         string `json:"id"`
+	Found      bool   `json:"found"`
+	Enabled    bool   `json:"enabled"`
+	Running    bool   `json:"running"`
+	Version    string `json:"version,omitempty"`
+	Protocol   int    `json:"protocol,omitempty"`
+	SDKVersion string `json:"sdk_version,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	Pinned     bool   `json:"sha256_pinned"`
+	Restarts   uint64 `json:"restarts"`
+	Error      string `json:"error,omitempty"`
+	Path       string `json:"-"`
+}
+
+// Status lists every bridge found or enabled, sorted by id.
+func (m *Manager) Status() []Status {
+	m.mu.RLock()
+	found, enabled := m.found, m.enabled
+	m.mu.RUnlock()
+	byID := map[string]*Status{}
+	for _, f := range found {
+		byID[f.ID] = &Status{ID: f.ID, Found: true, Path: f.Path}
+	}
+	for _, id := range enabled {
+		st, ok := byID[id]
+		if !ok {
+			st = &Status{ID: id, Error: "no " + Prefix + id + " binary found"}
+			byID[id] = st
+		}
+		st.Enabled = true
+		p, ok := m.Get(id)
+		if !ok {
+			continue
+		}
+		st.Running = p.Alive()
+		info := p.Info
+		if inst := p.current(); inst != nil {
+			info = inst.info
+		}
+		st.Version, st.Protocol, st.SDKVersion = info.Version, info.Protocol, info.SDKVersion
+		st.SHA256, st.Pinned, st.Restarts = p.checksum, p.pinned, p.Restarts()
+		p.mu.RLock()
+		st.Error = p.lastErr
+		p.mu.RUnlock()
+	}
+	out := make([]Status, 0, len(byID))
+	for _, st := range byID {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Ready reports an error naming every enabled bridge whose process is not running.
+func (m *Manager) Ready() error {
+	var down []string
+	for _, p := range m.Plugins() {
+		if !p.Alive() {
+			down = append(down, p.ID)
+		}
+	}
+	if len(down) > 0 {
+		return fmt.Errorf("bridge(s) not running: %s", strings.Join(down, ", "))
+	}
+	return nil
+}
+
+// Stop ends supervision and every plugin process. It is safe to call more than once.
 func (m *Manager) Stop() {
+	m.stopOnce.Do(func() { close(m.stop) })
+	m.wg.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var wg sync.WaitGroup
 	for id, p := range m.plugins {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.client.Kill() }()
+		if inst := p.current(); inst != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); inst.client.Kill() }()
+		}
 		delete(m.plugins, id)
 	}
 	wg.Wait()
 }
 
-// Deadline is how long the plugin's vendor waits for an answer.
-func (p *Plugin) Deadline() time.Duration { return p.Info.Deadline }
+// passedEnv are the host variables a plugin may see: none of them is a secret.
+var passedEnv = []string{"PATH", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
 
-// connect starts the plugin binary at path and returns its Bridge. The caller
-// owns the client and must Kill it.
-func connect(path string, logger hclog.Logger, timeout time.Duration) (*plugin.Client, bridge.Bridge, error) {
-	client := plugin.NewClient(&plugin.ClientConfig{
+// pluginEnv is the environment of a plugin process. Plugins run with one
+// scheduler thread (PLUGIN_GOMAXPROCS to change it): a bridge parses a few
+// kilobytes per hook, and fewer idle threads to wake costs less CPU per call.
+func pluginEnv(host []string) []string {
+	procs := "1"
+	var env []string
+	for _, kv := range host {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PLUGIN_GOMAXPROCS" && v != "" {
+			procs = v
+		}
+		if slices.Contains(passedEnv, k) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "GOMAXPROCS="+procs)
+}
+
+// connect starts the plugin binary and returns its Bridge. With a pinned
+// checksum, go-plugin hashes the file and refuses to start it on a mismatch. The
+// caller owns the client and must Kill it.
+func connect(f Found, pin []byte, logger hclog.Logger, timeout time.Duration) (*plugin.Client, bridge.Bridge, error) {
+	cmd := exec.Command(f.Path)
+	cmd.Env = pluginEnv(os.Environ())
+	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  bridge.Handshake,
 		VersionedPlugins: bridge.PluginSets(nil),
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
+		// A bridge gets its own settings through Configure and nothing else: the
+		// host's environment holds every other bridge's secret, the salt and the
+		// SMS and biometrics credentials.
+		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Logger:           logger,
 		StartTimeout:     timeout,
-	})
+	}
+	if pin != nil {
+		cfg.SecureConfig = &plugin.SecureConfig{Checksum: pin, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(cfg)
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		return nil, nil, fmt.Errorf("launch %s: %w", path, err)
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, nil, fmt.Errorf("the SHA-256 of %s does not match %s: not launched", f.Path, ChecksumSetting(f.ID))
+		}
+		return nil, nil, fmt.Errorf("launch %s: %w", f.Path, err)
 	}
 	raw, err := rpc.Dispense(bridge.PluginName)
 	if err != nil {
@@ -282,11 +638,16 @@ func connect(path string, logger hclog.Logger, timeout time.Duration) (*plugin.C
 	return client, b, nil
 }
 
-// Describe launches a plugin only to read its Info, then stops it.
-func Describe(ctx context.Context, f Found, timeout time.Duration) (bridge.Info, error) {
+// Describe launches a plugin only to read its Info, then stops it. pin, when
+// not "", is the hex SHA-256 the binary must have.
+func Describe(ctx context.Context, f Found, timeout time.Duration, pin string) (bridge.Info, error) {
+	sum, err := parsePin(f.ID, pin)
+	if err != nil {
+		return bridge.Info{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, b, err := connect(f.Path, hclog.NewNullLogger(), timeout)
+	client, b, err := connect(f, sum, hclog.NewNullLogger(), timeout)
 	if err != nil {
 		return bridge.Info{}, err
 	}

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
@@ -87,7 +89,21 @@ func TestEnrollmentProgression(t *testing.T) {
 	}
 }
 
-func TestVerifyDoesNotUpdateProfile(t *testing.T) {
+// storedText returns the stored profile of the test text.
+func storedText(t *testing.T, s *memStore, user string) *textProfile {
+	t.Helper()
+	raw, err := s.Get(context.Background(), storage.Profiles, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p profile
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Texts[testTextID]
+}
+
+func TestVerifyUpdatesProfile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, s := newTestEngine(t, 3)
@@ -97,82 +113,147 @@ func TestVerifyDoesNotUpdateProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before, _ := s.Get(ctx, storage.Profiles, "u")
-	for _, p := range []TimingProfile{typistA, typistB} {
-		if _, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, p, rng)); err != nil {
+	enrolled := storedText(t, s, "u").Samples
+
+	// An impostor: refused, leaves a fingerprint and nothing else.
+	res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistB, rng))
+	if err != nil || res.Match {
+		t.Fatalf("impostor: %+v, %v", res, err)
+	}
+	tp := storedText(t, s, "u")
+	if len(tp.Seen) != 1 || len(tp.Recent) != 0 || !reflect.DeepEqual(tp.Samples, enrolled) {
+		t.Fatalf("after an impostor: %d seen, %d recent, samples changed %t", len(tp.Seen), len(tp.Recent), !reflect.DeepEqual(tp.Samples, enrolled))
+	}
+
+	// The owner, many times: confident successes join Recent, at most MaxRecent,
+	// and never replace the enrollment samples.
+	matches, kept := 0, 0
+	for range 40 {
+		res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Action != biometrics.ActionVerify || res.Enrollment.Samples != 3 {
+			t.Fatalf("owner: %+v", res)
+		}
+		if res.Match {
+			matches++
+			if res.Score < 1 {
+				t.Errorf("a match scored %v < 1", res.Score)
+			}
+		} else if res.Score >= 1 {
+			t.Errorf("a refusal scored %v >= 1", res.Score)
+		}
+		before := len(tp.Recent)
+		tp = storedText(t, s, "u")
+		if len(tp.Recent) > before {
+			kept++
+			if !res.Match {
+				t.Error("a refused attempt was kept")
+			}
+		}
+	}
+	if matches < 30 || kept == 0 {
+		t.Errorf("owner matched %d of 40, %d kept", matches, kept)
+	}
+	if len(tp.Recent) > MaxRecent || len(tp.Seen) != min(41, maxSeen) || !reflect.DeepEqual(tp.Samples, enrolled) {
+		t.Errorf("after 41 attempts: %d recent, %d seen, samples changed %t", len(tp.Recent), len(tp.Seen), !reflect.DeepEqual(tp.Samples, enrolled))
+	}
+}
+
+// TestPoisoningGuard: someone close to the owner who keeps trying cannot walk
+// the profile toward themselves: the enrollment samples never change, at most
+// MaxRecent successes are kept, and each of them is one the enrollment samples
+// alone accept.
+func TestPoisoningGuard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, s := newTestEngine(t, 3)
+	rng := rand.New(rand.NewPCG(10, 10))
+	for range 3 {
+		if _, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	after, _ := s.Get(ctx, storage.Profiles, "u")
-	if string(before) != string(after) {
-		t.Errorf("profile changed on verify:\n%s\n%s", before, after)
+	enrolled := storedText(t, s, "u").Samples
+	// The owner's habits, typed 5% slower, often matches; the owner logs in now
+	// and then.
+	close := TimingProfile{HoldMS: 95, FlightMS: 158, Rhythm: typistA.Rhythm}
+	matches := 0
+	for i := range 200 {
+		p := close
+		if i%10 == 0 {
+			p = typistA
+		}
+		res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, p, rng))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Match && p == close {
+			matches++
+		}
 	}
+	tp := storedText(t, s, "u")
+	if !reflect.DeepEqual(tp.Samples, enrolled) {
+		t.Error("the enrollment samples changed")
+	}
+	if len(tp.Recent) == 0 || len(tp.Recent) > MaxRecent {
+		t.Fatalf("%d recent samples, want 1..%d", len(tp.Recent), MaxRecent)
+	}
+	orig := e.prior.Fit(featureRows(tp.Samples))
+	for _, r := range tp.Recent {
+		if orig.Score(Features(r)) > orig.Accept() {
+			t.Errorf("kept a sample the enrollment samples refuse: %v", r)
+		}
+	}
+	t.Logf("close typist matched %d of 180; %d samples kept", matches, len(tp.Recent))
 }
 
-func TestSubmitBadPatterns(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	good := SynthesizePattern(testText, typistA, rand.New(rand.NewPCG(1, 1)))
-	tests := map[string]struct {
-		textID, text, tp string
-	}{
-		"unparsable":       {testTextID, testText, "nonsense"},
-		"wrong text id":    {biometrics.TextID("other words"), testText, good},
-		"wrong length":     {testTextID, testText + "s", good},
-		"text shorter":     {testTextID, "quiet horse", good},
-		"machine-like":     {biometrics.TextID("abcde"), "abcde", "sp1:" + biometrics.TextID("abcde") + ":5:0,50;100,150;200,250;300,350;400,450"},
-		"zero hold":        {biometrics.TextID("abcd"), "abcd", "sp1:" + biometrics.TextID("abcd") + ":4:0,50;100,100;230,250;300,350"},
-		"too slow overall": {biometrics.TextID("abcd"), "abcd", "sp1:" + biometrics.TextID("abcd") + ":4:0,50;100,150;230,250;61000,61050"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			e, s := newTestEngine(t, 3)
-			res, err := e.Submit(ctx, "u", tc.textID, tc.text, tc.tp)
-			if !errors.Is(err, biometrics.ErrBadPattern) {
-				t.Fatalf("Submit = %+v, %v; want ErrBadPattern", res, err)
-			}
-			if keys := s.keys(storage.Profiles); len(keys) != 0 {
-				t.Errorf("a bad pattern was stored: %v", keys)
-			}
-		})
-	}
-}
-
-func TestReplayRefused(t *testing.T) {
+// TestReplayOfAttemptRefused: a verification attempt, matched or not, cannot be
+// sent again.
+func TestReplayOfAttemptRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, _ := newTestEngine(t, 3)
-	rng := rand.New(rand.NewPCG(5, 5))
-	var enrolled []string
+	rng := rand.New(rand.NewPCG(11, 11))
 	for range 3 {
-		tp := SynthesizePattern(testText, typistA, rng)
-		if _, err := e.Submit(ctx, "u", testTextID, testText, tp); err != nil {
+		if _, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng)); err != nil {
 			t.Fatal(err)
 		}
-		enrolled = append(enrolled, tp)
 	}
-	for i, tp := range enrolled {
+	var matched string
+	for matched == "" {
+		tp := SynthesizePattern(testText, typistA, rng)
 		res, err := e.Submit(ctx, "u", testTextID, testText, tp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Action != biometrics.ActionVerify || res.Match {
-			t.Errorf("exact replay of sample %d: %+v", i+1, res)
+		if res.Match {
+			matched = tp
 		}
-		// Each timing moved by up to 1 ms is still a replay.
-		p, _ := ParsePattern(tp)
-		for j := 1; j < len(p.Keys); j++ {
-			p.Keys[j].Down += j % 2
-			p.Keys[j].Up -= j % 2
+	}
+	refused := SynthesizePattern(testText, typistB, rng)
+	if res, err := e.Submit(ctx, "u", testTextID, testText, refused); err != nil || res.Match {
+		t.Fatalf("impostor: %+v, %v", res, err)
+	}
+	for name, tp := range map[string]string{"matched attempt": matched, "refused attempt": refused} {
+		res, err := e.Submit(ctx, "u", testTextID, testText, tp)
+		if err != nil || res.Action != biometrics.ActionVerify || res.Match {
+			t.Errorf("replay of the %s: %+v, %v", name, res, err)
 		}
-		res, err = e.Submit(ctx, "u", testTextID, testText, p.String())
+	}
+	// A fresh attempt of the owner still matches (the engine is not refusing
+	// everything).
+	ok := false
+	for range 5 {
+		res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Match {
-			t.Errorf("near replay of sample %d matched: %+v", i+1, res)
-		}
+		ok = ok || res.Match
+	}
+	if !ok {
+		t.Error("the owner no longer matches")
 	}
 }
 
@@ -312,5 +393,117 @@ func TestConcurrentEnrollment(t *testing.T) {
 	got, err := e.Enrollment(ctx, "u", testTextID)
 	if err != nil || got != (biometrics.Enrollment{Samples: 8, Required: 8, Enrolled: true}) {
 		t.Errorf("after 8 concurrent samples: %+v, %v", got, err)
+	}
+}
+
+func enrollUser(t *testing.T, e *Engine, user string, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	for range e.required {
+		if _, err := e.Submit(context.Background(), user, testTextID, testText, SynthesizePattern(testText, typistA, rng)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSealedProfile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key := bytes.Repeat([]byte{7}, 32)
+	sealer, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newMemStore()
+	e := New(s, Options{EnrollSamples: 3, Sealer: sealer})
+	enrollUser(t, e, "u", 1)
+
+	raw, _ := s.Get(ctx, storage.Profiles, "u")
+	if len(raw) == 0 || raw[0] == '{' || bytes.Contains(raw, []byte("samples")) {
+		t.Fatalf("profile stored in the clear: %.80q", raw)
+	}
+	// The same key reads it back.
+	e2 := New(s, Options{EnrollSamples: 3, Sealer: sealer})
+	if got, err := e2.Enrollment(ctx, "u", testTextID); err != nil || !got.Enrolled {
+		t.Errorf("with the key: %+v, %v", got, err)
+	}
+	// Without the key, with another key, or moved to another user's record, it
+	// does not open, and the engine fails closed rather than starting afresh.
+	other, _ := seal.New(bytes.Repeat([]byte{8}, 32))
+	_ = s.Put(ctx, storage.Profiles, "v", raw, 0)
+	for name, c := range map[string]struct {
+		e    *Engine
+		user string
+	}{
+		"no key":       {New(s, Options{EnrollSamples: 3}), "u"},
+		"other key":    {New(s, Options{EnrollSamples: 3, Sealer: other}), "u"},
+		"other record": {e, "v"},
+	} {
+		if _, err := c.e.Enrollment(ctx, c.user, testTextID); !errors.Is(err, biometrics.ErrUnavailable) {
+			t.Errorf("%s: Enrollment = %v, want ErrUnavailable", name, err)
+		}
+		tp := SynthesizePattern(testText, typistA, rand.New(rand.NewPCG(2, 2)))
+		if _, err := c.e.Submit(ctx, c.user, testTextID, testText, tp); !errors.Is(err, biometrics.ErrUnavailable) {
+			t.Errorf("%s: Submit = %v, want ErrUnavailable", name, err)
+		}
+	}
+	// Delete removes it.
+	if err := e.Delete(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, storage.Profiles, "u"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("after Delete: %v", err)
+	}
+}
+
+// TestPlainProfileSealedOnWrite: profiles written before a data key was set (plain
+// JSON, profile version 1) still work and are sealed at their next write.
+func TestPlainProfileSealedOnWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newMemStore()
+	rng := rand.New(rand.NewPCG(3, 3))
+	var v1 struct {
+		V     int                       `json:"v"`
+		Texts map[string]map[string]any `json:"texts"`
+	}
+	v1.V = 1
+	var samples [][]int32
+	for range 3 {
+		p, _ := ParsePattern(SynthesizePattern(testText, typistA, rng))
+		samples = append(samples, p.timings())
+	}
+	v1.Texts = map[string]map[string]any{testTextID: {"n": len(testText), "samples": samples, "updated": 1}}
+	raw, _ := json.Marshal(v1)
+	_ = s.Put(ctx, storage.Profiles, "u", raw, 0)
+
+	sealer, _ := seal.New(bytes.Repeat([]byte{9}, 32))
+	e := New(s, Options{EnrollSamples: 3, Sealer: sealer})
+	if got, err := e.Enrollment(ctx, "u", testTextID); err != nil || got != (biometrics.Enrollment{Samples: 3, Required: 3, Enrolled: true}) {
+		t.Fatalf("version 1 plain profile: %+v, %v", got, err)
+	}
+	res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng))
+	if err != nil || res.Action != biometrics.ActionVerify {
+		t.Fatalf("verify on a version 1 profile: %+v, %v", res, err)
+	}
+	raw, _ = s.Get(ctx, storage.Profiles, "u")
+	if raw[0] == '{' {
+		t.Error("the profile was not sealed at its next write")
+	}
+	if got, err := e.Enrollment(ctx, "u", testTextID); err != nil || got.Samples != 3 {
+		t.Errorf("after resealing: %+v, %v", got, err)
+	}
+}
+
+// TestSealerWithoutKey: a Sealer without a key frames the JSON but does not
+// encrypt it; the engine reads its own writes.
+func TestSealerWithoutKey(t *testing.T) {
+	t.Parallel()
+	sealer, _ := seal.New(nil)
+	s := newMemStore()
+	e := New(s, Options{EnrollSamples: 2, Sealer: sealer})
+	enrollUser(t, e, "u", 4)
+	if got, err := e.Enrollment(context.Background(), "u", testTextID); err != nil || !got.Enrolled {
+		t.Errorf("Enrollment = %+v, %v", got, err)
 	}
 }

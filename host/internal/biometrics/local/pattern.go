@@ -151,9 +151,12 @@ func isDecimal(s string, maxDigits int) bool {
 }
 
 // Check rejects timings no human produces on a keyboard: zero or negative holds,
-// holds over 2 s, key-downs out of order, a pattern longer than 60 s, and
-// key-down intervals that are all the same (a script typing at a fixed rate).
-// Errors wrap biometrics.ErrBadPattern.
+// holds over 2 s, key-downs out of order, a pattern longer than 60 s, key-downs
+// faster than minMeanDownDownMS apart on average, and timings of one kind that
+// are all the same (a script typing at a fixed rate): key-down intervals,
+// up-down intervals, or hold times of at least minConstHoldMS (virtual keyboards
+// report holds of a few ms that may well be all equal). Errors wrap
+// biometrics.ErrBadPattern.
 func (p Pattern) Check() error {
 	if len(p.Keys) == 0 {
 		return badPattern("no keys")
@@ -169,32 +172,45 @@ func (p Pattern) Check() error {
 			return badPattern("key %d pressed before key %d", i+1, i)
 		}
 	}
+	n := len(p.Keys)
+	if n < 4 {
+		return nil
+	}
 	// With three or more intervals, a spread of at most 1 ms is a metronome, not a
 	// person (rounding to whole milliseconds can make equal intervals differ by 1).
-	if len(p.Keys) >= 4 {
-		lo, hi := p.Keys[1].Down-p.Keys[0].Down, 0
-		for i := 1; i < len(p.Keys); i++ {
-			dd := p.Keys[i].Down - p.Keys[i-1].Down
-			lo, hi = min(lo, dd), max(hi, dd)
-		}
-		if hi-lo <= 1 {
-			return badPattern("key-down intervals are all equal")
-		}
+	dd := spread(n-1, func(i int) int { return p.Keys[i+1].Down - p.Keys[i].Down })
+	if dd.hi-dd.lo <= 1 {
+		return badPattern("key-down intervals are all equal")
+	}
+	if p.Keys[n-1].Down < minMeanDownDownMS*(n-1) {
+		return badPattern("keys pressed %d ms apart on average", p.Keys[n-1].Down/(n-1))
+	}
+	ud := spread(n-1, func(i int) int { return p.Keys[i+1].Down - p.Keys[i].Up })
+	if ud.hi-ud.lo <= 1 {
+		return badPattern("key-up to key-down intervals are all equal")
+	}
+	if h := spread(n, func(i int) int { return p.Keys[i].Hold() }); h.lo >= minConstHoldMS && h.hi-h.lo <= 1 {
+		return badPattern("hold times are all equal")
 	}
 	return nil
 }
 
-// features returns the pattern's feature vector: the n hold times, then the n-1
-// key-down to key-down latencies, in milliseconds. It determines the pattern
-// completely (d1 = 0), so it is also what the profile stores.
-func (p Pattern) features() []int32 {
-	n := len(p.Keys)
-	f := make([]int32, 0, 2*n-1)
-	for _, k := range p.Keys {
-		f = append(f, int32(k.Hold()))
-	}
+// Limits of the machine-likeness checks.
+const (
+	// minMeanDownDownMS: 30 ms per key is 400 words a minute, twice the fastest
+	// typists' burst speed.
+	minMeanDownDownMS = 30
+	// minConstHoldMS: equal holds at least this long are a script's.
+	minConstHoldMS = 10
+)
+
+type span struct{ lo, hi int }
+
+func spread(n int, f func(int) int) span {
+	s := span{f(0), f(0)}
 	for i := 1; i < n; i++ {
-		f = append(f, int32(p.Keys[i].Down-p.Keys[i-1].Down))
+		v := f(i)
+		s.lo, s.hi = min(s.lo, v), max(s.hi, v)
 	}
-	return f
+	return s
 }

@@ -112,6 +112,15 @@ func TestPatternCheck(t *testing.T) {
 		"metronome":               {"sp1:1:5:0,95;200,260;400,520;600,700;800,905", false},
 		"metronome with rounding": {"sp1:1:5:0,95;200,260;401,520;601,700;801,905", false},
 		"two equal intervals":     {"sp1:1:3:0,95;200,260;400,520", true},
+		// Faster than 30 ms a key on average: 25 ms.
+		"too fast":          {"sp1:1:5:0,20;20,45;55,70;75,95;100,118", false},
+		"fast but possible": {"sp1:1:5:0,20;30,45;70,80;90,110;125,140", true},
+		// Each key pressed 80 ms after the previous one was released.
+		"constant up-down": {"sp1:1:5:0,95;175,260;340,450;530,600;680,790", false},
+		// Every key held 100 ms.
+		"constant holds": {"sp1:1:5:0,100;180,280;410,510;600,700;830,930", false},
+		// A virtual keyboard: holds of 1 ms, all equal, is not a script.
+		"virtual keyboard holds": {"sp1:1:5:0,1;180,181;410,411;600,601;830,831", true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -45,37 +45,50 @@ func enrollSynth(t testing.TB, text string, p TimingProfile, k int, rng *rand.Ra
 	return e
 }
 
-// acceptRate enrolls a fresh engine with `enroll` and verifies one pattern of
-// `probe`, trials times, and returns the share of matches.
-func acceptRate(t *testing.T, enroll, probe TimingProfile, trials int, seed uint64) float64 {
+// acceptRate enrolls a fresh engine with `enroll` and verifies up to `tries`
+// patterns of `probe` until one matches, trials times, and returns the share of
+// trials where the first attempt matched and where one of the tries did.
+func acceptRate(t *testing.T, enroll, probe TimingProfile, trials, tries int, seed uint64) (first, within float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	accepted := 0
+	var firsts, withins int
 	for i := range trials {
 		text := synthTexts[i%len(synthTexts)]
 		e := enrollSynth(t, text, enroll, 3, rng)
-		res, err := e.Submit(context.Background(), "user", biometrics.TextID(text), text, SynthesizePattern(text, probe, rng))
-		if err != nil {
-			t.Fatalf("trial %d: %v", i, err)
-		}
-		if res.Action != biometrics.ActionVerify {
-			t.Fatalf("trial %d: action %q", i, res.Action)
-		}
-		if res.Match {
-			accepted++
+		for try := range tries {
+			res, err := e.Submit(context.Background(), "user", biometrics.TextID(text), text, SynthesizePattern(text, probe, rng))
+			if err != nil {
+				t.Fatalf("trial %d: %v", i, err)
+			}
+			if res.Action != biometrics.ActionVerify {
+				t.Fatalf("trial %d: action %q", i, res.Action)
+			}
+			if res.Match {
+				if try == 0 {
+					firsts++
+				}
+				withins++
+				break
+			}
 		}
 	}
-	return float64(accepted) / float64(trials)
+	return float64(firsts) / float64(trials), float64(withins) / float64(trials)
 }
 
+// TestSyntheticAcceptance: a consistent typist is accepted at the first attempt,
+// and within the three attempts a challenge allows
+// (PER_CHALLENGE_MAX_FAILED_ATTEMPTS) nearly always.
 func TestSyntheticAcceptance(t *testing.T) {
 	t.Parallel()
 	const trials = 200
 	for name, p := range map[string]TimingProfile{"A": typistA, "B": typistB} {
-		rate := acceptRate(t, p, p, trials, 1)
-		t.Logf("typist %s verifies as itself: %.1f%% accepted", name, 100*rate)
-		if rate < 0.95 {
-			t.Errorf("typist %s accepted %.1f%% of its own patterns, want >= 95%%", name, 100*rate)
+		first, within := acceptRate(t, p, p, trials, 3, 1)
+		t.Logf("typist %s verifies as itself: %.1f%% at the first attempt, %.1f%% within three", name, 100*first, 100*within)
+		if first < 0.95 {
+			t.Errorf("typist %s accepted at the first attempt %.1f%%, want >= 95%%", name, 100*first)
+		}
+		if within < 0.99 {
+			t.Errorf("typist %s accepted within three attempts %.1f%%, want >= 99%%", name, 100*within)
 		}
 	}
 }
@@ -87,10 +100,10 @@ func TestSyntheticRejection(t *testing.T) {
 		"B as A": {typistA, typistB},
 		"A as B": {typistB, typistA},
 	} {
-		rate := acceptRate(t, c.enroll, c.probe, trials, 2)
-		t.Logf("%s: %.1f%% rejected", name, 100*(1-rate))
-		if rate > 0.01 {
-			t.Errorf("%s: accepted %.1f%% of an impostor's patterns, want <= 1%%", name, 100*rate)
+		rate, within := acceptRate(t, c.enroll, c.probe, trials, 3, 2)
+		t.Logf("%s: %.1f%% rejected, %.1f%% got in within three attempts", name, 100*(1-rate), 100*within)
+		if rate > 0.01 || within > 0.02 {
+			t.Errorf("%s: accepted %.1f%% of an impostor's patterns (%.1f%% within three), want <= 1%% (2%%)", name, 100*rate, 100*within)
 		}
 	}
 }
@@ -101,8 +114,8 @@ func TestSyntheticCloseImpostor(t *testing.T) {
 	t.Parallel()
 	close := typistA
 	close.Rhythm = 12
-	rate := acceptRate(t, typistA, close, 200, 3)
-	t.Logf("same speed, other rhythm: %.1f%% rejected", 100*(1-rate))
+	rate, within := acceptRate(t, typistA, close, 200, 3, 3)
+	t.Logf("same speed, other rhythm: %.1f%% rejected, %.1f%% got in within three attempts", 100*(1-rate), 100*within)
 }
 
 func TestSynthesizePatternIsValid(t *testing.T) {

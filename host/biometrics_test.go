@@ -1,0 +1,105 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const cmuSubset = "internal/biometrics/eval/testdata/cmu_subset.csv"
+
+func TestBiometricsEvalCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"biometrics", "eval", "--dataset", cmuSubset, "--workers", "2"}, nil, &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	line := regexp.MustCompile(`^protocol=(paper|enroll5|enroll10) detector=([a-z-]+) mean_eer=[01]\.\d{4} sd=[01]\.\d{4} zero_miss_far=[01]\.\d{4}$`)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 3*7 {
+		t.Fatalf("%d lines, want 21:\n%s", len(lines), stdout.String())
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line %q does not have the format", l)
+			continue
+		}
+		seen[m[1]+"/"+m[2]] = true
+	}
+	for _, p := range []string{"paper", "enroll5", "enroll10"} {
+		for _, d := range []string{"scaled-manhattan", "nn-mahalanobis", "outlier-count", "mahalanobis", "manhattan", "euclidean", "local"} {
+			if !seen[p+"/"+d] {
+				t.Errorf("no line for protocol %s, detector %s", p, d)
+			}
+		}
+	}
+	if !strings.Contains(stderr.String(), "is not CMU's") || !strings.Contains(stderr.String(), "verify_us=") {
+		t.Errorf("stderr lacks the dataset note or the timings:\n%s", stderr.String())
+	}
+}
+
+func TestBiometricsEvalDiagnostics(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "local", "--diagnostics"}, nil, &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"protocol=paper detector=local ", "operating_point=enroll3 detector=local frr=", "logins enroll=3 updates=true", "fold_check=enroll5 detector=local"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "protocol="); n != 3 {
+		t.Errorf("%d protocol lines for one detector, want 3", n)
+	}
+}
+
+func TestBiometricsPriorCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"biometrics", "prior", "--dataset", cmuSubset}, nil, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	var p struct {
+		Tables []struct {
+			Samples int         `json:"samples"`
+			LLR     [][]float64 `json:"llr"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil || len(p.Tables) == 0 || len(p.Tables[0].LLR) != 3 {
+		t.Fatalf("prior %.200s: %v", stdout.String(), err)
+	}
+}
+
+func TestBiometricsUsage(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args []string
+		code int
+	}{
+		"no subcommand":      {[]string{"biometrics"}, ExitUsage},
+		"unknown subcommand": {[]string{"biometrics", "train"}, ExitUsage},
+		"no dataset":         {[]string{"biometrics", "eval"}, ExitUsage},
+		"unknown detector":   {[]string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "svm"}, ExitUsage},
+		"missing file":       {[]string{"biometrics", "eval", "--dataset", "testdata/none.csv"}, ExitFailed},
+		"not the benchmark":  {[]string{"biometrics", "eval", "--dataset", "biometrics.go"}, ExitFailed},
+		"help":               {[]string{"biometrics", "help"}, ExitOK},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			if code := Main(context.Background(), tc.args, nil, &stdout, &stderr); code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/bridgetest"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
+)
+
+const testSecret = "auth0-test-secret-0123456789"
+
+var testNow = time.Unix(1_790_000_000, 0)
+
+func configured(t testing.TB, settings map[string]string) *auth0 {
+	t.Helper()
+	if settings == nil {
+		settings = map[string]string{settingSecret: testSecret}
+	}
+	a := newAuth0()
+	a.now = func() time.Time { return testNow }
+	if err := a.Configure(context.Background(), settings); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return a
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(body []byte, authz string) *bridge.Request {
+	if authz == "" {
+		return bridgetest.Post("/hooks/auth0", body, "Content-Type", "application/json")
+	}
+	return bridgetest.Post("/hooks/auth0", body, "Content-Type", "application/json", "Authorization", authz)
+}
+
+// jwt signs claims with HS256 (or the given alg header) and key.
+func jwt(alg string, claims map[string]any, key []byte) string {
+	h, _ := json.Marshal(map[string]string{"alg": alg, "typ": "JWT"})
+	c, _ := json.Marshal(claims)
+	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signing))
+	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// unsigned returns an "alg":"none" token, which must never pass.
+func unsigned(claims map[string]any) string {
+	parts := strings.Split(jwt("none", claims, nil), ".")
+	return parts[0] + "." + parts[1] + "."
+}
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		settings map[string]string
+		problems []string
+	}{
+		"seed name":             {settings: map[string]string{settingSecret: testSecret}},
+		"general alias":         {settings: map[string]string{settingAlias: testSecret}},
+		"base64 secret":         {settings: map[string]string{settingSecret: base64.StdEncoding.EncodeToString([]byte(testSecret)), settingBase64: "true"}},
+		"missing":               {settings: nil, problems: []string{"AUTH0_SECRET (or AUTH0_SHARED_SECRET) is required"}},
+		"short":                 {settings: map[string]string{settingSecret: "undefined"}, problems: []string{"AUTH0_SECRET is shorter than 16"}},
+		"aliases disagree":      {settings: map[string]string{settingSecret: testSecret, settingAlias: testSecret + "x"}, problems: []string{"set only one"}},
+		"bad base64 flag":       {settings: map[string]string{settingSecret: testSecret, settingBase64: "maybe"}, problems: []string{"AUTH0_SECRET_BASE64 must be true or false"}},
+		"not base64":            {settings: map[string]string{settingSecret: "not base64 at all !!!", settingBase64: "true"}, problems: []string{"not valid base64"}},
+		"bad region":            {settings: map[string]string{settingSecret: testSecret, phone.RegionSetting: "USA"}, problems: []string{"DEFAULT_PHONE_REGION"}},
+		"every problem at once": {settings: map[string]string{settingBase64: "x", phone.RegionSetting: "??"}, problems: []string{"required", "AUTH0_SECRET_BASE64", "DEFAULT_PHONE_REGION"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := newAuth0().Configure(context.Background(), tc.settings)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *bridge.ConfigError
+			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
+				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
+			}
+			for i, p := range tc.problems {
+				if !strings.Contains(ce.Problems[i], p) {
+					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
+				}
+			}
+		})
+	}
+}
+
+func TestParseOTP(t *testing.T) {
+	t.Parallel()
+	bearer := "Bearer " + testSecret
+	gatewayJWT := "Bearer " + jwt("HS256", map[string]any{"sub": "auth0", "aud": "urn:smsplus", "iat": testNow.Unix(), "exp": testNow.Add(time.Minute).Unix()}, []byte(testSecret))
+	tests := map[string]struct {
+		settings map[string]string
+		authz    string
+		body     []byte
+		want     *bridge.OTPEvent
+	}{
+		"action, reference shape": {authz: bearer, body: fixture(t, "action_sms.json"), want: &bridge.OTPEvent{
+			Phone: "+14155550142", OTP: "482913", Message: "Your verification code is: 482913. It expires in 5 minutes.",
+			Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"action, voice is flagged": {authz: bearer, body: fixture(t, "action_voice.json"), want: &bridge.OTPEvent{
+			Phone: "+447700900321", OTP: "271845", Message: "Your verification code is 271845", Channel: bridge.ChannelVoice,
+			Locale: "en_GB", TransactionID: "c0a8f3e2-5b1d-4c6e-9f7a-2d3e4b5c6d7e", Metadata: map[string]string{"message_type": "otp_verify"}}},
+		"action, extended, leading zero": {authz: bearer, body: fixture(t, "action_extended.json"), want: &bridge.OTPEvent{
+			Phone: "+14155550142", OTP: "048213", Message: "Your verification code is 048213", Channel: bridge.ChannelSMS,
+			Locale: "es_MX", TransactionID: "7f1d2c3b-0a9e-4d8c-b7a6-5e4f3d2c1b0a", Metadata: map[string]string{"message_type": "otp_enroll"}}},
+		"send-phone-message forwarded": {authz: bearer, body: fixture(t, "send_phone_message.json"), want: &bridge.OTPEvent{
+			Phone: "+14155550142", OTP: "0042", Message: "Tu código de verificación es 0042", Channel: bridge.ChannelSMS,
+			Metadata: map[string]string{"trigger": "send-phone-message"}}},
+		"legacy gateway with its JWT, spaced number, code from body": {
+			settings: map[string]string{settingSecret: testSecret, settingAudience: "urn:smsplus"},
+			authz:    gatewayJWT, body: fixture(t, "legacy_gateway.json"), want: &bridge.OTPEvent{
+				Phone: "+13999990144", OTP: "5820", Message: "Your verification code is: 5820", Channel: bridge.ChannelSMS,
+				Metadata: map[string]string{"trigger": "passwordless-sms-gateway"}}},
+		"legacy gateway, base64 secret": {
+			settings: map[string]string{settingSecret: base64.URLEncoding.EncodeToString([]byte("raw key bytes \x00\x01 for the gateway")), settingBase64: "true"},
+			authz:    "Bearer " + jwt("HS256", map[string]any{"sub": "x"}, []byte("raw key bytes \x00\x01 for the gateway")),
+			body:     []byte(`{"recipient":"3035551212","body":"Code 12345678"}`), want: &bridge.OTPEvent{
+				Phone: "+13035551212", OTP: "12345678", Message: "Code 12345678", Channel: bridge.ChannelSMS,
+				Metadata: map[string]string{"trigger": "passwordless-sms-gateway"}}},
+		"send-phone-message voice": {authz: bearer,
+			body: []byte(`{"recipient":"+14155550142","text":"Your code is 1234","code":"1234","message_type":"voice"}`), want: &bridge.OTPEvent{
+				Phone: "+14155550142", OTP: "1234", Message: "Your code is 1234", Channel: bridge.ChannelVoice,
+				Metadata: map[string]string{"trigger": "send-phone-message"}}},
+		"national number in default region GB": {settings: map[string]string{settingSecret: testSecret, phone.RegionSetting: "gb"}, authz: bearer,
+			body: []byte(`{"recipient":"07700 900321","message":"x","code":"8888"}`), want: &bridge.OTPEvent{
+				Phone: "+447700900321", OTP: "8888", Message: "x", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"code field wins over the text": {authz: bearer,
+			body: []byte(`{"recipient":"+14155550142","message":"Code 111111","code":"222222"}`), want: &bridge.OTPEvent{
+				Phone: "+14155550142", OTP: "222222", Message: "Code 111111", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"chinese template without code field": {authz: bearer,
+			body: []byte(`{"recipient":"+8613800138000","message":"您的验证码是604913，5分钟内有效"}`), want: &bridge.OTPEvent{
+				Phone: "+8613800138000", OTP: "604913", Message: "您的验证码是604913，5分钟内有效", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"null and unknown fields": {authz: bearer,
+			body: []byte(`{"recipient":"+14155550142","code":"1234","locale":null,"from":7,"user":{"id":1}}`), want: &bridge.OTPEvent{
+				Phone: "+14155550142", OTP: "1234", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res, err := configured(t, tc.settings).Parse(context.Background(), post(tc.body, tc.authz))
+			if err != nil || res.OTP == nil {
+				t.Fatalf("Parse = %+v %+v, %v", res.OTP, res.Rejection, err)
+			}
+			if !reflect.DeepEqual(res.OTP, tc.want) {
+				t.Errorf("event:\n got %+v\nwant %+v", res.OTP, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRejected(t *testing.T) {
+	t.Parallel()
+	bearer := "Bearer " + testSecret
+	sms := fixture(t, "action_sms.json")
+	claims := map[string]any{"sub": "auth0", "aud": "urn:smsplus", "exp": testNow.Unix()}
+	tests := map[string]struct {
+		unconfigured bool
+		method       string
+		authz        string
+		body         []byte
+		status       int
+		code         string
+	}{
+		"not configured":          {unconfigured: true, authz: bearer, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"GET":                     {method: http.MethodGet, authz: bearer, body: sms, status: 405, code: bridge.CodeMethod},
+		"no auth":                 {body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"Bearer undefined":        {authz: "Bearer undefined", body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"wrong secret":            {authz: bearer + "x", body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"secret without scheme":   {authz: testSecret, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"basic scheme":            {authz: bridgetest.BasicAuth("auth0", testSecret), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, wrong key":          {authz: "Bearer " + jwt("HS256", claims, []byte("another-key-0123456789")), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, alg none":           {authz: "Bearer " + unsigned(claims), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, HS512 header":       {authz: "Bearer " + jwt("HS512", claims, []byte(testSecret)), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, expired":            {authz: "Bearer " + jwt("HS256", map[string]any{"exp": testNow.Add(-2 * time.Minute).Unix()}, []byte(testSecret)), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, not yet valid":      {authz: "Bearer " + jwt("HS256", map[string]any{"nbf": testNow.Add(2 * time.Minute).Unix()}, []byte(testSecret)), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, garbage segments":   {authz: "Bearer a.b.c", body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"auth checked first":      {authz: "Bearer nope", body: []byte("{"), status: 401, code: bridge.CodeUnauthorized},
+		"empty body":              {authz: bearer, body: nil, status: 400, code: bridge.CodeMalformed},
+		"null body":               {authz: bearer, body: []byte("null"), status: 400, code: bridge.CodeMalformed},
+		"array body":              {authz: bearer, body: []byte("[" + string(sms) + "]"), status: 400, code: bridge.CodeMalformed},
+		"truncated JSON":          {authz: bearer, body: sms[:40], status: 400, code: bridge.CodeMalformed},
+		"trailing garbage":        {authz: bearer, body: append(append([]byte{}, sms...), "x"...), status: 400, code: bridge.CodeMalformed},
+		"non-UTF-8":               {authz: bearer, body: []byte("{\"recipient\":\"+1415\xff\",\"code\":\"1234\"}"), status: 400, code: bridge.CodeMalformed},
+		"code as number":          {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":482913}`), status: 400, code: bridge.CodeMalformed},
+		"recipient as number":     {authz: bearer, body: []byte(`{"recipient":14155550142,"code":"482913"}`), status: 400, code: bridge.CodeMalformed},
+		"too large":               {authz: bearer, body: []byte(`{"x":"` + strings.Repeat("a", maxBody) + `"}`), status: 413, code: bridge.CodeBodyTooLarge},
+		"no recipient":            {authz: bearer, body: []byte(`{"message":"Code 1234","code":"1234"}`), status: 400, code: bridge.CodeMissingField},
+		"REF phoneNumber field":   {authz: bearer, body: []byte(`{"phoneNumber":"+14155550142","smsMessage":"Code 1234"}`), status: 400, code: bridge.CodeMissingField},
+		"truncated docs number":   {authz: bearer, body: []byte(`{"recipient":"+1 399 999","body":"Code 5820"}`), status: 422, code: bridge.CodeInvalidPhone},
+		"letters in number":       {authz: bearer, body: []byte(`{"recipient":"+1 415 CALL ME","code":"1234"}`), status: 422, code: bridge.CodeInvalidPhone},
+		"blocked_account":         {authz: bearer, body: fixture(t, "blocked_account.json"), status: 422, code: bridge.CodeNotOTP},
+		"change_password":         {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Reset: https://x/1234","message_type":"change_password"}`), status: 422, code: bridge.CodeNotOTP},
+		"no code, text no digits": {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"We blocked your account."}`), status: 422, code: bridge.CodeNotOTP},
+		"no code, two numbers":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Code 1234 or 5678"}`), status: 400, code: bridge.CodeMissingField},
+		"no code, only a year":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Welcome to Acme 2026"}`), status: 400, code: bridge.CodeMissingField},
+		"voice text only":         {authz: bearer, body: []byte(`{"recipient":"+14155550142","as_voice":"Your code is 2, 7, 1, 8","delivery_method":"voice"}`), status: 422, code: bridge.CodeNotOTP},
+		"code too short":          {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"123"}`), status: 422, code: bridge.CodeInvalidOTP},
+		"code too long":           {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"12345678901"}`), status: 422, code: bridge.CodeInvalidOTP},
+		"code with letters":       {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"12ab"}`), status: 422, code: bridge.CodeInvalidOTP},
+		"unknown delivery":        {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"1234","delivery_method":"fax"}`), status: 400, code: bridge.CodeMalformed},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a := newAuth0()
+			a.now = func() time.Time { return testNow }
+			if !tc.unconfigured {
+				a = configured(t, nil)
+			}
+			req := post(tc.body, tc.authz)
+			if tc.method != "" {
+				req.Method = tc.method
+			}
+			res, err := a.Parse(context.Background(), req)
+			if err != nil || res.Rejection == nil {
+				t.Fatalf("Parse = %+v, %v; want a rejection", res, err)
+			}
+			if r := res.Rejection; r.Status != tc.status || r.Code != tc.code || !ownTexts[r.Message] {
+				t.Errorf("rejection = %d %s %q, want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestJWTAudience(t *testing.T) {
+	t.Parallel()
+	key := []byte(testSecret)
+	for name, tc := range map[string]struct {
+		aud  any
+		want bool
+	}{
+		"match": {aud: "urn:smsplus", want: true}, "in array": {aud: []string{"x", "urn:smsplus"}, want: true},
+		"other": {aud: "urn:other"}, "missing": {aud: nil}, "number": {aud: 7},
+	} {
+		claims := map[string]any{"sub": "auth0"}
+		if tc.aud != nil {
+			claims["aud"] = tc.aud
+		}
+		if got := verifyJWT(jwt("HS256", claims, key), key, "urn:smsplus", testNow); got != tc.want {
+			t.Errorf("%s: verifyJWT = %v", name, got)
+		}
+	}
+}
+
+// TestRespond checks the statuses the setup guide's Action and the legacy
+// gateway rely on. The body shape is covered by sdk/answer and bridgetest.
+func TestRespond(t *testing.T) {
+	t.Parallel()
+	a := configured(t, nil)
+	for _, tc := range []struct {
+		out    *bridge.Outcome
+		status int
+	}{
+		{&bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}, 200},
+		{&bridge.Outcome{Kind: bridge.OutcomePending}, 200},
+		{&bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeUnsupported}, 422},
+		{&bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeInvalidPhone}, 422},
+		{&bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeSMSFailed}, 502},
+		{&bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeUnavailable}, 503},
+		{&bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeRateLimited}, 429},
+		{&bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized, Status: 401, Message: msgUnauthorized}, 401},
+	} {
+		resp, err := a.Respond(context.Background(), tc.out)
+		if err != nil || resp.Status != tc.status {
+			t.Errorf("Respond(%s %s) = %d, %v; want %d", tc.out.Kind, tc.out.Code, resp.Status, err, tc.status)
+		}
+	}
+}
+
+func suite(t testing.TB) bridgetest.Suite {
+	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, phone.RegionSetting: "US"}}
+	for _, name := range []string{"action_sms.json", "action_voice.json", "action_extended.json", "legacy_gateway.json", "send_phone_message.json"} {
+		s.Requests = append(s.Requests, post(fixture(t, name), "Bearer "+testSecret))
+	}
+	s.Bodies = [][]byte{fixture(t, "blocked_account.json")}
+	return s
+}
+
+func TestConformance(t *testing.T) { bridgetest.Run(t, newAuth0(), suite(t)) }
+
+func TestConformanceBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugin binary")
+	}
+	bridgetest.RunBinary(t, bridgetest.Build(t, "."), suite(t))
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add("Bearer "+testSecret, b)
+	}
+	f.Add("Bearer "+jwt("HS256", map[string]any{"aud": "x"}, []byte(testSecret)), []byte(`{"recipient":"1","body":"2026 1234"}`))
+	f.Add("", []byte("\xff{"))
+	a := configured(f, nil)
+	f.Fuzz(func(t *testing.T, authz string, body []byte) {
+		res, err := a.Parse(context.Background(), post(body, authz))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered}
+		switch {
+		case res.OTP != nil:
+			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) {
+				t.Fatalf("bad event %+v", res.OTP)
+			}
+		case res.Rejection != nil:
+			r := res.Rejection
+			if r.Status < 400 || r.Status > 599 || !ownTexts[r.Message] {
+				t.Fatalf("bad rejection %+v", r)
+			}
+			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+		default:
+			t.Fatalf("Parse returned %+v", res)
+		}
+		resp, err := a.Respond(context.Background(), out)
+		if err != nil || !json.Valid(resp.Body) {
+			t.Fatalf("Respond = %+v, %v", resp, err)
+		}
+	})
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/bridgetest"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
+)
+
+const testPass = "fusionauth-test-pass-0123456789"
+
+var basic = bridgetest.BasicAuth("fusionauth", testPass)
+
+func configured(t testing.TB, settings map[string]string) *fusionAuth {
+	t.Helper()
+	if settings == nil {
+		settings = map[string]string{settingSecret: testPass}
+	}
+	f := newFusionAuth()
+	if err := f.Configure(context.Background(), settings); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return f
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(body []byte, headers ...string) *bridge.Request {
+	return bridgetest.Post("/hooks/fusionauth", body, append([]string{"Content-Type", "application/json"}, headers...)...)
+}
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		settings map[string]string
+		problems []string
+	}{
+		"seed name":       {settings: map[string]string{settingSecret: testPass}},
+		"alias + header":  {settings: map[string]string{settingAlias: testPass, settingHeader: "X-API-Key"}},
+		"missing":         {settings: map[string]string{}, problems: []string{"FUSIONAUTH_PASS (or FUSIONAUTH_SHARED_SECRET) is required"}},
+		"short":           {settings: map[string]string{settingSecret: "fusionauth"}, problems: []string{"shorter than 16"}},
+		"bad header":      {settings: map[string]string{settingSecret: testPass, settingHeader: "API KEY"}, problems: []string{"not a valid HTTP header name"}},
+		"user with colon": {settings: map[string]string{settingSecret: testPass, settingUser: "fa:x"}, problems: []string{"':'"}},
+		"bad region":      {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "AUS"}, problems: []string{"DEFAULT_PHONE_REGION"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := newFusionAuth().Configure(context.Background(), tc.settings)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *bridge.ConfigError
+			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
+				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
+			}
+			for i, p := range tc.problems {
+				if !strings.Contains(ce.Problems[i], p) {
+					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
+				}
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	withHeader := map[string]string{settingSecret: testPass, settingHeader: "Authorization"}
+	tests := map[string]struct {
+		settings map[string]string
+		req      *bridge.Request
+		want     *bridge.OTPEvent
+		ping     bool
+	}{
+		"1.67 payload, code field": {req: post(fixture(t, "sms_167.json"), "Authorization", basic), want: &bridge.OTPEvent{
+			Phone: "+13035551212", OTP: "829104", Message: "Two Factor Code: 829104", Channel: bridge.ChannelSMS,
+			Subject: "7d2f9c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f", Metadata: map[string]string{}}},
+		"voice is flagged": {req: post(fixture(t, "voice.json"), "Authorization", basic), want: &bridge.OTPEvent{
+			Phone: "+61412345678", OTP: "381220", Message: "Your verification code is 3 8 1 2 2 0", Channel: bridge.ChannelVoice,
+			Subject: "1c6a0d3b-8e2f-4b7a-a9c4-5d6e7f8a9b0c", Metadata: map[string]string{}}},
+		"legacy, national number, code from text": {req: post(fixture(t, "legacy_national.json"), "Authorization", basic), want: &bridge.OTPEvent{
+			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"leading zero, punctuated number, Spanish": {req: post(fixture(t, "leading_zero.json"), "Authorization", basic), want: &bridge.OTPEvent{
+			Phone: "+13035551212", OTP: "012345", Message: "Código de dos factores: 012345", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"Australian national number": {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "AU"},
+			req: post([]byte(`{"phoneNumber":"0412 345 678","textMessage":"Code 4821","type":"sms"}`), "Authorization", basic), want: &bridge.OTPEvent{
+				Phone: "+61412345678", OTP: "4821", Message: "Code 4821", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"API-KEY style header": {settings: withHeader, req: post(fixture(t, "legacy_national.json"), "Authorization", testPass), want: &bridge.OTPEvent{
+			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"admin test": {req: post(fixture(t, "test_message.json"), "Authorization", basic), ping: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res, err := configured(t, tc.settings).Parse(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ping {
+				if res.TestPing == nil {
+					t.Fatalf("want a test ping: %+v %+v", res.OTP, res.Rejection)
+				}
+				return
+			}
+			if res.OTP == nil || !reflect.DeepEqual(res.OTP, tc.want) {
+				t.Fatalf("event:\n got %+v (%+v)\nwant %+v", res.OTP, res.Rejection, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRejected(t *testing.T) {
+	t.Parallel()
+	sms := fixture(t, "sms_167.json")
+	tests := map[string]struct {
+		unconfigured bool
+		req          *bridge.Request
+		status       int
+		code         string
+	}{
+		"not configured":               {unconfigured: true, req: post(sms, "Authorization", basic), status: 401, code: bridge.CodeUnauthorized},
+		"no auth":                      {req: post(sms), status: 401, code: bridge.CodeUnauthorized},
+		"empty pass":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("fusionauth", "")), status: 401, code: bridge.CodeUnauthorized},
+		"raw secret, no header set up": {req: post(sms, "Authorization", testPass), status: 401, code: bridge.CodeUnauthorized},
+		"wrong user":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("admin", testPass)), status: 401, code: bridge.CodeUnauthorized},
+		"empty text, no code":          {req: post(fixture(t, "malformed_empty.json"), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"voice without code":           {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Your code is 3 8 1 2 2 0","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"voice test, no digits":        {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Testing","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"no phone":                     {req: post([]byte(`{"code":"1234","type":"SMS"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"bad phone":                    {req: post([]byte(`{"phoneNumber":"555","code":"1234"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidPhone},
+		"unknown type":                 {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"Email"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"code as number":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":12345}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"code too short":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"123"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
+		"code too long":                {req: post([]byte(`{"phoneNumber":"+13035551212","code":"12345678901"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
+		"text with a year only":        {req: post([]byte(`{"phoneNumber":"+13035551212","textMessage":"Acme 2026"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"non-UTF-8":                    {req: post([]byte("{\"phoneNumber\":\"+13035551212\",\"textMessage\":\"\xffCode 1234\"}"), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"not an object":                {req: post([]byte(`["+13035551212"]`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"malformed":                    {req: post([]byte(`{"phoneNumber":`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"too large":                    {req: post([]byte(strings.Repeat(" ", maxBody+1)), "Authorization", basic), status: 413, code: bridge.CodeBodyTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFusionAuth()
+			if !tc.unconfigured {
+				f = configured(t, nil)
+			}
+			res, err := f.Parse(context.Background(), tc.req)
+			if err != nil || res.Rejection == nil {
+				t.Fatalf("Parse = %+v %+v, %v; want a rejection", res.OTP, res.TestPing, err)
+			}
+			if r := res.Rejection; r.Status != tc.status || r.Code != tc.code || !ownTexts[r.Message] {
+				t.Errorf("rejection = %d %s %q, want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func suite(t testing.TB) bridgetest.Suite {
+	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testPass, settingHeader: "X-API-Key"}}
+	for _, name := range []string{"sms_167.json", "voice.json", "legacy_national.json", "leading_zero.json", "test_message.json"} {
+		s.Requests = append(s.Requests, post(fixture(t, name), "Authorization", basic))
+	}
+	s.Requests = append(s.Requests, post(fixture(t, "sms_167.json"), "X-API-Key", testPass))
+	s.Bodies = [][]byte{fixture(t, "malformed_empty.json")}
+	return s
+}
+
+func TestConformance(t *testing.T) { bridgetest.Run(t, newFusionAuth(), suite(t)) }
+
+func TestConformanceBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugin binary")
+	}
+	bridgetest.RunBinary(t, bridgetest.Build(t, "."), suite(t))
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	fa := configured(f, nil)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := fa.Parse(context.Background(), post(body, "Authorization", basic))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered}
+		switch {
+		case res.OTP != nil:
+			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) {
+				t.Fatalf("bad event %+v", res.OTP)
+			}
+		case res.TestPing != nil:
+			out.Kind = bridge.OutcomeTestOK
+		case res.Rejection != nil:
+			r := res.Rejection
+			if r.Status < 400 || r.Status > 599 || !ownTexts[r.Message] {
+				t.Fatalf("bad rejection %+v", r)
+			}
+			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+		default:
+			t.Fatalf("Parse returned nothing")
+		}
+		if resp, err := fa.Respond(context.Background(), out); err != nil || !json.Valid(resp.Body) {
+			t.Fatalf("Respond = %+v, %v", resp, err)
+		}
+	})
+}

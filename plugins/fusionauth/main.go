@@ -1,0 +1,7 @@
+// Command smsplus-bridge-fusionauth is the SMS+ bridge for FusionAuth's Generic
+// Messenger.
+package main
+
+import "github.com/smsplus/smsplus/sdk/bridge"
+
+func main() { bridge.Serve(newFusionAuth()) }

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/bridgetest"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
+)
+
+const testSecret = "pingone-test-secret-0123456789"
+
+var basic = bridgetest.BasicAuth("pingone", testSecret)
+
+func configured(t testing.TB, settings map[string]string) *pingOne {
+	t.Helper()
+	if settings == nil {
+		settings = map[string]string{settingSecret: testSecret}
+	}
+	p := newPingOne()
+	if err := p.Configure(context.Background(), settings); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return p
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(body []byte, ctype string, headers ...string) *bridge.Request {
+	if ctype != "" {
+		headers = append(headers, "Content-Type", ctype)
+	}
+	return bridgetest.Post("/hooks/pingone", body, headers...)
+}
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		settings map[string]string
+		problems []string
+	}{
+		"seed name":       {settings: map[string]string{settingSecret: testSecret}},
+		"general alias":   {settings: map[string]string{settingAlias: testSecret}},
+		"custom header":   {settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Authorization", settingUser: "sms"}},
+		"missing":         {settings: map[string]string{}, problems: []string{"PING_SHARED_SECRET (or PINGONE_SHARED_SECRET) is required"}},
+		"short":           {settings: map[string]string{settingSecret: "pingone:"}, problems: []string{"shorter than 16"}},
+		"user with colon": {settings: map[string]string{settingSecret: testSecret, settingUser: "a:b"}, problems: []string{"must not contain ':'"}},
+		"bad header name": {settings: map[string]string{settingSecret: testSecret, settingHeader: "X Auth"}, problems: []string{"not a valid HTTP header name"}},
+		"all problems":    {settings: map[string]string{settingUser: "a:b", settingHeader: "x y"}, problems: []string{"required", "':'", "header"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := newPingOne().Configure(context.Background(), tc.settings)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *bridge.ConfigError
+			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
+				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
+			}
+			for i, p := range tc.problems {
+				if !strings.Contains(ce.Problems[i], p) {
+					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
+				}
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	withHeader := map[string]string{settingSecret: testSecret, settingHeader: "X-Authorization"}
+	ev := func(ph, code, msg string, ch bridge.Channel, locale string) *bridge.OTPEvent {
+		return &bridge.OTPEvent{Phone: ph, OTP: code, Message: msg, Channel: ch, Locale: locale, Metadata: map[string]string{}}
+	}
+	tests := map[string]struct {
+		settings map[string]string
+		req      *bridge.Request
+		want     *bridge.OTPEvent
+		ping     bool
+	}{
+		"reference template, basic auth": {req: post(fixture(t, "sms_reference.json"), "application/json", "Authorization", basic),
+			want: ev("+14155552671", "730194", "Your Acme passcode is 730194. It expires in 5 minutes.", bridge.ChannelSMS, "")},
+		"recommended template, NUMBER_ONLY, 8 digits, German": {req: post(fixture(t, "sms_number_only.json"), "application/json", "Authorization", basic),
+			want: ev("+4915112345678", "58210947", "Ihr Acme-Passcode lautet 58210947", bridge.ChannelSMS, "de")},
+		"voice with SSML tags uses otp": {req: post(fixture(t, "voice.json"), "application/json", "Authorization", "Bearer "+testSecret),
+			want: ev("+447700900456", "391602", string(mustField(t, "voice.json", "body")), bridge.ChannelVoice, "en")},
+		"form body, Telesign-style keys": {req: post(fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic),
+			want: ev("+14155552671", "730194", "Your passcode is 730194", bridge.ChannelSMS, "")},
+		"form body without content type": {req: post(fixture(t, "form_telesign.txt"), "", "Authorization", basic),
+			want: ev("+14155552671", "730194", "Your passcode is 730194", bridge.ChannelSMS, "")},
+		"raw newlines in the JSON template": {req: post(fixture(t, "multiline.json"), "application/json", "Authorization", basic),
+			want: ev("+14155552671", "048213", "Acme\nYour passcode is 048213\nDo not share it.", bridge.ChannelSMS, "")},
+		"custom header": {settings: withHeader, req: post(fixture(t, "sms_reference.json"), "application/json", "X-Authorization", testSecret),
+			want: ev("+14155552671", "730194", "Your Acme passcode is 730194. It expires in 5 minutes.", bridge.ChannelSMS, "")},
+		"unsubstituted otp and locale ignored": {req: post([]byte(`{"to":"+14155552671","message":"Code 0193","otp":"${otp}","locale":"${locale}"}`), "application/json", "Authorization", basic),
+			want: ev("+14155552671", "0193", "Code 0193", bridge.ChannelSMS, "")},
+		"same value under two names": {req: post([]byte(`{"recipient":"+14155552671","to":"+14155552671","body":"Code 1234"}`), "application/json", "Authorization", basic),
+			want: ev("+14155552671", "1234", "Code 1234", bridge.ChannelSMS, "")},
+		"admin test message": {req: post(fixture(t, "test_sms.json"), "application/json", "Authorization", basic), ping: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res, err := configured(t, tc.settings).Parse(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ping {
+				if res.TestPing == nil {
+					t.Fatalf("want a test ping: %+v %+v", res.OTP, res.Rejection)
+				}
+				return
+			}
+			if res.OTP == nil {
+				t.Fatalf("want an OTP event: %+v", res.Rejection)
+			}
+			if !reflect.DeepEqual(res.OTP, tc.want) {
+				t.Errorf("event:\n got %+v\nwant %+v", res.OTP, tc.want)
+			}
+		})
+	}
+}
+
+func mustField(t *testing.T, file, name string) string {
+	var m map[string]string
+	if err := json.Unmarshal(fixture(t, file), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+func TestParseRejected(t *testing.T) {
+	t.Parallel()
+	js := "application/json"
+	sms := fixture(t, "sms_reference.json")
+	tests := map[string]struct {
+		unconfigured bool
+		req          *bridge.Request
+		status       int
+		code         string
+	}{
+		"not configured":           {unconfigured: true, req: post(sms, js, "Authorization", basic), status: 401, code: bridge.CodeUnauthorized},
+		"GET":                      {req: &bridge.Request{Method: http.MethodGet, RawQuery: "to=%2B1&message=x", Headers: []bridge.Header{{Name: "Authorization", Values: []string{basic}}}}, status: 405, code: bridge.CodeMethod},
+		"no auth":                  {req: post(sms, js), status: 401, code: bridge.CodeUnauthorized},
+		"empty password (REF bug)": {req: post(sms, js, "Authorization", bridgetest.BasicAuth("pingone", "")), status: 401, code: bridge.CodeUnauthorized},
+		"wrong user":               {req: post(sms, js, "Authorization", bridgetest.BasicAuth("admin", testSecret)), status: 401, code: bridge.CodeUnauthorized},
+		"wrong bearer":             {req: post(sms, js, "Authorization", "Bearer "+testSecret+"x"), status: 401, code: bridge.CodeUnauthorized},
+		"custom header not set up": {req: post(sms, js, "X-Authorization", testSecret), status: 401, code: bridge.CodeUnauthorized},
+		"placeholders":             {req: post(fixture(t, "placeholders.json"), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"xml":                      {req: post([]byte("<sms/>"), "text/xml", "Authorization", basic), status: 415, code: bridge.CodeMediaType},
+		"bad JSON":                 {req: post([]byte(`{"recipient":"+1","body":"say "hi""}`), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"non-UTF-8":                {req: post([]byte("{\"recipient\":\"+14155552671\",\"body\":\"C\xf3digo 1234\"}"), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"number in JSON":           {req: post([]byte(`{"recipient":14155552671,"body":"Code 1234"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"two different numbers":    {req: post([]byte(`{"recipient":"+14155552671","to":"+14155552672","body":"Code 1234"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"form duplicate":           {req: post([]byte("phone_number=%2B1415&phone_number=%2B1416&message=1234"), "application/x-www-form-urlencoded", "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"no recipient":             {req: post([]byte(`{"body":"Code 1234"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"no body":                  {req: post([]byte(`{"recipient":"+14155552671","otp":"1234"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"national number":          {req: post([]byte(`{"recipient":"4155552671","body":"Code 1234"}`), js, "Authorization", basic), status: 422, code: bridge.CodeInvalidPhone},
+		"two codes in text":        {req: post([]byte(`{"recipient":"+14155552671","body":"Code 1234 or 5678"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"voice without otp":        {req: post([]byte(`{"recipient":"+14155552671","body":"<Say>1</Say><Say>2</Say>","channel":"voice"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"voice test without digits is not a ping": {req: post([]byte(`{"recipient":"+14155552671","body":"Test call","channel":"voice"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"otp with letters":                        {req: post([]byte(`{"recipient":"+14155552671","body":"x","otp":"12ab"}`), js, "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
+		"otp 3 digits":                            {req: post([]byte(`{"recipient":"+14155552671","body":"x","otp":"123"}`), js, "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
+		"unknown channel":                         {req: post([]byte(`{"recipient":"+14155552671","body":"Code 1234","channel":"email"}`), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"too large":                               {req: post([]byte(`{"body":"`+strings.Repeat("1", maxBody)+`"}`), js, "Authorization", basic), status: 413, code: bridge.CodeBodyTooLarge},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := newPingOne()
+			if !tc.unconfigured {
+				p = configured(t, nil)
+			}
+			if tc.req.Method == "" {
+				tc.req.Method = http.MethodPost
+			}
+			res, err := p.Parse(context.Background(), tc.req)
+			if err != nil || res.Rejection == nil {
+				t.Fatalf("Parse = %+v %+v, %v; want a rejection", res.OTP, res.TestPing, err)
+			}
+			if r := res.Rejection; r.Status != tc.status || r.Code != tc.code || !ownTexts[r.Message] {
+				t.Errorf("rejection = %d %s %q, want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestRespondNeverReturnsTheLink(t *testing.T) {
+	t.Parallel()
+	resp, err := configured(t, nil).Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1",
+		Message: "https://sms.example/AbCdEfGhIjKlMnOpQrStUv", Metadata: map[string]string{"link": "https://sms.example/AbCdEfGhIjKlMnOpQrStUv"}})
+	if err != nil || resp.Status != 200 || strings.Contains(string(resp.Body), "sms.example") {
+		t.Fatalf("Respond = %d %s, %v", resp.Status, resp.Body, err)
+	}
+	resp, _ = configured(t, nil).Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeUnsupported})
+	if resp.Status != 422 {
+		t.Fatalf("voice refusal answered %d", resp.Status)
+	}
+}
+
+func suite(t testing.TB) bridgetest.Suite {
+	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret}}
+	for _, name := range []string{"sms_reference.json", "sms_number_only.json", "voice.json", "multiline.json", "test_sms.json"} {
+		s.Requests = append(s.Requests, post(fixture(t, name), "application/json", "Authorization", basic))
+	}
+	s.Requests = append(s.Requests, post(fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic))
+	s.Bodies = [][]byte{fixture(t, "placeholders.json")}
+	return s
+}
+
+func TestConformance(t *testing.T) { bridgetest.Run(t, newPingOne(), suite(t)) }
+
+func TestConformanceBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugin binary")
+	}
+	bridgetest.RunBinary(t, bridgetest.Build(t, "."), suite(t))
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add("application/json", b)
+		f.Add("", b)
+	}
+	f.Add("application/x-www-form-urlencoded", []byte("phone_number=%ff&message=%"))
+	p := configured(f, nil)
+	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
+		res, err := p.Parse(context.Background(), post(body, ctype, "Authorization", basic))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered}
+		switch {
+		case res.OTP != nil:
+			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) {
+				t.Fatalf("bad event %+v", res.OTP)
+			}
+		case res.TestPing != nil:
+			out.Kind = bridge.OutcomeTestOK
+		case res.Rejection != nil:
+			r := res.Rejection
+			if r.Status < 400 || r.Status > 599 || !ownTexts[r.Message] {
+				t.Fatalf("bad rejection %+v", r)
+			}
+			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+		default:
+			t.Fatalf("Parse returned nothing")
+		}
+		if resp, err := p.Respond(context.Background(), out); err != nil || !json.Valid(resp.Body) {
+			t.Fatalf("Respond = %+v, %v", resp, err)
+		}
+	})
+}

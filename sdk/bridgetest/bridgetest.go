@@ -1,0 +1,591 @@
+// Package bridgetest is the conformance kit for SMS+ bridges. A bridge author runs
+// it from the bridge's own tests, in-process and against the built binary:
+//
+//	func TestConformance(t *testing.T) {
+//		s := bridgetest.Suite{Settings: settings, Requests: []*bridge.Request{signed(body)}}
+//		bridgetest.Run(t, newBridge(), s)
+//		bridgetest.RunBinary(t, bridgetest.Build(t, "."), s)
+//	}
+//
+// Run talks to the bridge over go-plugin's in-memory gRPC connection, the same
+// wire the host uses; RunBinary launches the executable as the host does (gRPC
+// with automatic mutual TLS). Both check that:
+//   - Info is sane, the same before and after Configure, and declares every setting
+//     the suite passes;
+//   - Configure refuses missing secrets and required settings, names each problem
+//     without revealing a secret, and a refused Configure fails closed;
+//   - every authentic request parses to an OTP event (E.164 phone, 4 to 10 digit
+//     code, a channel) or a test ping;
+//   - the same requests without credentials, or checked against other secrets, are
+//     rejected, and the answer to that rejection is not a 2xx;
+//   - Parse never fails or panics on arbitrary bodies (mutations of the requests and
+//     of Suite.Bodies, plus classic junk), and answers each rejection with 4xx/5xx;
+//   - Respond gives a well-formed answer for every outcome kind and reason code:
+//     2xx for successes, never 2xx for a rejection, and never the code, the phone number or the link that the
+//     host may have put in the outcome;
+//   - concurrent Parse and Respond calls are safe (run your tests with -race).
+package bridgetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
+)
+
+// Suite describes the bridge under test.
+type Suite struct {
+	// Settings is a complete configuration that Configure accepts. Every key must
+	// be declared in Info.Settings, or the host would never pass it.
+	Settings map[string]string
+	// Requests are authentic webhook calls that the bridge, configured with
+	// Settings, accepts: each must parse to an OTP event or a test ping. At least
+	// one is needed.
+	Requests []*bridge.Request
+	// Bodies are more seeds for the robustness check, e.g. the files in testdata/.
+	Bodies [][]byte
+	// Iterations of the robustness check; 0 means 400.
+	Iterations int
+}
+
+// Values the kit plants in outcomes; no answer may echo them.
+const (
+	plantedOTP   = "604913"
+	plantedPhone = "+14155550142"
+	plantedLink  = "https://sms.example/AbCdEfGhIjKlMnOpQrStUv"
+	plantedTxn   = "sp_0123456789abcdef01"
+)
+
+// Run checks b in-process, over go-plugin's in-memory gRPC connection.
+func Run(t *testing.T, b bridge.Bridge, s Suite) {
+	t.Helper()
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
+		bridge.PluginName: &bridge.Plugin{Impl: bridge.Served(b)},
+	})
+	t.Cleanup(func() { _ = client.Close() })
+	raw, err := client.Dispense(bridge.PluginName)
+	if err != nil {
+		t.Fatalf("dispense: %v", err)
+	}
+	check(t, raw.(bridge.Bridge), s, "")
+}
+
+// RunBinary launches the plugin executable at path the way the host does and
+// checks it. The binary must be named smsplus-bridge-<id> for the id it reports.
+func RunBinary(t *testing.T, path string, s Suite) {
+	t.Helper()
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  bridge.Handshake,
+		VersionedPlugins: bridge.PluginSets(nil),
+		Cmd:              exec.Command(path),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
+		StartTimeout:     30 * time.Second,
+	})
+	t.Cleanup(client.Kill)
+	rpc, err := client.Client()
+	if err != nil {
+		t.Fatalf("launch %s: %v", path, err)
+	}
+	raw, err := rpc.Dispense(bridge.PluginName)
+	if err != nil {
+		t.Fatalf("dispense: %v", err)
+	}
+	b, ok := raw.(bridge.Bridge)
+	if !ok {
+		t.Fatalf("%s does not serve the bridge contract", path)
+	}
+	id, _ := strings.CutPrefix(filepath.Base(path), "smsplus-bridge-")
+	check(t, b, s, id)
+}
+
+// Build compiles the Go package pkg (a path or import path, e.g. ".") into a
+// temporary smsplus-bridge-<id> executable, where id is the last element of the
+// package's directory, and returns its path.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	dir, err := exec.Command("go", "list", "-f", "{{.Dir}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	out := filepath.Join(t.TempDir(), "smsplus-bridge-"+filepath.Base(strings.TrimSpace(string(dir))))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+func check(t *testing.T, b bridge.Bridge, s Suite, binaryID string) {
+	t.Helper()
+	if len(s.Requests) == 0 {
+		t.Fatal("bridgetest: Suite.Requests is empty: give at least one authentic request")
+	}
+	ctx := context.Background()
+	k := &kit{b: b, s: s}
+	t.Run("info", func(t *testing.T) { k.checkInfo(ctx, t, binaryID) })
+	t.Run("configure", func(t *testing.T) { k.configure(ctx, t) })
+	k.mustConfigure(ctx, t)
+	t.Run("authentic requests", func(t *testing.T) { k.authentic(ctx, t) })
+	t.Run("bad credentials", func(t *testing.T) { k.badAuth(ctx, t) })
+	k.mustConfigure(ctx, t)
+	t.Run("arbitrary bodies", func(t *testing.T) { k.robust(ctx, t) })
+	t.Run("respond", func(t *testing.T) { k.respond(ctx, t) })
+	t.Run("concurrency", func(t *testing.T) { k.concurrent(ctx, t) })
+}
+
+type kit struct {
+	b    bridge.Bridge
+	s    Suite
+	info bridge.Info
+}
+
+var (
+	idShape      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	semver       = regexp.MustCompile(`^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$`)
+	settingShape = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+)
+
+func (k *kit) checkInfo(ctx context.Context, t *testing.T, binaryID string) {
+	before, err := k.b.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	k.info = before
+	if !idShape.MatchString(before.ID) {
+		t.Errorf("Info.ID %q: want lower case letters, digits and '-', starting with a letter", before.ID)
+	}
+	if binaryID != "" && before.ID != binaryID {
+		t.Errorf("Info.ID %q, but the binary is named for %q: the host refuses that", before.ID, binaryID)
+	}
+	if strings.TrimSpace(before.DisplayName) == "" {
+		t.Error("Info.DisplayName is empty")
+	}
+	if !semver.MatchString(before.Version) {
+		t.Errorf("Info.Version %q is not a semantic version", before.Version)
+	}
+	if before.SDKVersion != bridge.SDKVersion || before.Protocol != bridge.ProtocolVersion {
+		t.Errorf("Info SDK %q protocol %d, want %q and %d (filled in by bridge.Serve)",
+			before.SDKVersion, before.Protocol, bridge.SDKVersion, bridge.ProtocolVersion)
+	}
+	if before.Deadline < 0 || before.Deadline > time.Minute {
+		t.Errorf("Info.Deadline %s: want 0 (host default) up to a minute", before.Deadline)
+	}
+	seen := map[string]bool{}
+	for _, st := range before.Settings {
+		if !settingShape.MatchString(st.Name) {
+			t.Errorf("setting %q: want an upper-case environment variable name", st.Name)
+		}
+		if seen[st.Name] {
+			t.Errorf("setting %s is declared twice", st.Name)
+		}
+		seen[st.Name] = true
+		if strings.TrimSpace(st.Description) == "" {
+			t.Errorf("setting %s has no description: operators read it in `smsplus plugins`", st.Name)
+		}
+	}
+	for name := range k.s.Settings {
+		if !seen[name] {
+			t.Errorf("Suite.Settings has %s, which Info does not declare: the host would never pass it", name)
+		}
+	}
+	if !slices.ContainsFunc(before.Settings, func(st bridge.Setting) bool { return st.Secret }) {
+		t.Error("Info declares no secret setting: a bridge must authenticate its vendor")
+	}
+	if err := k.b.Configure(ctx, k.s.Settings); err != nil {
+		t.Fatalf("Configure(Suite.Settings): %v", err)
+	}
+	after, err := k.b.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info after Configure: %v", err)
+	}
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("Info changed after Configure:\nbefore %+v\n after %+v", before, after)
+	}
+}
+
+func (k *kit) secrets() []string {
+	var out []string
+	for _, st := range k.info.Settings {
+		if v := k.s.Settings[st.Name]; st.Secret && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (k *kit) mustConfigure(ctx context.Context, t *testing.T) {
+	t.Helper()
+	if err := k.b.Configure(ctx, k.s.Settings); err != nil {
+		t.Fatalf("Configure(Suite.Settings): %v", err)
+	}
+}
+
+func (k *kit) configure(ctx context.Context, t *testing.T) {
+	type variant struct {
+		name     string
+		settings map[string]string
+		mention  string // a name the problems must mention, if any
+	}
+	variants := []variant{{name: "no settings", settings: map[string]string{}}}
+	noSecrets := maps.Clone(k.s.Settings)
+	for _, st := range k.info.Settings {
+		if st.Secret {
+			delete(noSecrets, st.Name)
+		}
+		if _, ok := k.s.Settings[st.Name]; st.Required && ok {
+			without := maps.Clone(k.s.Settings)
+			delete(without, st.Name)
+			variants = append(variants, variant{name: "without " + st.Name, settings: without, mention: st.Name})
+		}
+	}
+	variants = append(variants, variant{name: "without secrets", settings: noSecrets})
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			err := k.b.Configure(ctx, v.settings)
+			if err == nil {
+				t.Fatalf("Configure accepted settings %s", v.name)
+			}
+			msg := err.Error()
+			if v.mention != "" && !strings.Contains(msg, v.mention) {
+				t.Errorf("the problems do not name %s: %v", v.mention, err)
+			}
+			for _, sec := range k.secrets() {
+				if strings.Contains(msg, sec) {
+					t.Errorf("Configure's problems reveal a secret: %v", err)
+				}
+			}
+			// A refused Configure must leave the bridge refusing every call.
+			for i, req := range k.s.Requests {
+				res, err := k.b.Parse(ctx, req)
+				if err != nil {
+					t.Fatalf("request %d: Parse: %v", i, err)
+				}
+				if res.Rejection == nil {
+					t.Errorf("request %d accepted after a refused Configure: the bridge must fail closed", i)
+				}
+			}
+		})
+	}
+}
+
+func (k *kit) authentic(ctx context.Context, t *testing.T) {
+	for i, req := range k.s.Requests {
+		res, err := k.b.Parse(ctx, req)
+		if err != nil {
+			t.Fatalf("request %d: Parse: %v", i, err)
+		}
+		switch {
+		case res.OTP != nil:
+			checkEvent(t, fmt.Sprintf("request %d", i), res.OTP)
+			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: plantedTxn, Metadata: res.OTP.Metadata})
+		case res.TestPing != nil:
+			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeTestOK, Metadata: res.TestPing.Metadata})
+		default:
+			t.Errorf("request %d rejected: %+v; Suite.Requests must be accepted", i, res.Rejection)
+		}
+	}
+}
+
+func checkEvent(t *testing.T, what string, e *bridge.OTPEvent) {
+	t.Helper()
+	if !otp.Valid(e.OTP) {
+		t.Errorf("%s: OTP %q is not 4 to 10 digits", what, e.OTP)
+	}
+	if !phone.IsE164(e.Phone) {
+		t.Errorf("%s: phone is not E.164 (normalize it with sdk/phone)", what)
+	}
+	if e.Channel != bridge.ChannelSMS && e.Channel != bridge.ChannelVoice {
+		t.Errorf("%s: channel %s, want sms or voice", what, e.Channel)
+	}
+}
+
+// rejected checks that res is a rejection whose answer is not a success.
+func (k *kit) rejected(ctx context.Context, t *testing.T, what string, res *bridge.ParseResult) {
+	t.Helper()
+	if res.Rejection == nil {
+		t.Errorf("%s was accepted: %+v", what, res)
+		return
+	}
+	rj := res.Rejection
+	if rj.Status >= 200 && rj.Status < 300 {
+		t.Errorf("%s: rejection suggests status %d", what, rj.Status)
+	}
+	resp := k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: rj.Code, Message: rj.Message, Status: rj.Status})
+	if resp != nil && resp.Status >= 200 && resp.Status < 300 {
+		t.Errorf("%s: answered %d: a refused call must not look like a success", what, resp.Status)
+	}
+}
+
+func (k *kit) badAuth(ctx context.Context, t *testing.T) {
+	t.Run("no credentials", func(t *testing.T) {
+		for i, req := range k.s.Requests {
+			bare := *req
+			bare.RawQuery = ""
+			bare.Headers = nil
+			for _, h := range req.Headers {
+				if strings.EqualFold(h.Name, "Content-Type") {
+					bare.Headers = append(bare.Headers, h)
+				}
+			}
+			res, err := k.b.Parse(ctx, &bare)
+			if err != nil {
+				t.Fatalf("request %d: Parse: %v", i, err)
+			}
+			k.rejected(ctx, t, fmt.Sprintf("request %d without headers", i), res)
+		}
+	})
+	t.Run("other secrets", func(t *testing.T) {
+		other := maps.Clone(k.s.Settings)
+		for _, st := range k.info.Settings {
+			if v := other[st.Name]; st.Secret && v != "" {
+				other[st.Name] = alter(v)
+			}
+		}
+		if err := k.b.Configure(ctx, other); err != nil {
+			t.Fatalf("Configure with other secrets of the same shape: %v", err)
+		}
+		defer k.mustConfigure(ctx, t)
+		for i, req := range k.s.Requests {
+			res, err := k.b.Parse(ctx, req)
+			if err != nil {
+				t.Fatalf("request %d: Parse: %v", i, err)
+			}
+			k.rejected(ctx, t, fmt.Sprintf("request %d checked against other secrets", i), res)
+		}
+	})
+}
+
+// alter changes the last character of a secret, keeping its length and alphabet.
+func alter(s string) string {
+	b := []byte(s)
+	c := b[len(b)-1]
+	switch {
+	case c >= '0' && c < '9', c >= 'a' && c < 'z', c >= 'A' && c < 'Z':
+		b[len(b)-1] = c + 1
+	case c == '9':
+		b[len(b)-1] = '0'
+	case c == 'z':
+		b[len(b)-1] = 'a'
+	case c == 'Z':
+		b[len(b)-1] = 'A'
+	default:
+		b[len(b)-1] = 'x'
+	}
+	return string(b)
+}
+
+var junk = [][]byte{
+	nil, []byte(" "), []byte("null"), []byte("[]"), []byte(`"x"`), []byte("{"), []byte("}"), []byte("{}"),
+	[]byte(`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`),
+	[]byte("\xff\xfe\xfd"), []byte("{\"x\":\"\xc3\x28\"}"), []byte(`{"x":1e999999}`),
+	[]byte("a=1&a=2&b=%zz"), []byte(strings.Repeat("A", 200<<10)),
+	[]byte(`{"x":"\u0000"}`), []byte("\x00\x00\x00\x00"),
+}
+
+func (k *kit) robust(ctx context.Context, t *testing.T) {
+	rng := rand.New(rand.NewPCG(0x5eed, 0xb41d9e))
+	seeds := slices.Clone(k.s.Bodies)
+	for _, r := range k.s.Requests {
+		seeds = append(seeds, r.Body)
+	}
+	n := k.s.Iterations
+	if n <= 0 {
+		n = 400
+	}
+	try := func(i int, body []byte) {
+		base := k.s.Requests[rng.IntN(len(k.s.Requests))]
+		req := *base
+		req.Body = body
+		if rng.IntN(4) == 0 {
+			req.Headers = nil
+		}
+		res, err := k.b.Parse(ctx, &req)
+		if err != nil {
+			t.Fatalf("body %d (%.80q): Parse: %v", i, body, err)
+		}
+		switch {
+		case res.Rejection != nil:
+			rj := res.Rejection
+			if rj.Status < 400 || rj.Status > 599 || rj.Code == "" || rj.Message == "" {
+				t.Fatalf("body %d (%.80q): rejection %+v: want a 4xx/5xx status, a code and a message", i, body, rj)
+			}
+			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: rj.Code, Message: rj.Message, Status: rj.Status})
+		case res.OTP != nil:
+			checkEvent(t, fmt.Sprintf("body %d (%.80q)", i, body), res.OTP)
+		}
+	}
+	for i, body := range junk {
+		try(i, body)
+	}
+	for i := range n {
+		try(len(junk)+i, mutate(rng, seeds))
+	}
+}
+
+// mutate returns a damaged copy of a random seed.
+func mutate(rng *rand.Rand, seeds [][]byte) []byte {
+	b := slices.Clone(seeds[rng.IntN(len(seeds))])
+	for range 1 + rng.IntN(3) {
+		if len(b) == 0 {
+			b = append(b, byte(rng.IntN(256)))
+			continue
+		}
+		i := rng.IntN(len(b))
+		switch rng.IntN(8) {
+		case 0: // flip a byte
+			b[i] = byte(rng.IntN(256))
+		case 1: // truncate
+			b = b[:i]
+		case 2: // insert a troublesome byte
+			b = slices.Insert(b, i, []byte(`"{}[],:\0`)[rng.IntN(9)])
+		case 3: // insert invalid UTF-8
+			b = slices.Insert(b, i, 0xff, 0xc3)
+		case 4: // remove a byte
+			b = slices.Delete(b, i, i+1)
+		case 5: // change a digit
+			if b[i] >= '0' && b[i] <= '9' {
+				b[i] = byte('0' + rng.IntN(10))
+			}
+		case 6: // splice with another seed
+			o := seeds[rng.IntN(len(seeds))]
+			b = append(b[:i], o[rng.IntN(len(o)+1):]...)
+		case 7: // swap a string value for another type
+			if j := bytes.Index(b, []byte(`":"`)); j >= 0 {
+				b = slices.Concat(b[:j+2], []byte(`[1,{"a":null},true]`), b[j+2:])
+			}
+		}
+	}
+	return b
+}
+
+var hopByHop = map[string]bool{"connection": true, "content-length": true, "transfer-encoding": true, "keep-alive": true, "upgrade": true}
+
+// answer asks Respond for out and checks the answer's form.
+func (k *kit) answer(ctx context.Context, t *testing.T, out *bridge.Outcome) *bridge.Response {
+	t.Helper()
+	resp, err := k.b.Respond(ctx, out)
+	if err != nil {
+		t.Errorf("Respond(%s %s): %v", out.Kind, out.Code, err)
+		return nil
+	}
+	what := fmt.Sprintf("Respond(%s %s)", out.Kind, out.Code)
+	if resp.Status < 200 || resp.Status > 599 {
+		t.Errorf("%s: status %d", what, resp.Status)
+	}
+	if len(resp.Body) > 256<<10 {
+		t.Errorf("%s: body of %d bytes", what, len(resp.Body))
+	}
+	var ctype string
+	for _, h := range resp.Headers {
+		if !settingShape.MatchString(strings.ToUpper(strings.ReplaceAll(h.Name, "-", "_"))) || len(h.Values) == 0 {
+			t.Errorf("%s: malformed header %+v", what, h)
+		}
+		if hopByHop[strings.ToLower(h.Name)] {
+			t.Errorf("%s: sets %s, which belongs to the host's HTTP server", what, h.Name)
+		}
+		if strings.EqualFold(h.Name, "Content-Type") && len(h.Values) > 0 {
+			ctype = h.Values[0]
+		}
+	}
+	if len(resp.Body) > 0 && ctype == "" {
+		t.Errorf("%s: a body without a Content-Type", what)
+	}
+	if strings.Contains(ctype, "json") && !json.Valid(resp.Body) {
+		t.Errorf("%s: Content-Type %s but the body is not JSON: %q", what, ctype, resp.Body)
+	}
+	for _, leak := range []string{plantedOTP, plantedPhone, plantedPhone[2:], plantedLink, "AbCdEfGhIjKlMnOpQrStUv"} {
+		if bytes.Contains(resp.Body, []byte(leak)) || slices.ContainsFunc(resp.Headers, func(h bridge.Header) bool {
+			return slices.ContainsFunc(h.Values, func(v string) bool { return strings.Contains(v, leak) })
+		}) {
+			t.Errorf("%s: the answer reveals %q, which the host put in the outcome", what, leak)
+		}
+	}
+	return resp
+}
+
+var codes = []string{
+	bridge.CodeUnauthorized, bridge.CodeMalformed, bridge.CodeMissingField, bridge.CodeBodyTooLarge, bridge.CodeMethod,
+	bridge.CodeInvalidPhone, bridge.CodeInvalidOTP, bridge.CodeUnsupported, bridge.CodeSMSFailed, bridge.CodeDeadline,
+	bridge.CodeOverloaded, bridge.CodeUnavailable, bridge.CodeStoreFailed, bridge.CodeInternal, bridge.CodeRateLimited,
+	bridge.CodeBiometricsOff, bridge.CodeMediaType, bridge.CodeNotOTP, "", "brand_new_code", "+14155550142 604913",
+}
+
+func (k *kit) respond(ctx context.Context, t *testing.T) {
+	leaky := "sent " + plantedOTP + " to " + plantedPhone + ": " + plantedLink
+	meta := map[string]string{"otp": plantedOTP, "phone": plantedPhone, "link": plantedLink}
+	for _, kind := range []bridge.OutcomeKind{bridge.OutcomeDelivered, bridge.OutcomePending, bridge.OutcomeTestOK, bridge.OutcomeFallbackDelivered} {
+		resp := k.answer(ctx, t, &bridge.Outcome{Kind: kind, TransactionID: plantedTxn, Message: leaky, Metadata: meta, Duration: 42 * time.Millisecond})
+		if resp != nil && (resp.Status < 200 || resp.Status > 299) {
+			t.Errorf("Respond(%s): status %d, want 2xx", kind, resp.Status)
+		}
+	}
+	for _, code := range codes {
+		k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: code, Message: leaky, Metadata: meta})
+		for _, status := range []int{0, 200, 400, 401, 405, 413, 599} {
+			resp := k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: code, Message: leaky, Metadata: meta, Status: status})
+			if resp != nil && resp.Status >= 200 && resp.Status < 300 {
+				t.Errorf("Respond(rejected %s, status %d): answered %d", code, status, resp.Status)
+			}
+		}
+	}
+	k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeUnspecified})
+	k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeKind(99), Message: leaky})
+}
+
+func (k *kit) concurrent(ctx context.Context, t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				req := k.s.Requests[(g+i)%len(k.s.Requests)]
+				res, err := k.b.Parse(ctx, req)
+				if err != nil || res.Rejection != nil {
+					t.Errorf("concurrent Parse: %+v, %v", res, err)
+					return
+				}
+				if _, err := k.b.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: plantedTxn}); err != nil {
+					t.Errorf("concurrent Respond: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Post builds a POST request for tests: headers are name, value pairs.
+func Post(path string, body []byte, headers ...string) *bridge.Request {
+	r := &bridge.Request{Method: "POST", Path: path, Body: body, RemoteAddr: "192.0.2.1:40000"}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Headers = append(r.Headers, bridge.Header{Name: headers[i], Values: []string{headers[i+1]}})
+	}
+	return r
+}
+
+// BasicAuth returns an Authorization header value for HTTP Basic credentials.
+func BasicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}

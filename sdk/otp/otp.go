@@ -1,0 +1,181 @@
+// Package otp checks one-time passcodes and finds them in message text.
+//
+// Prefer the vendor's own code field (Okta otpCode, Auth0 code, FusionAuth code,
+// PingOne ${otp}). FromText is the fallback for vendors that send only the rendered
+// message; it answers only when the text leaves no doubt, because texting the wrong
+// code is worse than refusing the hook.
+package otp
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// The lengths of a code, as the host accepts them.
+const (
+	MinDigits = 4
+	MaxDigits = 10
+)
+
+// Valid reports whether s is a code: 4 to 10 ASCII digits. Codes are strings, so
+// leading zeros are kept.
+func Valid(s string) bool {
+	if len(s) < MinDigits || len(s) > MaxDigits {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasDigits reports whether s contains any decimal digit, of any script. A text
+// without digits cannot carry a code; one with digits FromText cannot read (say
+// Arabic-Indic ones) still might.
+func HasDigits(s string) bool {
+	for _, r := range s {
+		if unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// FromText finds the code in a rendered message. It answers only when the text
+// holds exactly one candidate: a run of 4 to 10 ASCII digits that stands alone.
+// A run does not stand alone when it is
+//   - glued to a letter of a script written with spaces, a digit of any script, an
+//     underscore or a currency sign ("ABC123456", "$1234", "1234%");
+//   - part of a number such as 2026-03-02, 10:30, 1,000 or 12.50;
+//   - part of a phone number: a group of digit runs separated only by spaces,
+//     dashes, dots, slashes or parentheses ("+1 415 555 0123", "(303) 555-1212"),
+//     or a run right after a plus sign.
+//
+// A run that looks like a year (1900 to 2099) is never taken, even alone: "©
+// 2026" must not become a code, and a real code in that range is refused rather
+// than guessed. Digits glued to Chinese, Japanese or Thai text, which do not use
+// spaces, still stand alone ("验证码123456"). Leading zeros are kept.
+func FromText(text string) (string, bool) {
+	var found string
+	n := 0
+	for _, r := range runs(text) {
+		if !r.alone || len(r.digits) < MinDigits || len(r.digits) > MaxDigits || yearLike(r.digits) {
+			continue
+		}
+		found = r.digits
+		n++
+	}
+	if n != 1 {
+		return "", false
+	}
+	return found, true
+}
+
+func yearLike(d string) bool {
+	return len(d) == 4 && (d[:2] == "19" || d[:2] == "20")
+}
+
+type run struct {
+	digits string
+	alone  bool
+}
+
+// runs lists the maximal runs of ASCII digits in s, in order, and whether each
+// stands alone.
+func runs(s string) []run {
+	type span struct{ start, end int }
+	var spans []span
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		start := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		spans = append(spans, span{start, i})
+	}
+	out := make([]run, len(spans))
+	for k, sp := range spans {
+		before, _ := utf8.DecodeLastRuneInString(s[:sp.start])
+		after, _ := utf8.DecodeRuneInString(s[sp.end:])
+		alone := (sp.start == 0 || !joins(before, s[:sp.start], true)) &&
+			(sp.end == len(s) || !joins(after, s[sp.end:], false))
+		if alone && plusBefore(s[:sp.start]) {
+			alone = false
+		}
+		out[k] = run{digits: s[sp.start:sp.end], alone: alone}
+	}
+	// Runs tied to their neighbours by phone-number punctuation form one group;
+	// no member of a group of two or more is a code.
+	for k := 0; k+1 < len(spans); k++ {
+		if phoneGap(s[spans[k].end:spans[k+1].start]) {
+			out[k].alone = false
+			out[k+1].alone = false
+		}
+	}
+	return out
+}
+
+// joins reports whether r, next to a digit run, ties the run to more text. rest
+// is the text on that side of the run, ending (before) or starting (after) with r.
+func joins(r rune, rest string, before bool) bool {
+	switch {
+	case unicode.IsDigit(r), unicode.IsMark(r), r == '_', unicode.Is(unicode.Sc, r), r == '%':
+		return true
+	case unicode.IsLetter(r):
+		return !unspaced(r)
+	}
+	switch r {
+	case '-', '.', ',', ':', '/':
+		// A separator counts only when a digit is on its far side.
+		if before {
+			return len(rest) >= 2 && isDigit(rest[len(rest)-2])
+		}
+		return len(rest) >= 2 && isDigit(rest[1])
+	}
+	return false
+}
+
+// unspaced reports whether r belongs to a script written without spaces between
+// words, where a code sits right next to letters.
+func unspaced(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao,
+		unicode.Khmer, unicode.Myanmar)
+}
+
+// plusBefore reports whether the run is preceded by "+", maybe with spaces or an
+// opening parenthesis between: the start of an international phone number.
+func plusBefore(s string) bool {
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ' ', '(':
+			continue
+		case '+':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// phoneGap reports whether the text between two digit runs is phone-number
+// punctuation: one to three characters of " -./()".
+func phoneGap(gap string) bool {
+	if gap == "" || len(gap) > 3 {
+		return false
+	}
+	for i := 0; i < len(gap); i++ {
+		switch gap[i] {
+		case ' ', '-', '.', '/', '(', ')':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }

@@ -1,0 +1,114 @@
+package otp
+
+import "testing"
+
+func TestValid(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"1234": true, "0042": true, "012345": true, "12345678": true, "1234567890": true,
+		"": false, "123": false, "12345678901": false, "12a4": false, " 1234": false, "١٢٣٤": false, "-1234": false,
+	} {
+		if Valid(s) != want {
+			t.Errorf("Valid(%q) = %v", s, !want)
+		}
+	}
+}
+
+func TestHasDigits(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"Test message": false, "": false, "code 1": true, "رمز ١٢٣٤": true, "ｃｏｄｅ": false,
+	} {
+		if HasDigits(s) != want {
+			t.Errorf("HasDigits(%q) = %v", s, !want)
+		}
+	}
+}
+
+func TestFromText(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		text string
+		want string // "" = no answer
+	}{
+		"plain":                  {text: "Your Acme verification code is 604913", want: "604913"},
+		"leading zero":           {text: "Your code is 012345", want: "012345"},
+		"four digits":            {text: "Your verification code is: 5820", want: "5820"},
+		"eight digits":           {text: "Ihr Acme-Passcode lautet 58210947", want: "58210947"},
+		"ten digits":             {text: "code 1234567890", want: "1234567890"},
+		"prefix glued by dash":   {text: "G-482913 is your code", want: "482913"},
+		"in parentheses":         {text: "(HOOK)Your code is 11111", want: "11111"},
+		"code and short run":     {text: "Code 604913, valid for 5 minutes", want: "604913"},
+		"sentence end":           {text: "Your code is 604913.", want: "604913"},
+		"expiry sentence":        {text: "Your verification code is: 482913. It expires in 5 minutes.", want: "482913"},
+		"date and code":          {text: "Code 604913 valid until 2026-03-02", want: "604913"},
+		"year and code":          {text: "© 2026 Acme. Your code is 604913", want: "604913"},
+		"year after code":        {text: "Your code is 604913 - Acme 2026", want: "604913"},
+		"phone and code":         {text: "Code 604913. Questions? Call +1 415 555 0123", want: "604913"},
+		"spanish":                {text: "Tu código de verificación es 730194", want: "730194"},
+		"french":                 {text: "Votre code : 0193", want: "0193"},
+		"portuguese":             {text: "Seu código é 845120. Não compartilhe.", want: "845120"},
+		"german umlaut":          {text: "Bestätigungscode: 604913. Gültig für 10 Minuten.", want: "604913"},
+		"russian":                {text: "Ваш код подтверждения: 482913", want: "482913"},
+		"greek":                  {text: "Ο κωδικός σας είναι 4829", want: "4829"},
+		"arabic with latin code": {text: "رمز التحقق الخاص بك هو 482913", want: "482913"},
+		"chinese glued":          {text: "您的验证码是123456，5分钟内有效", want: "123456"},
+		"japanese glued":         {text: "認証コードは048213です", want: "048213"},
+		"thai glued":             {text: "รหัสของคุณคือ482913", want: "482913"},
+		"fullwidth colon":        {text: "验证码：604913", want: "604913"},
+		"newline":                {text: "Acme\nCode: 604913\n", want: "604913"},
+		"invalid UTF-8":          {text: "Code \xff1234\xfe", want: "1234"},
+		"empty":                  {text: ""},
+		"no digits":              {text: "Your code is ready"},
+		"three digits":           {text: "Code 123"},
+		"eleven digits":          {text: "Code 12345678901"},
+		"two codes":              {text: "Code 1234 or 5678"},
+		"lone year":              {text: "Your code is 2024"},
+		"copyright only":         {text: "Acme © 2026"},
+		"year-like code":         {text: "Code 1999 valid 10 min"},
+		"glued to letters":       {text: "Code ABC123456"},
+		"glued to letters after": {text: "Code 123456abc"},
+		"glued to cyrillic":      {text: "Код123456"},
+		"date":                   {text: "Valid until 2026-03-02"},
+		"decimal":                {text: "Pay 1234.50 now"},
+		"thousands":              {text: "Balance 12,345"},
+		"time":                   {text: "At 1030:15"},
+		"currency before":        {text: "You paid $1234"},
+		"euro after":             {text: "Total 1234€"},
+		"percent":                {text: "Save 2500% today"},
+		"phone only":             {text: "Call +1 415 555 0123 if this was not you"},
+		"phone without plus":     {text: "Call (303) 555-1212 for help"},
+		"phone with dots":        {text: "Call 303.555.1212"},
+		"phone groups of four":   {text: "Hotline 0800 1234 5678"},
+		"plus then digits":       {text: "Dial +4915123456789"},
+		"plus space digits":      {text: "Dial + 49151234567"},
+		"spaced code is refused": {text: "Your code is 123 456"},
+		"phone and two codes":    {text: "Code 604913, help +1 415 555 0123, ref 778899"},
+		"non-ASCII digits":       {text: "Code ١1234"},
+		"arabic-indic code":      {text: "الرمز ١٢٣٤٥٦"},
+		"underscore":             {text: "id_123456"},
+		"voice digits":           {text: "Your verification code is 2, 7, 1, 8, 4, 5"},
+		"ssml digits":            {text: `Your passcode is <Say>3</Say> <Pause length="1"/><Say>9</Say>`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := FromText(tc.text)
+			if ok != (tc.want != "") || got != tc.want {
+				t.Errorf("FromText(%q) = %q, %v; want %q", tc.text, got, ok, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzFromText(f *testing.F) {
+	for _, s := range []string{"Your code is 012345", "Code 604913. Call +1 415 555 0123", "验证码123456", "2026-03-02 1234"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		got, ok := FromText(text)
+		if ok != (got != "") || (ok && !Valid(got)) {
+			t.Fatalf("FromText(%q) = %q, %v", text, got, ok)
+		}
+	})
+}

@@ -1,0 +1,182 @@
+// Package payload decodes webhook bodies strictly: valid UTF-8, exactly one JSON
+// object (or one form), values of the expected types, nothing after the end.
+//
+// encoding/json alone accepts too much for a security boundary: it turns invalid
+// UTF-8 into U+FFFD, decodes a bare null into a zero struct and reads only the
+// first of two concatenated objects. The helpers here refuse all of that, and say
+// which of a few stable reasons applied, so a bridge can answer with a fixed text.
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+// Reasons a body is refused. Their texts name no value, so they are safe to log.
+var (
+	ErrNotUTF8    = errors.New("payload: body is not valid UTF-8")
+	ErrNotObject  = errors.New("payload: body is not a JSON object")
+	ErrMalformed  = errors.New("payload: body is malformed")
+	ErrMediaType  = errors.New("payload: unsupported content type")
+	ErrDuplicate  = errors.New("payload: a field appears more than once")
+	ErrFieldType  = errors.New("payload: a field is not a string")
+	ErrEmptyField = errors.New("payload: empty field name")
+)
+
+// Media types the helpers understand.
+const (
+	MediaJSON = "application/json"
+	MediaForm = "application/x-www-form-urlencoded"
+)
+
+// JSON decodes body, which must be exactly one JSON object, into v. Unknown
+// fields are ignored, whatever their type; a declared field of the wrong type is
+// ErrMalformed.
+func JSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return ErrNotUTF8
+	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return ErrNotObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return ErrMalformed
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return ErrMalformed
+	}
+	return nil
+}
+
+// Form decodes an application/x-www-form-urlencoded body. A key given twice is
+// ErrDuplicate: a vendor never sends one twice, and picking either copy would let
+// an attacker who controls part of the body choose.
+func Form(body []byte) (map[string]string, error) {
+	if !utf8.Valid(body) {
+		return nil, ErrNotUTF8
+	}
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if k == "" {
+			return nil, ErrEmptyField
+		}
+		if len(v) != 1 {
+			return nil, ErrDuplicate
+		}
+		// Percent-decoding may produce invalid UTF-8 even from an ASCII body.
+		if !utf8.ValidString(k) || !utf8.ValidString(v[0]) {
+			return nil, ErrNotUTF8
+		}
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
+// MediaType returns the request's media type, lower case and without
+// parameters, or "" when there is no usable Content-Type.
+func MediaType(req *bridge.Request) string {
+	ct := strings.TrimSpace(req.Header("Content-Type"))
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// Fields reads a flat body of string fields, sent as JSON or as a form according
+// to the Content-Type; without one, a body starting with '{' is JSON and anything
+// else a form. It returns the named fields that are present and not null, and
+// ignores the others. In JSON, a named field that is not a string (or null), or
+// a name given twice, makes the body malformed.
+func Fields(req *bridge.Request, names ...string) (map[string]string, error) {
+	mt := MediaType(req)
+	if mt == "" {
+		if t := bytes.TrimLeft(req.Body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			mt = MediaJSON
+		} else {
+			mt = MediaForm
+		}
+	}
+	switch {
+	case mt == MediaJSON || strings.HasSuffix(mt, "+json"):
+		return jsonFields(req.Body, names)
+	case mt == MediaForm:
+		all, err := Form(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(names))
+		for _, n := range names {
+			if v, ok := all[n]; ok {
+				out[n] = v
+			}
+		}
+		return out, nil
+	}
+	return nil, ErrMediaType
+}
+
+func jsonFields(body []byte, names []string) (map[string]string, error) {
+	var raw map[string]json.RawMessage
+	if err := JSON(body, &raw); err != nil {
+		return nil, err
+	}
+	if err := noDuplicateKeys(body); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		v, ok := raw[n]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, ErrFieldType
+		}
+		out[n] = s
+	}
+	return out, nil
+}
+
+// noDuplicateKeys refuses a top-level object that names a key twice; decoding
+// into a map would silently keep the last one.
+func noDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return ErrMalformed
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ErrMalformed
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return ErrDuplicate
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ErrMalformed
+		}
+	}
+	return nil
+}
