@@ -1,0 +1,1118 @@
+package host_test
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/smsplus/smsplus/host"
+	"github.com/smsplus/smsplus/host/internal/biometrics/local"
+	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
+)
+
+// The operations tests check what an operator deploys: the Dockerfile builds
+// with the Makefile's own command, docker-compose.yml and the Kubernetes example
+// hang together, and binaries built the image's way start on environment
+// settings alone, shut down without cutting off a hook, count what they did at
+// /metrics and log nothing sensitive.
+
+const opsRoot = ".." // the repository, from host/
+
+// ---- Dockerfile and Makefile ------------------------------------------------
+
+type opsDockerInstr struct {
+	line int
+	cmd  string // upper case: FROM, RUN, COPY, ...
+	args string
+}
+
+// opsParseDockerfile returns the instructions, continuation lines joined and
+// comments dropped.
+func opsParseDockerfile(t *testing.T, file string) []opsDockerInstr {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []opsDockerInstr
+	var cur strings.Builder
+	start := 0
+	for i, line := range strings.Split(string(raw), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") || (trimmed == "" && cur.Len() == 0) {
+			continue
+		}
+		if cur.Len() == 0 {
+			start = i + 1
+		}
+		cont := strings.HasSuffix(trimmed, "\\")
+		cur.WriteString(strings.TrimSuffix(trimmed, "\\") + " ")
+		if cont {
+			continue
+		}
+		text := strings.TrimSpace(cur.String())
+		cur.Reset()
+		cmd, args, _ := strings.Cut(text, " ")
+		out = append(out, opsDockerInstr{line: start, cmd: strings.ToUpper(cmd), args: strings.Join(strings.Fields(args), " ")})
+	}
+	return out
+}
+
+// opsExecForm decodes a JSON-array (exec form) argument list, or fails.
+func opsExecForm(t *testing.T, in opsDockerInstr, s string) []string {
+	t.Helper()
+	var argv []string
+	if err := json.Unmarshal([]byte(s), &argv); err != nil || len(argv) == 0 {
+		t.Fatalf("Dockerfile:%d: %s must use the exec form [\"...\"] (the image has no shell): %q", in.line, in.cmd, s)
+	}
+	return argv
+}
+
+// opsDockerFlags separates leading --flag=value words from the rest.
+func opsDockerFlags(args string) (map[string]string, []string) {
+	flags := map[string]string{}
+	words := strings.Fields(args)
+	for len(words) > 0 && strings.HasPrefix(words[0], "--") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(words[0], "--"), "=")
+		flags[k] = v
+		words = words[1:]
+	}
+	return flags, words
+}
+
+func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
+	ins := opsParseDockerfile(t, filepath.Join(opsRoot, "Dockerfile"))
+
+	// The image builds only through `make static`, with no flags of its own.
+	// Only the target platform may be chosen (GOOS, GOARCH: what, not how).
+	makeStatic := regexp.MustCompile(`(^|[;&|]\s*)((GOOS|GOARCH)=\S*\s+)*make\s+(\S+\s+)*static(\s|$)`)
+	forbidden := regexp.MustCompile(`\bgo\s+(build|install)\b|CGO_ENABLED|-ldflags|-trimpath|GOFLAGS`)
+	var binDir string
+	var stages []string
+	for _, in := range ins {
+		switch in.cmd {
+		case "FROM":
+			stages = append(stages, in.args)
+		case "RUN":
+			_, words := opsDockerFlags(in.args) // --mount=...
+			run := strings.Join(words, " ")
+			if forbidden.MatchString(run) {
+				t.Errorf("Dockerfile:%d: RUN builds by itself instead of calling make: %s", in.line, run)
+			}
+			if makeStatic.MatchString(run) {
+				m := regexp.MustCompile(`\bBIN=(\S+)`).FindStringSubmatch(run)
+				if m == nil {
+					t.Fatalf("Dockerfile:%d: make static without BIN=DIR", in.line)
+				}
+				if binDir != "" {
+					t.Errorf("Dockerfile:%d: make static runs twice", in.line)
+				}
+				binDir = m[1]
+				if extra := regexp.MustCompile(`\b(LDFLAGS|BUILD|GO|CGO_ENABLED)=`).FindString(run); extra != "" {
+					t.Errorf("Dockerfile:%d: make static overrides %s: the image must build as the Makefile does", in.line, extra)
+				}
+			}
+		case "ENV", "ARG":
+			if regexp.MustCompile(`(^|\s)(CGO_ENABLED|GOFLAGS|LDFLAGS|BUILD|GO)=`).MatchString(in.args) {
+				t.Errorf("Dockerfile:%d: %s changes the build: %s", in.line, in.cmd, in.args)
+			}
+		}
+	}
+	if binDir == "" {
+		t.Fatal("the Dockerfile never runs `make static BIN=DIR`")
+	}
+
+	// The runtime stage: distroless static (or scratch), non-root, the binary and
+	// its plugins in the default plugin directory, a shell-free health check.
+	final := stages[len(stages)-1]
+	if !strings.HasPrefix(final, "gcr.io/distroless/static") && final != "scratch" {
+		t.Errorf("runtime stage is %q, want distroless static or scratch", final)
+	}
+	finalStart := slices.IndexFunc(ins, func(in opsDockerInstr) bool { return in.cmd == "FROM" && in.args == final })
+	var exe, pluginDir, user string
+	var entry, health []string
+	for _, in := range ins[finalStart:] {
+		switch in.cmd {
+		case "COPY":
+			flags, words := opsDockerFlags(in.args)
+			if flags["from"] == "" || len(words) != 2 {
+				continue
+			}
+			switch words[0] {
+			case path.Join(binDir, "smsplus"):
+				exe = words[1]
+			case path.Join(binDir, "plugins") + "/":
+				pluginDir = strings.TrimSuffix(words[1], "/")
+			}
+		case "USER":
+			user = in.args
+		case "ENTRYPOINT":
+			entry = opsExecForm(t, in, in.args)
+		case "HEALTHCHECK":
+			_, words := opsDockerFlags(in.args)
+			if len(words) < 2 || words[0] != "CMD" {
+				t.Fatalf("Dockerfile:%d: HEALTHCHECK without CMD: %q", in.line, in.args)
+			}
+			health = opsExecForm(t, in, strings.Join(words[1:], " "))
+		}
+	}
+	if exe == "" || pluginDir == "" {
+		t.Fatalf("the runtime stage must copy %s/smsplus and %s/plugins/ (got %q, %q)", binDir, binDir, exe, pluginDir)
+	}
+	if pluginDir != path.Join(path.Dir(exe), "plugins") {
+		t.Errorf("plugins go to %s, but smsplus looks next to %s, in %s", pluginDir, exe, path.Join(path.Dir(exe), "plugins"))
+	}
+	if uid := strings.Split(user, ":")[0]; uid == "" || uid == "0" || uid == "root" {
+		t.Errorf("USER %q: the image must run as a non-root user", user)
+	}
+	if len(entry) == 0 || entry[0] != exe {
+		t.Errorf("ENTRYPOINT %q, want %s", entry, exe)
+	}
+	if len(health) < 2 || health[0] != exe || health[1] != "healthcheck" {
+		t.Errorf("HEALTHCHECK %q, want [%q, \"healthcheck\", ...]", health, exe)
+	}
+
+	// Every file the build copies from the context exists.
+	for _, in := range ins {
+		flags, words := opsDockerFlags(in.args)
+		if in.cmd != "COPY" || flags["from"] != "" || len(words) < 2 {
+			continue
+		}
+		for _, src := range words[:len(words)-1] {
+			if _, err := os.Stat(filepath.Join(opsRoot, src)); err != nil {
+				t.Errorf("Dockerfile:%d: COPY %s: %v", in.line, src, err)
+			}
+		}
+	}
+
+	// The Makefile's static target runs only its static, trimmed, stripped build
+	// command, for the host and for every plugin.
+	out, err := exec.Command("make", "--no-print-directory", "-n", "-C", opsRoot, "static", "BIN="+binDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n static: %v\n%s", err, out)
+	}
+	builds := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.Contains(line, "go build") {
+			continue
+		}
+		builds++
+		for _, want := range []string{"CGO_ENABLED=0 ", " -trimpath ", " -ldflags='-s -w' ", " -o " + binDir + "/"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("make static builds without %q: %s", strings.TrimSpace(want), line)
+			}
+		}
+	}
+	if builds == 0 || !strings.Contains(string(out), "./cmd/smsplus") || !strings.Contains(string(out), "./plugins/$p") {
+		t.Errorf("make static does not build the host and the plugins:\n%s", out)
+	}
+
+	// .dockerignore keeps every tracked file, so the build sees the tree and
+	// `smsplus version` reports an unmodified revision.
+	tracked, err := exec.Command("git", "-C", opsRoot, "ls-files").Output()
+	if err != nil {
+		t.Logf("not a git checkout (%v): .dockerignore not checked against tracked files", err)
+		return
+	}
+	ignore, err := os.ReadFile(filepath.Join(opsRoot, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Split(strings.TrimSpace(string(tracked)), "\n") {
+		if p := opsDockerIgnored(string(ignore), f); p != "" {
+			t.Errorf(".dockerignore pattern %q hides the tracked file %s", p, f)
+		}
+	}
+}
+
+// opsDockerIgnored returns the .dockerignore pattern that excludes file, if any.
+// It knows what Docker does with the forms SMS+ uses: paths from the context
+// root (a leading / changes nothing), **/ for any depth, shell globs, "!" to
+// include again, and a match on a directory excludes what is below it.
+func opsDockerIgnored(patterns, file string) string {
+	parts := strings.Split(file, "/")
+	hit := ""
+	for _, p := range strings.Split(patterns, "\n") {
+		p = strings.TrimSpace(p)
+		if p == "" || strings.HasPrefix(p, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(p, "!")
+		pat := strings.Trim(strings.TrimPrefix(p, "!"), "/")
+		anyDepth := strings.HasPrefix(pat, "**/")
+		pat = strings.TrimPrefix(pat, "**/")
+		matched := false
+		for i := range parts {
+			if i > 0 && !anyDepth {
+				break
+			}
+			for j := i + 1; j <= len(parts); j++ {
+				if ok, _ := path.Match(pat, strings.Join(parts[i:j], "/")); ok {
+					matched = true
+				}
+			}
+		}
+		if matched {
+			hit = p
+			if negate {
+				hit = ""
+			}
+		}
+	}
+	return hit
+}
+
+// ---- docker-compose.yml and the Kubernetes example ---------------------------
+
+// opsComposeDefault returns the default of a "${NAME:-default}" value, or
+// the value itself.
+func opsComposeDefault(v string) string {
+	if m := regexp.MustCompile(`^\$\{[A-Z0-9_]+:-(.*)\}$`).FindStringSubmatch(v); m != nil {
+		return m[1]
+	}
+	return v
+}
+
+// opsDocumented reports whether configs/.env.example names setting, set or
+// commented out.
+func opsDocumented(t *testing.T, setting string) bool {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(opsRoot, "configs", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`(?m)^#?\s*` + regexp.QuoteMeta(setting) + `=`).Match(raw)
+}
+
+func TestComposeFile(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(opsRoot, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Build *struct {
+				Context    string `yaml:"context"`
+				Dockerfile string `yaml:"dockerfile"`
+			} `yaml:"build"`
+			Image       string         `yaml:"image"`
+			Profiles    []string       `yaml:"profiles"`
+			EnvFile     []yaml.Node    `yaml:"env_file"`
+			Environment map[string]any `yaml:"environment"`
+			DependsOn   map[string]struct {
+				Condition string `yaml:"condition"`
+				Required  *bool  `yaml:"required"`
+			} `yaml:"depends_on"`
+			Volumes  []string `yaml:"volumes"`
+			ReadOnly bool     `yaml:"read_only"`
+			Tmpfs    []string `yaml:"tmpfs"`
+		} `yaml:"services"`
+		Volumes map[string]any `yaml:"volumes"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+
+	app, ok := compose.Services["smsplus"]
+	if !ok {
+		t.Fatal("no smsplus service")
+	}
+	if app.Build == nil {
+		t.Fatal("the smsplus service is not built from this repository")
+	}
+	if _, err := os.Stat(filepath.Join(opsRoot, app.Build.Context, app.Build.Dockerfile)); err != nil {
+		t.Errorf("build: %v", err)
+	}
+	if got := opsComposeDefault(fmt.Sprint(app.Environment["DATA_STORE"])); got != "redis" {
+		t.Errorf("DATA_STORE defaults to %q, want redis", got)
+	}
+	readsEnv := false
+	for _, n := range app.EnvFile {
+		file, required := n.Value, true
+		if n.Kind == yaml.MappingNode {
+			var ef struct {
+				Path     string `yaml:"path"`
+				Required *bool  `yaml:"required"`
+			}
+			if err := n.Decode(&ef); err != nil {
+				t.Fatal(err)
+			}
+			file = ef.Path
+			required = ef.Required == nil || *ef.Required
+		}
+		readsEnv = readsEnv || file == ".env"
+		if _, err := os.Stat(filepath.Join(opsRoot, file)); err != nil && required {
+			t.Errorf("env_file %s is required but missing: %v", file, err)
+		}
+	}
+	if !readsEnv {
+		t.Error("the smsplus service does not read .env")
+	}
+	for name := range app.Environment {
+		if !opsDocumented(t, name) {
+			t.Errorf("docker-compose.yml sets %s, which configs/.env.example does not document", name)
+		}
+	}
+	if app.ReadOnly && !slices.Contains(app.Tmpfs, "/tmp") {
+		t.Error("a read-only smsplus needs a tmpfs on /tmp for its plugin sockets")
+	}
+
+	wantProfiles := map[string][]string{"smsplus": nil, "redis": nil, "mongo": {"mongo"}, "firestore": {"firestore"}}
+	for name, want := range wantProfiles {
+		svc, ok := compose.Services[name]
+		if !ok {
+			t.Errorf("no %s service", name)
+			continue
+		}
+		if !slices.Equal(svc.Profiles, want) {
+			t.Errorf("%s profiles %v, want %v", name, svc.Profiles, want)
+		}
+	}
+	for name, svc := range compose.Services {
+		for dep, d := range svc.DependsOn {
+			if _, ok := compose.Services[dep]; !ok {
+				t.Errorf("%s depends on unknown service %s", name, dep)
+			}
+			if len(compose.Services[dep].Profiles) > 0 && (d.Required == nil || *d.Required) {
+				t.Errorf("%s requires %s, which runs only with --profile %v", name, dep, compose.Services[dep].Profiles)
+			}
+		}
+		for _, v := range svc.Volumes {
+			src, _, _ := strings.Cut(v, ":")
+			switch {
+			case strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/"):
+				if _, err := os.Stat(filepath.Join(opsRoot, src)); err != nil {
+					t.Errorf("%s mounts %s: %v", name, src, err)
+				}
+			default:
+				if _, ok := compose.Volumes[src]; !ok {
+					t.Errorf("%s uses volume %s, not declared under volumes:", name, src)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"SHUTDOWN_DRAIN_MS", "METRICS_TOKEN"} {
+		if !opsDocumented(t, s) {
+			t.Errorf("configs/.env.example does not document %s", s)
+		}
+	}
+}
+
+func TestKubernetesExample(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(opsRoot, "deploy", "kubernetes", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no deploy/kubernetes/*.yaml: %v", err)
+	}
+	type object = map[string]any
+	byKind := map[string][]object{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		for {
+			var obj object
+			if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if kind, _ := obj["kind"].(string); kind != "" {
+				byKind[kind] = append(byKind[kind], obj)
+			}
+		}
+	}
+	get := func(o any, keys ...string) any {
+		for _, k := range keys {
+			m, ok := o.(object)
+			if !ok {
+				return nil
+			}
+			o = m[k]
+		}
+		return o
+	}
+	if len(byKind["Deployment"]) != 1 || len(byKind["Service"]) != 1 || len(byKind["Secret"]) == 0 {
+		t.Fatalf("want one Deployment, one Service and a Secret; have %v", slices.Collect(func(yield func(string) bool) {
+			for k := range byKind {
+				if !yield(k) {
+					return
+				}
+			}
+		}))
+	}
+	dep := byKind["Deployment"][0]
+	pod := get(dep, "spec", "template", "spec")
+	containers, _ := get(pod, "containers").([]any)
+	if len(containers) != 1 {
+		t.Fatalf("want one container, have %d", len(containers))
+	}
+	c := containers[0]
+	if get(c, "readinessProbe", "httpGet", "path") != "/readyz" || get(c, "livenessProbe", "httpGet", "path") != "/healthz" {
+		t.Errorf("probes: readiness %v, liveness %v", get(c, "readinessProbe"), get(c, "livenessProbe"))
+	}
+	if get(pod, "securityContext", "runAsNonRoot") != true || get(c, "securityContext", "readOnlyRootFilesystem") != true ||
+		get(c, "securityContext", "allowPrivilegeEscalation") != false {
+		t.Errorf("securityContext: pod %v, container %v", get(pod, "securityContext"), get(c, "securityContext"))
+	}
+	mountsTmp := false
+	for _, m := range get(c, "volumeMounts").([]any) {
+		mountsTmp = mountsTmp || get(m, "mountPath") == "/tmp"
+	}
+	if !mountsTmp {
+		t.Error("a read-only root file system needs a writable /tmp for the plugin sockets")
+	}
+	secrets := map[string]bool{}
+	for _, s := range byKind["Secret"] {
+		secrets[fmt.Sprint(get(s, "metadata", "name"))] = true
+	}
+	usesSecret := false
+	for _, e := range get(c, "envFrom").([]any) {
+		if name := get(e, "secretRef", "name"); name != nil {
+			usesSecret = true
+			if !secrets[fmt.Sprint(name)] {
+				t.Errorf("envFrom names Secret %v, which the example does not define", name)
+			}
+		}
+	}
+	if !usesSecret {
+		t.Error("the Deployment takes no settings from a Secret")
+	}
+	labels, _ := get(dep, "spec", "template", "metadata", "labels").(object)
+	selector, _ := get(byKind["Service"][0], "spec", "selector").(object)
+	for k, v := range selector {
+		if labels[k] != v {
+			t.Errorf("the Service selects %s=%v, the pods carry %v", k, v, labels[k])
+		}
+	}
+}
+
+// ---- binaries built the image's way -------------------------------------------
+
+// opsBuffer is a bytes.Buffer safe for a process and the test at once.
+type opsBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *opsBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *opsBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// opsProc is `smsplus serve` started with environment settings only.
+type opsProc struct {
+	t       *testing.T
+	base    string
+	cmd     *exec.Cmd
+	stdout  opsBuffer
+	stderr  opsBuffer
+	exited  chan struct{}
+	waitErr error
+}
+
+const opsSecret = "ops-okta-secret-6a0c1f93be2d"
+
+// opsEnv is the least a server needs: no file, no flag, no inherited variable.
+func opsEnv(port int, extra ...string) []string {
+	return append([]string{
+		fmt.Sprintf("PORT=%d", port), fmt.Sprintf("BASE_URL=http://127.0.0.1:%d", port), "HASH_SALT=ops-salt-5b1e7c", "ENABLED_BRIDGES=okta",
+		"OKTA_SHARED_SECRET=" + opsSecret, "SHUTDOWN_DRAIN_MS=0",
+	}, extra...)
+}
+
+func opsStart(t *testing.T, bin string, extra ...string) *opsProc {
+	t.Helper()
+	port := freePort(t)
+	p := &opsProc{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(bin, "smsplus"), "serve")
+	p.cmd.Dir = t.TempDir() // no .env: the embedded store goes to ./data here
+	p.cmd.Env = opsEnv(port, extra...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.waitErr = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("server stdout:\n%s\nserver stderr:\n%s", p.stdout.String(), p.stderr.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, _ := p.get("/readyz", ""); code == http.StatusOK {
+			return p
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("serve exited: %v\n%s", p.waitErr, p.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready after 20 s")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (p *opsProc) get(route, token string) (int, []byte) {
+	req, _ := http.NewRequest(http.MethodGet, p.base+route, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// opsHookResult is what a vendor got back from one hook.
+type opsHookResult struct {
+	status    int
+	body      []byte
+	err       error
+	requestID string
+	sent, got time.Time
+}
+
+func (p *opsProc) hook(body []byte, auth string) opsHookResult {
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/hooks/okta", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	r := opsHookResult{sent: time.Now()}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer resp.Body.Close()
+	r.body, r.err = io.ReadAll(resp.Body)
+	r.got, r.status, r.requestID = time.Now(), resp.StatusCode, resp.Header.Get("X-Request-Id")
+	return r
+}
+
+// opsOktaStatus is the status Okta reads from a complete success answer, or "".
+func opsOktaStatus(body []byte) string {
+	var a struct {
+		Commands []struct {
+			Type  string `json:"type"`
+			Value []struct {
+				Status string `json:"status"`
+			} `json:"value"`
+		} `json:"commands"`
+	}
+	if json.Unmarshal(body, &a) != nil || len(a.Commands) != 1 || len(a.Commands[0].Value) != 1 {
+		return ""
+	}
+	return a.Commands[0].Value[0].Status
+}
+
+func (p *opsProc) post(route string, fields map[string]string) (int, map[string]any) {
+	p.t.Helper()
+	body, _ := json.Marshal(fields)
+	resp, err := http.Post(p.base+route, "application/json", bytes.NewReader(body))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// page reads the recorder's text id and phrase length from a challenge page.
+func (p *opsProc) page(link string) (string, int) {
+	p.t.Helper()
+	resp, err := http.Get(link)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	html, _ := io.ReadAll(resp.Body)
+	id := regexp.MustCompile(`data-text-id="(\d+)"`).FindSubmatch(html)
+	n := regexp.MustCompile(`data-length="(\d+)"`).FindSubmatch(html)
+	if resp.StatusCode != 200 || id == nil || n == nil {
+		p.t.Fatalf("page %d:\n%s", resp.StatusCode, html)
+	}
+	length, _ := strconv.Atoi(string(n[1]))
+	return string(id[1]), length
+}
+
+// stop sends SIGTERM and waits for the exit.
+func (p *opsProc) stop() error {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		return p.waitErr
+	case <-time.After(15 * time.Second):
+		p.t.Fatal("serve did not stop within 15 s of SIGTERM")
+		return nil
+	}
+}
+
+// logTime returns the time of the first JSON log line whose msg starts with prefix.
+func (p *opsProc) logTime(prefix string) time.Time {
+	p.t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
+	for sc.Scan() {
+		var e struct {
+			Time time.Time `json:"time"`
+			Msg  string    `json:"msg"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Msg, prefix) {
+			return e.Time
+		}
+	}
+	p.t.Fatalf("no log line %q", prefix)
+	return time.Time{}
+}
+
+// opsPluginPIDs lists the running processes of a plugin binary.
+func opsPluginPIDs(t *testing.T, binary string) []int {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-f", binary).Output()
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// opsScrape reads /metrics into "name{labels}" -> value.
+func opsScrape(t *testing.T, p *opsProc, token string) (map[string]float64, string) {
+	t.Helper()
+	code, body := p.get("/metrics", token)
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out, string(body)
+}
+
+func TestOperations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the static binaries with make and runs them")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	// The image's command, into a directory laid out as the image is: smsplus
+	// with its plugins in plugins/ next to it.
+	bin := t.TempDir()
+	if out, err := exec.Command("make", "--no-print-directory", "-C", opsRoot, "static", "BIN="+bin).CombinedOutput(); err != nil {
+		t.Fatalf("make static: %v\n%s", err, out)
+	}
+
+	t.Run("static binaries, environment only, health and readiness", func(t *testing.T) {
+		dirs, _ := filepath.Glob(filepath.Join(opsRoot, "plugins", "*", "main.go"))
+		binaries := []string{filepath.Join(bin, "smsplus")}
+		for _, d := range dirs {
+			binaries = append(binaries, filepath.Join(bin, "plugins", "smsplus-bridge-"+filepath.Base(filepath.Dir(d))))
+		}
+		for _, b := range binaries {
+			f, err := elf.Open(b)
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			for _, prog := range f.Progs {
+				if prog.Type == elf.PT_INTERP {
+					t.Errorf("%s is dynamically linked: it would not run on distroless/static", filepath.Base(b))
+				}
+			}
+			if f.Section(".symtab") != nil {
+				t.Errorf("%s keeps its symbol table: not built with -ldflags='-s -w'", filepath.Base(b))
+			}
+			f.Close()
+		}
+
+		p := opsStart(t, bin)
+		for _, route := range []string{"/healthz", "/readyz"} {
+			code, body := p.get(route, "")
+			if code != 200 || !json.Valid(body) {
+				t.Errorf("%s: %d %s", route, code, body)
+			}
+		}
+		health := func(args ...string) (string, error) {
+			cmd := exec.Command(filepath.Join(bin, "smsplus"), append([]string{"healthcheck"}, args...)...)
+			cmd.Dir, cmd.Env = t.TempDir(), []string{"PORT=" + strings.TrimPrefix(p.base, "http://127.0.0.1:")}
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		for _, args := range [][]string{nil, {"--ready"}} {
+			if out, err := health(args...); err != nil || !strings.HasPrefix(out, "ok: GET ") {
+				t.Errorf("healthcheck %v: %v %s", args, err, out)
+			}
+		}
+		if err := p.stop(); err != nil {
+			t.Fatalf("serve exited with %v", err)
+		}
+		out, err := health()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("healthcheck of a stopped server: %v %s; want exit 1", err, out)
+		}
+
+		// Configuration problems stop the start, all named at once.
+		cmd := exec.Command(filepath.Join(bin, "smsplus"), "serve")
+		cmd.Dir = t.TempDir()
+		cmd.Env = []string{"PORT=99999", "ENABLED_BRIDGES=Okta!", "SHUTDOWN_DRAIN_MS=soon", "LOG_LEVEL=loud"}
+		msg, err := cmd.CombinedOutput()
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("serve with a bad configuration: %v\n%s", err, msg)
+		}
+		for _, want := range []string{"PORT:", "HASH_SALT:", "ENABLED_BRIDGES:", "SHUTDOWN_DRAIN_MS:", "LOG_LEVEL:"} {
+			if !strings.Contains(string(msg), want) {
+				t.Errorf("the start-up report lacks %q:\n%s", want, msg)
+			}
+		}
+		if n := strings.Count(string(msg), "configuration problem(s)"); n != 1 {
+			t.Errorf("%d reports, want one listing every problem:\n%s", n, msg)
+		}
+	})
+
+	t.Run("graceful shutdown under load", func(t *testing.T) {
+		tw := twiliofake.New(t)
+		tw.SetOutcome(twiliofake.Slow(1000 * time.Millisecond))
+		const late = "+15555550299"
+		tw.SetOutcomeFor(late, twiliofake.Slow(1300*time.Millisecond)) // outlives the drain
+		p := opsStart(t, bin, "SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
+			"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
+			"SHUTDOWN_DRAIN_MS=800", "MAX_SMS_PER_PHONE_PER_HOUR=0", "LOG_LEVEL=debug")
+		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
+		if len(opsPluginPIDs(t, plugin)) == 0 {
+			t.Fatal("the okta plugin is not running")
+		}
+
+		const n = 24
+		results := make(chan opsHookResult, n+1)
+		for i := range n {
+			go func() {
+				results <- p.hook(oktaPayload(t, fmt.Sprintf("+1555555%04d", 200+i), "31415926"), "Bearer "+opsSecret)
+			}()
+		}
+		for deadline := time.Now().Add(10 * time.Second); tw.Requests() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d hooks reached the SMS provider", tw.Requests(), n)
+			}
+		}
+		// Every hook is now in flight, waiting on the SMS provider.
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		sigterm := time.Now()
+		for {
+			code, body := p.get("/readyz", "")
+			if code == http.StatusServiceUnavailable && strings.Contains(string(body), `"draining"`) {
+				break
+			}
+			if time.Since(sigterm) > 700*time.Millisecond {
+				t.Fatalf("/readyz still %d %s %v after SIGTERM", code, body, time.Since(sigterm))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Load balancers take a moment to notice: what still comes is served.
+		go func() { results <- p.hook(oktaPayload(t, late, "27182818"), "Bearer "+opsSecret) }()
+
+		var got []opsHookResult
+		for range n + 1 {
+			select {
+			case r := <-results:
+				got = append(got, r)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d of %d hooks never got an answer", n+1-len(got), n+1)
+			}
+		}
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not exit after its hooks finished")
+		}
+		if p.waitErr != nil {
+			t.Fatalf("serve exited with %v", p.waitErr)
+		}
+		exitAt := time.Now()
+
+		closing := p.logTime("shutting down")
+		inFlightAtClose := 0
+		for _, r := range got {
+			if r.err != nil || r.status != 200 {
+				t.Errorf("hook cut off: %v %d %s", r.err, r.status, r.body)
+				continue
+			}
+			if s := opsOktaStatus(r.body); s != "SUCCESSFUL" && s != "PENDING" {
+				t.Errorf("incomplete answer for Okta: %s", r.body)
+			}
+			if took := r.got.Sub(r.sent); took > 3*time.Second {
+				t.Errorf("answered after %v, past Okta's 3 s deadline", took)
+			}
+			if r.got.After(closing) {
+				inFlightAtClose++
+			}
+		}
+		if inFlightAtClose == 0 {
+			t.Error("no hook was still in flight when the listener closed: the test proves nothing")
+		}
+		if sent := len(tw.Messages()); sent != n+1 {
+			t.Errorf("%d texts sent for %d hooks", sent, n+1)
+		}
+		if draining := p.logTime("draining"); !draining.Before(closing) {
+			t.Errorf("the listener closed (%v) before /readyz turned unready (%v)", closing, draining)
+		}
+		if pids := opsPluginPIDs(t, plugin); len(pids) > 0 {
+			t.Errorf("plugin still running after exit: %v", pids)
+		}
+		if _, err := http.Get(p.base + "/healthz"); err == nil {
+			t.Error("the port still answers after exit")
+		}
+		t.Logf("%d hooks, %d still in flight when the listener closed; SIGTERM to exit %v",
+			n+1, inFlightAtClose, exitAt.Sub(sigterm).Round(time.Millisecond))
+	})
+
+	t.Run("metrics count a scripted run; logs keep secrets", func(t *testing.T) {
+		const (
+			phone     = "+15555550123"
+			otp1      = "48291573"
+			otp2      = "90617342"
+			token     = "ops-metrics-token-1f6b2d9e"
+			dataKey   = "q0bnzMHGm2Y4u0Ggyf3wFvkU5D6sR7tLxJ8pC1aE9Ik="
+			salt      = "ops-salt-5b1e7c"
+			userLogin = "maria.lopez@acme.example"
+		)
+		p := opsStart(t, bin, "METRICS_TOKEN="+token, "DATA_ENCRYPTION_KEY="+dataKey, "LOCAL_ENROLL_SAMPLES=3",
+			"MAX_FAILED_ATTEMPTS=2", "PLUGIN_RESTART_BACKOFF_MS=20", "LOG_LEVEL=debug", "LOG_REQUESTS=true")
+		auth := "Bearer " + opsSecret
+		owner := typist(local.TimingProfile{HoldMS: 95, FlightMS: 160, Rhythm: 1}, 7)
+		stranger := typist(local.TimingProfile{HoldMS: 170, FlightMS: 330, Rhythm: 99}, 8)
+		// link waits for the next link texted (the console sender prints it).
+		links := 0
+		link := func() []string {
+			t.Helper()
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if all := linkRE.FindAllStringSubmatch(p.stdout.String(), -1); len(all) > links {
+					links = len(all)
+					return all[links-1]
+				}
+			}
+			t.Fatal("no link texted")
+			return nil
+		}
+
+		// 1. A code for a new user: delivered (the user enrolls).
+		r := p.hook(oktaPayload(t, phone, otp1), auth)
+		if r.status != 200 || opsOktaStatus(r.body) != "SUCCESSFUL" || r.requestID == "" {
+			t.Fatalf("hook: %d %s (request id %q)", r.status, r.body, r.requestID)
+		}
+		firstRID := r.requestID
+		l1 := link()
+		// 2. Two hooks refused by the bridge.
+		if r := p.hook(oktaPayload(t, phone, "11112222"), "Bearer wrong-secret-0123456789"); r.status != 401 {
+			t.Fatalf("wrong secret: %d %s", r.status, r.body)
+		}
+		if r := p.hook([]byte(`{"data":`), auth); r.status != 400 {
+			t.Fatalf("malformed: %d %s", r.status, r.body)
+		}
+		// 3. Three enrollment samples, then the code.
+		textID, n := p.page(l1[0])
+		for i := range 3 {
+			if code, res := p.post("/verify-otp", map[string]string{"cid": l1[2], "textId": textID, "tp": owner(textID, n)}); code != 200 || res["action"] != "enroll" {
+				t.Fatalf("sample %d: %d %v", i+1, code, res)
+			}
+		}
+		code, res := p.post("/verify-otp", map[string]string{"cid": l1[2], "textId": textID, "tp": owner(textID, n)})
+		if code != 200 || res["otp"] != otp1 {
+			t.Fatalf("verify: %d %v", code, res)
+		}
+		disableTid, _ := res["disableTid"].(string)
+		// 4. The next code: a stranger fails twice and locks the user out.
+		r = p.hook(oktaPayload(t, phone, otp2), auth)
+		if r.status != 200 || opsOktaStatus(r.body) != "SUCCESSFUL" {
+			t.Fatalf("second hook: %d %s", r.status, r.body)
+		}
+		l2 := link()
+		if l2[2] == l1[2] {
+			t.Fatal("no second link")
+		}
+		if code, res := p.post("/verify-otp", map[string]string{"cid": l2[2], "textId": textID, "tp": stranger(textID, n)}); code != 200 || res["result"] != float64(0) {
+			t.Fatalf("stranger 1: %d %v", code, res)
+		}
+		if code, res := p.post("/verify-otp", map[string]string{"cid": l2[2], "textId": textID, "tp": stranger(textID, n)}); code != 403 || res["code"] != float64(105) {
+			t.Fatalf("stranger 2: %d %v (want the lockout)", code, res)
+		}
+		// 5. The plugin dies and is restarted.
+		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
+		pids := opsPluginPIDs(t, plugin)
+		if len(pids) != 1 {
+			t.Fatalf("okta plugin pids %v", pids)
+		}
+		if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			code, body := p.get("/readyz", "")
+			if code == 200 && strings.Contains(string(body), `"restarts":1`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("plugin not restarted: %d %s", code, body)
+			}
+		}
+
+		// /metrics: behind the token, and exactly what happened.
+		if code, _ := p.get("/metrics", ""); code != http.StatusUnauthorized {
+			t.Errorf("/metrics without the token: %d", code)
+		}
+		if code, _ := p.get("/metrics", "wrong-token-wrong-token"); code != http.StatusUnauthorized {
+			t.Errorf("/metrics with a wrong token: %d", code)
+		}
+		m, text := opsScrape(t, p, token)
+		want := map[string]float64{
+			`smsplus_hooks_total{bridge="okta",outcome="delivered",reason="none"}`:             2,
+			`smsplus_hooks_total{bridge="okta",outcome="rejected",reason="unauthorized"}`:      1,
+			`smsplus_hooks_total{bridge="okta",outcome="rejected",reason="malformed_request"}`: 1,
+			`smsplus_hook_duration_seconds_count{bridge="okta"}`:                               4,
+			`smsplus_hook_duration_seconds_bucket{bridge="okta",le="3"}`:                       4,
+			`smsplus_sms_sends_total{result="sent"}`:                                           2,
+			`smsplus_sms_sends_total{result="rejected"}`:                                       0,
+			`smsplus_sms_sends_total{result="unavailable"}`:                                    0,
+			`smsplus_sms_sends_total{result="timeout"}`:                                        0,
+			`smsplus_sms_sends_total{result="error"}`:                                          0,
+			`smsplus_sms_send_duration_seconds_count`:                                          2,
+			`smsplus_verifications_total{result="enroll_sample"}`:                              3,
+			`smsplus_verifications_total{result="match"}`:                                      1,
+			`smsplus_verifications_total{result="mismatch"}`:                                   2,
+			`smsplus_verifications_total{result="wrong_position"}`:                             0,
+			`smsplus_lockouts_total`:                                                           1,
+			`smsplus_challenge_events_total{event="challenge_created"}`:                        2,
+			`smsplus_challenge_events_total{event="otp_revealed"}`:                             1,
+			`smsplus_challenge_events_total{event="user_locked"}`:                              1,
+			`smsplus_plugin_restarts_total{bridge="okta"}`:                                     1,
+			`smsplus_plugin_up{bridge="okta"}`:                                                 1,
+			`smsplus_audit_dropped_total`:                                                      0,
+		}
+		for series, v := range want {
+			if got, ok := m[series]; !ok || got != v {
+				t.Errorf("%s = %v (present %v), want %v", series, got, ok, v)
+			}
+		}
+		for series, v := range m {
+			if strings.HasPrefix(series, "smsplus_hooks_total") && want[series] == 0 && v != 0 {
+				t.Errorf("unexpected %s %v", series, v)
+			}
+			if strings.HasPrefix(series, "smsplus_store_errors_total") && v != 0 {
+				t.Errorf("store errors on a healthy store: %s %v", series, v)
+			}
+		}
+
+		if err := p.stop(); err != nil {
+			t.Fatalf("serve exited with %v", err)
+		}
+		logs := p.stderr.String()
+		// Every log line is JSON, the plugin's included.
+		lines := 0
+		sawRID := false
+		for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+			var e map[string]any
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Errorf("not a JSON log line: %q", line)
+				continue
+			}
+			lines++
+			if e["request_id"] == firstRID && e["msg"] == "hook handled" {
+				sawRID = true
+			}
+		}
+		if !sawRID {
+			t.Errorf("no log line carries the request id %s of the first hook", firstRID)
+		}
+		// Nothing sensitive, in the logs or in the metrics.
+		secrets := map[string]string{
+			"first OTP": otp1, "second OTP": otp2, "phone number": phone, "phone digits": strings.TrimPrefix(phone, "+1"),
+			"bridge secret": opsSecret, "hash salt": salt, "metrics token": token, "data key": dataKey,
+			"first challenge id": l1[2], "second challenge id": l2[2], "user login": userLogin,
+		}
+		if disableTid != "" {
+			secrets["disable token"] = disableTid
+		}
+		for what, s := range secrets {
+			if strings.Contains(logs, s) {
+				t.Errorf("the logs contain the %s", what)
+			}
+			if strings.Contains(text, s) {
+				t.Errorf("/metrics contains the %s", what)
+			}
+		}
+		t.Logf("%d JSON log lines checked", lines)
+	})
+}
+
+func TestCommandHelp(t *testing.T) {
+	for _, cmd := range []string{"serve", "simulate", "check-config", "plugins", "healthcheck", "version"} {
+		var out, errOut bytes.Buffer
+		code := host.Main(t.Context(), []string{cmd, "--help"}, nil, &out, &errOut)
+		help := out.String() + errOut.String()
+		if code != host.ExitOK || !strings.Contains(help, "Usage: smsplus "+cmd) || !strings.Contains(help, "Exit codes:") {
+			t.Errorf("smsplus %s --help: exit %d\n%s", cmd, code, help)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := host.Main(t.Context(), []string{"healthcheck", "--url", "http://127.0.0.1:1", "--timeout", "200ms"}, nil, &out, &errOut); code != host.ExitFailed {
+		t.Errorf("healthcheck of nothing: exit %d, want %d\n%s", code, host.ExitFailed, errOut.String())
+	}
+	if code := host.Main(t.Context(), []string{"healthcheck", "extra"}, nil, &out, &errOut); code != host.ExitUsage {
+		t.Errorf("healthcheck with an argument: exit %d, want %d", code, host.ExitUsage)
+	}
+}
