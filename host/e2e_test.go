@@ -79,7 +79,7 @@ func startServer(t testing.TB, binDir string, extraEnv ...string) *server {
 	s.cmd.Env = append(os.Environ(),
 		fmt.Sprintf("PORT=%d", port), "BASE_URL="+s.base, "HASH_SALT=e2e-salt",
 		"DATA_DIR="+filepath.Join(t.TempDir(), "data"), "ENABLED_BRIDGES=okta", "OKTA_SHARED_SECRET="+e2eSecret,
-		"LOCAL_ENROLL_SAMPLES=3", "LOG_LEVEL=debug", "LOG_REQUESTS=true", "PLUGIN_DIR=",
+		"LOCAL_ENROLL_SAMPLES=3", "LOG_LEVEL=debug", "LOG_REQUESTS=true", "PLUGIN_DIR=", "SHUTDOWN_DRAIN_MS=0",
 	)
 	s.cmd.Env = append(s.cmd.Env, extraEnv...)
 	s.cmd.Stderr = &s.stderr
@@ -207,7 +207,7 @@ func (s *server) page(link string) (textID string, length int) {
 	}
 	defer resp.Body.Close()
 	html, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") ||
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'nonce-") ||
 		resp.Header.Get("Cache-Control") != "no-store" {
 		s.t.Fatalf("page: %d %v", resp.StatusCode, resp.Header)
 	}

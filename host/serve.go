@@ -31,57 +31,13 @@ import (
 	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
-	"github.com/smsplus/smsplus/host/internal/storage/embedded"
+	"github.com/smsplus/smsplus/host/internal/storage/backend"
 	"github.com/smsplus/smsplus/web"
 )
 
 // shutdownGrace lets in-flight requests finish; it is stretched to outlast the
 // hook budget when HOOK_BUDGET_MS is longer.
 const shutdownGrace = 5 * time.Second
-
-// defaultDrain is SHUTDOWN_DRAIN_MS's default: how long /readyz answers 503
-// before the listener closes, so that load balancers stop sending work first.
-const defaultDrain = 3 * time.Second
-
-// opsSettings are the operations settings: SHUTDOWN_DRAIN_MS and METRICS_TOKEN.
-type opsSettings struct {
-	drain        time.Duration
-	metricsToken string
-}
-
-// readOps reads the operations settings and lists their problems in plain words.
-func readOps(cfg *config.Config) (opsSettings, []string) {
-	o := opsSettings{drain: defaultDrain, metricsToken: strings.TrimSpace(cfg.Setting("METRICS_TOKEN"))}
-	var problems []string
-	if s := strings.TrimSpace(cfg.Setting("SHUTDOWN_DRAIN_MS")); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > 60000 {
-			problems = append(problems, fmt.Sprintf("SHUTDOWN_DRAIN_MS: must be a whole number from 0 to 60000, got %q", s))
-		} else {
-			o.drain = time.Duration(n) * time.Millisecond
-		}
-	}
-	if o.metricsToken != "" && len(o.metricsToken) < 16 {
-		problems = append(problems, "METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for open /metrics")
-	}
-	return o, problems
-}
-
-// withProblems adds problems to a configuration error (or makes one), so that
-// every problem is reported at once.
-func withProblems(err error, problems []string) error {
-	if len(problems) == 0 {
-		return err
-	}
-	var ce *config.Error
-	switch {
-	case err == nil:
-		return &config.Error{Problems: problems}
-	case errors.As(err, &ce):
-		ce.Problems = append(ce.Problems, problems...)
-	}
-	return err
-}
 
 func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	var src sourceFlags
@@ -91,12 +47,6 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	cfg, err := src.load(environ)
-	var ops opsSettings
-	if cfg != nil {
-		var problems []string
-		ops, problems = readOps(cfg)
-		err = withProblems(err, problems)
-	}
 	if err != nil {
 		printProblems(stderr, err)
 		return errors.New("not started: fix the configuration (smsplus check-config lists every problem)")
@@ -145,10 +95,10 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	// balancers stop sending work before the listener closes. A second signal
 	// cuts the wait short.
 	app.api.Drain()
-	log.Info("draining: /readyz answers 503", "drain", ops.drain.String())
+	log.Info("draining: /readyz answers 503", "drain", cfg.ShutdownDrain.String())
 	again := make(chan os.Signal, 1)
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-	drain := time.NewTimer(ops.drain)
+	drain := time.NewTimer(cfg.ShutdownDrain)
 	select {
 	case <-drain.C:
 	case <-again:
@@ -187,14 +137,13 @@ func (a *app) close() {
 }
 
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
-	ops, _ := readOps(cfg) // checked by the caller
 	sealer, err := seal.New(cfg.DataKey)
 	if err != nil {
 		return nil, err
 	}
-	db, err := embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
+	db, err := backend.Open(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open embedded store: %w", err)
+		return nil, fmt.Errorf("open %s store: %w", cfg.DataStore, err)
 	}
 	// Metrics count through decorators of what the challenge service uses.
 	met := metrics.New()
@@ -266,7 +215,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Observer:     met,
 		Metrics:      met.Handler(),
-		MetricsToken: ops.metricsToken,
+		MetricsToken: cfg.MetricsToken,
+		PageOptions:  httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL},
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }
@@ -334,6 +284,9 @@ func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, lo
 		// A Node SMS+ .env may name a language we have no texts for; keep running.
 		log.Warn("DEFAULT_LANGUAGE has no texts; using the catalog default", "err", err)
 		texts = i18n.Builtin()
+	}
+	if texts, err = texts.Only(cfg.SupportedLanguages...); err != nil {
+		problems = append(problems, fmt.Errorf("SUPPORTED_LANGUAGES: %w", err))
 	}
 	if len(problems) > 0 {
 		return nil, nil, nil, errors.Join(problems...)
