@@ -26,12 +26,27 @@ plugins: ## build each plugins/<id> to bin/plugins/smsplus-bridge-<id>
 run: build ## run SMS+ on laptop defaults (embedded store, console SMS, local biometrics)
 	$(BIN)/smsplus serve --env-file configs/dev.env
 
-test: proto-check test-go test-example test-fuzz ## the whole test suite, as CI runs it
+test: proto-check test-go test-example test-fuzz test-browser ## the whole test suite, as CI runs it
 
+# The challenge page in Debian's Chromium (build tag "browser"); .ci/chromium.sh
+# installs it when missing and fails on CI when it cannot. Screenshots and the
+# page's figures go to $(or $(ARTIFACTS_DIR),artifacts)/browser.
+.PHONY: test-browser
+test-browser: ## the challenge page end to end in headless Chromium
+	.ci/chromium.sh
+	$(GO) vet -tags browser ./host/internal/browsertest/
+	$(GO) test -tags browser -count=1 -v ./host/internal/browsertest/
+
+# The storage tests need Redis, FerretDB and the Firestore emulator: .ci/services.sh
+# starts them on unusual ports for the run (and stops them after).
 test-go:
 	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
-	$(GO) test -race -count=1 ./...
+	.ci/services.sh $(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
+
+.PHONY: bench-storage
+bench-storage: ## store ops/s and p99 per backend, 1 and 32 clients (not part of the tests)
+	.ci/services.sh $(GO) test -run '^$$' -bench . -benchtime $${BENCHTIME:-2s} ./host/internal/storage/...
 
 # Fuzz targets as dir:Func. Budgets are execution counts, not durations: Go 1.26's
 # fuzz coordinator can fail a run with a spurious "context deadline exceeded" when

@@ -1,5 +1,7 @@
-// Exercises static/page.js (with the real recorder) against a minimal stand-in
-// DOM and a fake fetch, one scenario per server answer. Run by web_test.go.
+// Exercises static/page.js (with the real recorder, or tdna.js over a stand-in
+// TypingDNA recorder) against a minimal stand-in DOM and a fake fetch, one
+// scenario per server answer and stage. Run by web_test.go (TestScripts); the
+// browser test (host/internal/browsertest) drives the same page in Chromium.
 'use strict';
 
 const fs = require('fs');
@@ -8,54 +10,107 @@ const vm = require('vm');
 
 const read = (name) => fs.readFileSync(path.join(__dirname, '..', 'static', name), 'utf8');
 const recorderJS = read('recorder.js');
+const tdnaJS = read('tdna.js');
 const pageJS = read('page.js');
 
-function element(id, props) {
+// Texts are their own keys followed by their placeholders, e.g. "msg.miss {left}",
+// so a test sees which text was shown with which values.
+const TEXTS = {};
+for (const k of ['challenge.lead', 'disable.done', 'disable.title', 'input.submit', 'locked.link', 'motion.denied',
+  'msg.bad_pattern', 'msg.checking', 'msg.empty', 'msg.enroll_done', 'msg.length', 'msg.link_dead', 'msg.network',
+  'msg.position', 'msg.position_retry', 'msg.rate', 'msg.recorder', 'msg.server', 'msg.token_dead', 'msg.untimed',
+  'phone.invalid', 'phone.mismatch', 'phone.mismatch_once', 'reset.after', 'reset.title', 'resetnow.done',
+  'result.copied', 'result.copy_failed', 'result.ok', 'terms.required']) {
+  TEXTS[k] = k;
+}
+Object.assign(TEXTS, {
+  'enroll.progress': 'enroll.progress {done}/{required}',
+  'msg.enroll_next': 'msg.enroll_next {done}/{required}',
+  'msg.miss': 'msg.miss {left}',
+  'locked.user': 'locked.user {minutes}',
+  'reset.done': 'reset.done {delay} ({time})',
+  'result.code_label': 'result.code_label {digits}',
+  'unit.hours': '{n} h',
+  'unit.minutes': '{n} min',
+});
+
+const IDS = ['page', 'texts', 'status', 'langs', 'lead', 'enroll', 'progress', 'progress-text', 'motion', 'motion-allow',
+  'form', 'typed', 'submit', 'consent', 'terms',
+  'stage-challenge', 'stage-result', 'stage-locked', 'stage-reset', 'stage-disable', 'stage-done',
+  'challenge-title', 'result-title', 'locked-title', 'reset-title', 'disable-title', 'done-title',
+  'otp', 'copy', 'result-status', 'resetnow', 'resetnow-text', 'resetnow-form', 'resetnow-phone', 'resetnow-submit', 'resetnow-skip',
+  'disable-open', 'disable-form', 'disable-phone', 'disable-submit', 'disable-back',
+  'locked-text', 'reset-open', 'reset-form', 'reset-phone', 'reset-submit', 'reset-back', 'done-text', 'done-more'];
+const BUTTONS = {
+  form: ['submit'], 'resetnow-form': ['resetnow-submit', 'resetnow-skip'],
+  'disable-form': ['disable-submit', 'disable-back'], 'reset-form': ['reset-submit', 'reset-back'],
+};
+
+function element(id, els) {
   const handlers = {};
   const attrs = {};
-  return Object.assign({
+  return {
     id,
     hidden: false,
     textContent: '',
     className: '',
     value: '',
     disabled: false,
+    checked: false,
     dataset: {},
     focused: 0,
     addEventListener(type, fn) { (handlers[type] = handlers[type] || []).push(fn); },
     removeEventListener(type, fn) { handlers[type] = (handlers[type] || []).filter((f) => f !== fn); },
     fire(type, props) {
-      const ev = Object.assign({ type, timeStamp: 0, preventDefault() { this.prevented = true; }, getModifierState: () => false }, props);
+      const ev = Object.assign({ type, target: this, timeStamp: 0, preventDefault() { this.prevented = true; }, getModifierState: () => false }, props);
       (handlers[type] || []).forEach((fn) => fn(ev));
       return ev;
     },
     setAttribute(k, v) { attrs[k] = String(v); },
     removeAttribute(k) { delete attrs[k]; },
     getAttribute(k) { return k in attrs ? attrs[k] : null; },
-    focus() { this.focused++; },
-  }, props);
+    querySelectorAll(sel) { return sel === 'button' ? (BUTTONS[id] || []).map((b) => els[b]) : []; },
+    focus() { this.focused++; els.focus = id; },
+  };
 }
 
-// page builds the DOM, loads both scripts and returns handles for a scenario.
-function page(answer, opts) {
+// page builds the DOM, loads the scripts and returns handles for a scenario.
+// answers is a list of fetch answers, used in order: {status, body} or 'network'.
+function page(answers, opts) {
   opts = opts || {};
   let clock = 1000;
   const els = {};
-  for (const id of ['challenge', 'form', 'typed', 'submit', 'status', 'result', 'otp', 'copy', 'enroll', 'progress', 'progress-text']) {
-    els[id] = element(id);
+  for (const id of IDS) {
+    els[id] = element(id, els);
   }
-  els.result.hidden = true;
-  els.copy.hidden = true;
-  els.challenge.dataset = { cid: 'CID123', textId: '42', length: '3', enrolling: String(!!opts.enrolling), samples: '1', required: '3', engine: 'local' };
+  for (const id of ['stage-result', 'stage-locked', 'stage-reset', 'stage-disable', 'stage-done', 'copy', 'resetnow', 'disable-open', 'motion']) {
+    els[id].hidden = true;
+  }
+  if (opts.stage === 'locked') {
+    els['stage-challenge'].hidden = true;
+    els['stage-locked'].hidden = false;
+  }
+  if (!opts.terms) {
+    delete els.terms;
+    delete els.consent;
+  }
+  els.texts.textContent = JSON.stringify(TEXTS);
+  els.page.dataset = {
+    stage: opts.stage || 'challenge', lang: 'en', cid: 'CID123', textId: '42', length: '3',
+    enrolling: String(!!opts.enrolling), samples: String(opts.samples || 0), required: '3',
+    engine: opts.tdna ? 'typingdna' : 'local', motion: String(!!opts.motion),
+  };
   const requests = [];
   const windowHandlers = {};
   const copied = [];
+  let next = 0;
   const win = {
-    performance: { now: () => clock },
+    performance: { now: () => clock, mark() {} },
     isSecureContext: opts.secure !== false,
     addEventListener(type, fn) { windowHandlers[type] = fn; },
     fetch(url, init) {
-      requests.push({ url, init });
+      requests.push({ url, init, body: JSON.parse(init.body) });
+      const answer = answers[Math.min(next++, answers.length - 1)];
       if (answer === 'network') {
         return Promise.reject(new TypeError('Failed to fetch'));
       }
@@ -65,13 +120,22 @@ function page(answer, opts) {
       });
     },
   };
+  if (opts.motionPermission) {
+    win.DeviceMotionEvent = { requestPermission: () => Promise.resolve(opts.motionPermission) };
+  }
   const navigator = opts.clipboard === false ? {} : { clipboard: { writeText: (s) => { copied.push(s); return Promise.resolve(); } } };
   const document = { getElementById: (id) => els[id] || null };
-  const ctx = { window: win, document, navigator, fetch: win.fetch, console };
-  ctx.window.document = document;
+  const ctx = { window: win, document, navigator, fetch: win.fetch, console, performance: win.performance, Date };
+  win.document = document;
   vm.createContext(ctx);
-  vm.runInContext(recorderJS, ctx);
-  ctx.SMSPlusRecorder = win.SMSPlusRecorder;
+  if (opts.tdna) {
+    if (opts.tdna !== 'missing') {
+      ctx.window.TypingDNA = opts.tdna;
+    }
+    vm.runInContext(tdnaJS, ctx);
+  } else {
+    vm.runInContext(recorderJS, ctx);
+  }
   vm.runInContext(pageJS, ctx);
 
   const input = els.typed;
@@ -85,18 +149,29 @@ function page(answer, opts) {
       input.fire('keyup', { key: ch, code: 'Key' + ch, keyCode: 65, timeStamp: clock });
     }
   }
-  async function submit() {
-    const ev = els.form.fire('submit', {});
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    await new Promise((r) => setImmediate(r));
-    return ev;
-  }
-  return { els, requests, type, submit, copied, windowHandlers };
+  return { els, requests, type, submit: (form) => fire(els[form || 'form'], 'submit'), click: (id) => fire(els[id], 'click'), copied, windowHandlers };
+}
+
+async function settle() {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+}
+
+async function fire(el, type) {
+  const ev = el.fire(type, {});
+  await settle();
+  return ev;
+}
+
+const verified = (extra) => ({ status: 200, body: Object.assign({ result: 1, action: 'verify', otp: '123456' }, extra) });
+
+function visible(p) {
+  return ['challenge', 'result', 'locked', 'reset', 'disable', 'done'].filter((s) => !p.els['stage-' + s].hidden).join();
 }
 
 const tests = {
   async 'enroll answer shows progress and clears'() {
-    const p = page({ status: 200, body: { result: 1, action: 'enroll', enrollment: { samples: 2, required: 3 } } }, { enrolling: true });
+    const p = page([{ status: 200, body: { result: 1, action: 'enroll', enrollment: { samples: 2, required: 3 } } }], { enrolling: true, samples: 1 });
     p.type('abc');
     const ev = await p.submit();
     expect(ev.prevented, true, 'default submit prevented');
@@ -105,122 +180,271 @@ const tests = {
     expect(r.url, '/verify-otp', 'url');
     expect(r.init.method, 'POST', 'method');
     expect(r.init.headers['Content-Type'], 'application/json', 'content type');
-    const body = JSON.parse(r.init.body);
-    expect(Object.keys(body).sort().join(), 'cid,textId,tp', 'body keys');
-    expect(body.cid, 'CID123', 'cid');
-    expect(body.textId, '42', 'textId');
-    expect(/^sp1:42:3:0,80;230,310;460,540$/.test(body.tp), true, 'tp ' + body.tp);
+    expect(r.init.referrerPolicy, 'no-referrer', 'referrer policy');
+    expect(Object.keys(r.body).sort().join(), 'cid,textId,tp', 'body keys');
+    expect(r.body.cid, 'CID123', 'cid');
+    expect(r.body.textId, '42', 'textId');
+    expect(/^sp1:42:3:0,80;230,310;460,540$/.test(r.body.tp), true, 'tp ' + r.body.tp);
     expect(p.els.progress.value, 2, 'progress value');
-    expect(p.els['progress-text'].textContent, '2 of 3 done', 'progress text');
+    expect(p.els['progress-text'].textContent, 'enroll.progress 2/3', 'progress text');
+    expect(p.els.status.textContent, 'msg.enroll_next 2/3', 'status');
     expect(p.els.typed.value, '', 'input cleared');
-    expect(p.els.form.hidden, false, 'form still shown');
     expect(p.els.submit.disabled, false, 'button enabled again');
+    expect(visible(p), 'challenge', 'stage');
   },
-  async 'last enroll sample asks for one more'() {
-    const p = page({ status: 200, body: { result: 1, action: 'enroll', enrollment: { samples: 3, required: 3 } } }, { enrolling: true });
+  async 'terms must be accepted on the first visit'() {
+    const p = page([{ status: 200, body: { result: 1, action: 'enroll', enrollment: { samples: 1, required: 3 } } }], { enrolling: true, terms: true });
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'Enrolled. Type the phrase once more to unlock your code.', 'status');
+    expect(p.requests.length, 0, 'nothing sent before agreeing');
+    expect(p.els.status.textContent, 'terms.required', 'status');
+    expect(p.els.focus, 'terms', 'focus on the box');
+    p.els.terms.checked = true;
+    await p.submit();
+    expect(p.requests.length, 1, 'sent after agreeing');
+    expect(p.els.consent.hidden, true, 'consent hidden once a sample is taken');
   },
-  async 'verified shows the code'() {
-    const p = page({ status: 200, body: { result: 1, action: 'verify', otp: '123456' } });
+  async 'an enrollment answer with result 0 (TypingDNA) is still progress'() {
+    const p = page([{ status: 200, body: { result: 0, action: 'enroll', enrollment: { samples: 1, required: 1 } } }], { enrolling: true });
     p.type('abc');
     await p.submit();
+    expect(p.els.status.textContent, 'msg.enroll_done', 'status');
+  },
+  async 'last enroll sample asks for one more and switches to verifying'() {
+    const p = page([{ status: 200, body: { result: 1, action: 'enroll', enrollment: { samples: 3, required: 3 } } }], { enrolling: true, samples: 2 });
+    p.type('abc');
+    await p.submit();
+    expect(p.els.status.textContent, 'msg.enroll_done', 'status');
+    expect(p.els.enroll.hidden, true, 'enrollment box hidden');
+    expect(p.els.submit.textContent, 'input.submit', 'button text');
+    expect(p.els.lead.textContent, 'challenge.lead', 'lead');
+  },
+  async 'verified shows the code, copy and the opt-out'() {
+    const p = page([verified({ disableTid: 'D1' }), { status: 200, body: { result: 1, action: 'disabled' } }]);
+    p.type('abc');
+    await p.submit();
+    expect(visible(p), 'result', 'stage');
     expect(p.els.otp.textContent, '123456', 'code shown');
-    expect(p.els.result.hidden, false, 'result visible');
-    expect(p.els.form.hidden, true, 'form hidden');
+    expect(p.els.otp.getAttribute('aria-label'), 'result.code_label 1 2 3 4 5 6', 'code read digit by digit');
+    expect(p.els.focus, 'otp', 'focus on the code');
+    expect(p.els['result-status'].textContent, 'result.ok', 'announced under the code');
+    expect(p.els.langs.hidden, true, 'no language switch once the code is shown');
     expect(p.els.copy.hidden, false, 'copy button shown');
-    p.els.copy.fire('click', {});
-    await Promise.resolve();
+    expect(p.els.resetnow.hidden, true, 'no reset-now prompt without a token');
+    expect(p.els['disable-open'].hidden, false, 'opt-out offered');
+    await p.click('copy');
     expect(p.copied.join(), '123456', 'copied');
+    expect(p.els['result-status'].textContent, 'result.copied', 'copy announced');
+    await p.click('disable-open');
+    expect(visible(p), 'disable', 'disable stage');
+    expect(p.els.focus, 'disable-phone', 'focus on the phone');
+    p.els['disable-phone'].value = '+1 (555) 555-0100';
+    await p.submit('disable-form');
+    expect(p.requests[1].url, '/disable-account', 'url');
+    expect(JSON.stringify(p.requests[1].body), '{"disableTid":"D1","phone":"+15555550100"}', 'body');
+    expect(visible(p), 'done', 'done stage');
+    expect(p.els['done-text'].textContent, 'disable.done', 'done text');
     p.windowHandlers.pagehide({ persisted: true });
     expect(p.els.otp.textContent, '', 'code cleared when the page goes to the back-forward cache');
   },
-  async 'no clipboard: no copy button'() {
-    const p = page({ status: 200, body: { result: 1, action: 'verify', otp: '123456' } }, { clipboard: false });
+  async 'disable: a bad number is not sent, a wrong one ends the option'() {
+    const p = page([verified({ disableTid: 'D1' }), { status: 403, body: { code: 111 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.otp.textContent, '123456', 'code shown');
+    await p.click('disable-open');
+    p.els['disable-phone'].value = '12345';
+    await p.submit('disable-form');
+    expect(p.requests.length, 1, 'not sent');
+    expect(p.els.status.textContent, 'phone.invalid', 'invalid');
+    expect(p.els['disable-phone'].getAttribute('aria-invalid'), 'true', 'field marked');
+    p.els['disable-phone'].value = '0033612345678';
+    await p.submit('disable-form');
+    expect(p.requests[1].body.phone, '+33612345678', '00 becomes +');
+    expect(p.els.status.textContent, 'phone.mismatch_once', 'mismatch');
+    expect(p.els['disable-form'].hidden, true, 'form gone: the token is used up');
+  },
+  async 'reset-now prompt after a reveal'() {
+    const p = page([verified({ disableTid: 'D1', resetNowTid: 'R1' }), { status: 200, body: { result: 1, action: 'reset' } }]);
+    p.type('abc');
+    await p.submit();
+    expect(p.els.resetnow.hidden, false, 'prompt shown');
+    p.els['resetnow-phone'].value = '+15555550100';
+    await p.submit('resetnow-form');
+    expect(p.requests[1].url, '/reset-account-now', 'url');
+    expect(JSON.stringify(p.requests[1].body), '{"resetNowTid":"R1","phoneNumber":"+15555550100"}', 'body');
+    expect(p.els['resetnow-text'].textContent, 'resetnow.done', 'done');
+    expect(p.els['resetnow-form'].hidden, true, 'form gone');
+    expect(visible(p), 'result', 'code still shown');
+  },
+  async 'reset-now can be skipped; an expired token is said'() {
+    const p = page([verified({ resetNowTid: 'R1' }), { status: 404, body: { code: 101 } }]);
+    p.type('abc');
+    await p.submit();
+    p.els['resetnow-phone'].value = '+15555550100';
+    await p.submit('resetnow-form');
+    expect(p.els['resetnow-text'].textContent, 'msg.token_dead', 'expired');
+    await p.click('resetnow-skip');
+    expect(p.els.resetnow.hidden, true, 'skipped');
+  },
+  async 'no clipboard: no copy button'() {
+    const p = page([verified()], { clipboard: false });
+    p.type('abc');
+    await p.submit();
     expect(p.els.copy.hidden, true, 'copy button hidden');
+    expect(p.els['disable-open'].hidden, true, 'no opt-out without a token');
   },
   async 'mismatch with attempts left'() {
-    const p = page({ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2 } });
+    const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'That did not match how you usually type. Try again (2 attempts left).', 'status');
+    expect(p.els.status.textContent, 'msg.miss 2', 'status');
+    expect(p.els.status.className, 'status error', 'styled as an error');
     expect(p.els.typed.value, '', 'cleared');
-    expect(p.els.form.hidden, false, 'form shown');
+    expect(visible(p), 'challenge', 'stage');
   },
-  async 'mismatch with one attempt left'() {
-    const p = page({ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 1 } });
+  async 'user locked, then a reset'() {
+    const p = page([{ status: 403, body: { code: 105, tryAgainMinutes: 15 } },
+      { status: 403, body: { code: 111 } },
+      { status: 200, body: { result: 1, action: 'reset_scheduled', resetInMinutes: 60 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'That did not match how you usually type. Try again (1 attempt left).', 'status');
+    expect(visible(p), 'locked', 'stage');
+    expect(p.els['locked-text'].textContent, 'locked.user 15', 'minutes');
+    expect(p.els.focus, 'locked-title', 'focus on the heading');
+    expect(p.els.langs.hidden, false, 'language switch stays');
+    await p.click('reset-open');
+    expect(visible(p), 'reset', 'reset stage');
+    p.els['reset-phone'].value = '+15555550199';
+    await p.submit('reset-form');
+    expect(JSON.stringify(p.requests[1].body), '{"cid":"CID123","phone":"+15555550199"}', 'body');
+    expect(p.els.status.textContent, 'phone.mismatch', 'mismatch, try again');
+    expect(visible(p), 'reset', 'still on the reset stage');
+    p.els['reset-phone'].value = '+15555550100';
+    await p.submit('reset-form');
+    expect(visible(p), 'done', 'done stage');
+    expect(p.els['done-title'].textContent, 'reset.title', 'title');
+    expect(/^reset\.done 1 h \(.+\)$/.test(p.els['done-text'].textContent), true, 'when: ' + p.els['done-text'].textContent);
+    expect(p.els['done-more'].textContent, 'reset.after', 'after');
   },
-  async 'locked'() {
-    const p = page({ status: 403, body: { code: 105, message: 'Too many failed attempts. Try again in 15 minutes.', tryAgainMinutes: 15 } });
+  async 'challenge locked'() {
+    const p = page([{ status: 403, body: { code: 104 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'Too many failed attempts. Try again in 15 minutes.', 'status');
-    expect(p.els.form.hidden, true, 'form hidden');
+    expect(visible(p), 'locked', 'stage');
+    expect(p.els['locked-text'].textContent, 'locked.link', 'text');
   },
-  async 'locked without message'() {
-    const p = page({ status: 403, body: { code: 104, tryAgainMinutes: 15 } });
-    p.type('abc');
-    await p.submit();
-    expect(p.els.status.textContent, 'Too many attempts. Try again in 15 minutes.', 'status');
+  async 'locked page: reset back and forth'() {
+    const p = page([{ status: 200, body: { result: 1, action: 'reset_scheduled', resetInMinutes: 1440 } }], { stage: 'locked' });
+    expect(p.els.typed.value, '', 'no recorder attached');
+    await p.click('reset-open');
+    await p.click('reset-back');
+    expect(visible(p), 'locked', 'back');
+    await p.click('reset-open');
+    p.els['reset-phone'].value = '+15555550100';
+    await p.submit('reset-form');
+    expect(/^reset\.done 24 h \(.+\)$/.test(p.els['done-text'].textContent), true, 'when: ' + p.els['done-text'].textContent);
   },
   async 'expired link'() {
-    const p = page({ status: 410, body: { code: 101, message: 'This link has expired.' } });
+    const p = page([{ status: 404, body: { code: 101 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'This link has expired.', 'status');
+    expect(p.els.status.textContent, 'msg.link_dead', 'status');
     expect(p.els.form.hidden, true, 'form hidden');
   },
-  async 'bad request keeps the form'() {
-    const p = page({ status: 400, body: { code: 110, message: 'Please type the phrase again.' } });
+  async 'position: retry, then reload'() {
+    const p = page([{ status: 400, body: { code: 109 } }, { status: 400, body: { code: 108 } }]);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'Please type the phrase again.', 'status');
+    expect(p.els.status.textContent, 'msg.position_retry', 'retry');
+    expect(p.els.form.hidden, false, 'form kept');
+    p.type('abc');
+    await p.submit();
+    expect(p.els.status.textContent, 'msg.position', 'reload');
+    expect(p.els.form.hidden, true, 'form hidden');
+  },
+  async 'bad pattern keeps the form'() {
+    const p = page([{ status: 400, body: { code: 100 } }]);
+    p.type('abc');
+    await p.submit();
+    expect(p.els.status.textContent, 'msg.bad_pattern', 'status');
     expect(p.els.form.hidden, false, 'form shown');
     expect(p.els.typed.value, '', 'cleared');
   },
-  async 'server error without JSON'() {
-    const p = page({ status: 502 });
-    p.type('abc');
-    await p.submit();
-    expect(p.els.status.textContent, 'Something went wrong on our side. Try again in a moment.', 'status');
-    expect(p.els.typed.value, 'abc', 'typing kept');
+  async 'rate limited and server errors keep the typing'() {
+    for (const [answer, want] of [[{ status: 429, body: {} }, 'msg.rate'], [{ status: 502 }, 'msg.server'], [{ status: 503, body: { code: 503 } }, 'msg.server']]) {
+      const p = page([answer]);
+      p.type('abc');
+      await p.submit();
+      expect(p.els.status.textContent, want, 'status for ' + answer.status);
+      expect(p.els.typed.value, 'abc', 'typing kept');
+    }
   },
   async 'network error keeps the typing'() {
-    const p = page('network');
+    const p = page(['network']);
     p.type('abc');
     await p.submit();
-    expect(p.els.status.textContent, 'Network problem, try again.', 'status');
+    expect(p.els.status.textContent, 'msg.network', 'status');
     expect(p.els.typed.value, 'abc', 'typing kept');
     expect(p.els.submit.disabled, false, 'button enabled');
   },
   async 'wrong length is not sent'() {
-    const p = page({ status: 200, body: {} });
+    const p = page([{ status: 200, body: {} }]);
     p.type('abcd');
     await p.submit();
     expect(p.requests.length, 0, 'no request');
-    expect(p.els.status.textContent, 'That does not match the phrase. Please type it again.', 'status');
+    expect(p.els.status.textContent, 'msg.length', 'status');
     expect(p.els.typed.value, '', 'cleared');
   },
   async 'empty is not sent'() {
-    const p = page({ status: 200, body: {} });
+    const p = page([{ status: 200, body: {} }]);
     await p.submit();
     expect(p.requests.length, 0, 'no request');
+    expect(p.els.status.textContent, 'msg.empty', 'status');
   },
   async 'pasted text is not sent'() {
-    const p = page({ status: 200, body: {} });
+    const p = page([{ status: 200, body: {} }]);
     p.els.typed.fire('beforeinput', { inputType: 'insertFromPaste' });
     p.els.typed.value = 'abc';
     p.els.typed.fire('input', { inputType: 'insertFromPaste' });
     await p.submit();
     expect(p.requests.length, 0, 'no request');
-    expect(p.els.typed.value, '', 'cleared');
+    expect(p.els.status.textContent, 'msg.untimed', 'status');
+  },
+  async 'TypingDNA: the adapter asks for a same-text pattern under the text id'() {
+    const calls = [];
+    function TypingDNA() {}
+    TypingDNA.prototype.addTarget = (id) => calls.push('addTarget ' + id);
+    TypingDNA.prototype.getTypingPattern = (o) => { calls.push(JSON.stringify(o)); return '1,3.2,0,0,3,42|0,80|150,80|150,80#m#z'; };
+    TypingDNA.prototype.reset = () => calls.push('reset');
+    TypingDNA.prototype.removeTarget = (id) => calls.push('removeTarget ' + id);
+    TypingDNA.prototype.stop = () => calls.push('stop');
+    const p = page([verified()], { tdna: TypingDNA });
+    p.els.typed.value = 'abc';
+    await p.submit();
+    expect(calls[0], 'addTarget typed', 'target');
+    expect(calls[1], '{"type":1,"text":"abc","textId":42,"targetId":"typed"}', 'pattern request');
+    expect(p.requests[0].body.tp, '1,3.2,0,0,3,42|0,80|150,80|150,80#m#z', 'pattern sent as given');
+    expect(calls.slice(2).join(), 'removeTarget typed,stop', 'detached after the reveal');
+  },
+  async 'TypingDNA: recorder missing'() {
+    const p = page([verified()], { tdna: 'missing' });
+    expect(p.els.status.textContent, 'msg.recorder', 'status');
+    expect(p.els.typed.disabled, true, 'input disabled');
+  },
+  async 'motion permission where the browser asks'() {
+    function TypingDNA() {}
+    TypingDNA.prototype.addTarget = () => {};
+    const p = page([verified()], { tdna: TypingDNA, motion: true, motionPermission: 'granted' });
+    expect(p.els.motion.hidden, false, 'panel shown');
+    expect(p.els.typed.disabled, true, 'typing waits for the permission');
+    await p.click('motion-allow');
+    expect(p.els.motion.hidden, true, 'panel gone');
+    expect(p.els.typed.disabled, false, 'typing enabled');
+    const q = page([verified()], { tdna: TypingDNA, motion: true, motionPermission: 'denied' });
+    await q.click('motion-allow');
+    expect(q.els.status.textContent, 'motion.denied', 'denied');
+    const r = page([verified()], { tdna: TypingDNA, motion: true });
+    expect(r.els.motion.hidden, true, 'no panel where no permission is needed');
   },
 };
 

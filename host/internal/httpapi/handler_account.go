@@ -29,10 +29,14 @@ type disableRequest struct {
 	Phone      string `json:"phone"`
 }
 
+// accountResponse answers the account routes. For a scheduled reset it says when
+// the reset takes effect: in minutes (rounded up, as the Node SMS+ does) and as
+// an RFC 3339 time, which the page shows in the user's own clock.
 type accountResponse struct {
 	Result         int    `json:"result"`
 	Action         string `json:"action"`
 	ResetInMinutes int    `json:"resetInMinutes,omitempty"`
+	ResetAt        string `json:"resetAt,omitempty"`
 }
 
 func (s *Server) handleReset(c echo.Context) error {
@@ -48,7 +52,8 @@ func (s *Server) handleReset(c echo.Context) error {
 		return err
 	}
 	mins := int((sched.Delay + time.Minute - 1) / time.Minute)
-	return c.JSON(http.StatusOK, accountResponse{Result: 1, Action: "reset_scheduled", ResetInMinutes: mins})
+	return c.JSON(http.StatusOK, accountResponse{Result: 1, Action: "reset_scheduled", ResetInMinutes: mins,
+		ResetAt: sched.At.UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) handleResetNow(c echo.Context) error {

@@ -6,58 +6,198 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsplus/smsplus/host/internal/biometrics"
+	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/phrase"
 	"github.com/smsplus/smsplus/web"
 )
 
-// handlePage renders the challenge page, or a clear page for a bad link.
+// PageOptions configure the challenge page.
+type PageOptions struct {
+	// Texts are the page's texts and languages: SUPPORTED_LANGUAGES and
+	// DEFAULT_LANGUAGE applied (nil: i18n.Builtin()). The challenge flow writes
+	// its text messages from the same catalog.
+	Texts *i18n.Catalog
+	// RecorderURL is the TypingDNA recorder script the page loads when Engine is
+	// "typingdna" (TYPINGDNA_RECORDER_URL; empty: DefaultRecorderURL). The
+	// page's CSP allows exactly this script besides its own.
+	RecorderURL string
+}
+
+// DefaultRecorderURL is where TypingDNA publishes its JavaScript recorder.
+const DefaultRecorderURL = "https://www.typingdna.com/scripts/typingdna.js"
+
+func (s *Server) texts() *i18n.Catalog {
+	if s.Texts != nil {
+		return s.Texts
+	}
+	return i18n.Builtin()
+}
+
+// recorder returns the TypingDNA recorder URL and the CSP source that allows
+// exactly it, or two empty strings in local mode.
+func (s *Server) recorder() (src, csp string) {
+	if s.Engine != web.EngineTypingDNA {
+		return "", ""
+	}
+	src = s.RecorderURL
+	if src == "" {
+		src = DefaultRecorderURL
+	}
+	return src, recorderSource(src)
+}
+
+// recorderSource is the CSP source expression for one script URL: scheme, host
+// and path, without query or fragment (CSP matches paths exactly, and ignores
+// queries). ";" and "," are escaped, so a URL cannot add directives.
+func recorderSource(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	path := strings.NewReplacer(";", "%3B", ",", "%2C").Replace(u.EscapedPath())
+	return u.Scheme + "://" + u.Host + path
+}
+
+// handlePage renders the challenge page, the locked page, or a clear page for a
+// bad link. ?lang= picks the language (the page's language switch); ?spell=1
+// spells the phrase out instead of showing its picture (the accessible
+// alternative, on request only: docs/page.md).
 func (s *Server) handlePage(c echo.Context) error {
 	cid := c.Param("cid")
 	p, err := s.Service.Page(c.Request().Context(), cid)
 	if err != nil {
-		return s.renderErrorPage(c, err)
+		return s.renderProblemPage(c, cid, err)
 	}
-	img, err := phrase.DataURI(p.Phrase)
-	if err != nil {
-		return s.renderErrorPage(c, err)
+	lang := s.pageLanguage(c, p.Language)
+	chosen := "" // the switch's choice, kept across the spell link
+	if c.QueryParam("lang") != "" {
+		chosen = lang
+	}
+	spell := c.QueryParam("spell") == "1"
+	recorder, recorderCSP := s.recorder()
+	page := web.ChallengePage{
+		Locale: s.locale(c, lang, cid, spell), Nonce: newNonce(), Stage: web.StageChallenge, CID: p.ChallengeID,
+		PhraseLength: len([]rune(p.Phrase)), TextID: p.TextID,
+		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required,
+		Engine: web.EngineLocal, RecorderURL: recorder, Motion: recorder != "",
+		SpellURL: pageURL(cid, chosen, !spell),
+	}
+	if recorder != "" {
+		page.Engine = web.EngineTypingDNA
+	}
+	if spell {
+		page.Spelled = strings.Fields(p.Phrase)
+		s.log.Info("phrase spelled out", "request_id", requestID(c))
+	} else {
+		img, err := phrase.DataURI(p.Phrase)
+		if err != nil {
+			return s.renderProblemPage(c, cid, err)
+		}
+		page.PhraseImage = img
 	}
 	var buf bytes.Buffer
-	if err := web.RenderChallenge(&buf, web.ChallengePage{
-		Lang: p.Language, CID: p.ChallengeID, PhraseImage: img, PhraseLength: len([]rune(p.Phrase)), TextID: p.TextID,
-		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required, Engine: s.Engine,
-	}); err != nil {
+	if err := web.RenderChallenge(&buf, page); err != nil {
 		return err
 	}
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	return s.writePage(c, http.StatusOK, page.Locale.Lang, page.Nonce, recorderCSP, buf.Bytes())
 }
 
-func (s *Server) renderErrorPage(c echo.Context, err error) error {
+// pageLanguage applies i18n.Catalog.Choose: the page's switch, the IAM's locale,
+// the browser's Accept-Language, DEFAULT_LANGUAGE.
+func (s *Server) pageLanguage(c echo.Context, iam string) string {
+	return s.texts().Choose(c.QueryParam("lang"), iam, c.Request().Header.Get("Accept-Language"))
+}
+
+// locale is the page's language with its switch: one link per supported
+// language to the same page (kept spelled out when it is). No switch for a path
+// that is not a challenge id.
+func (s *Server) locale(c echo.Context, lang, cid string, spell bool) web.Locale {
+	texts := s.texts()
+	l := web.Locale{Lang: lang, Text: func(key string) (string, bool) { return texts.Lookup(lang, i18n.Key(key)) }}
+	if !challenge.ValidID(cid) {
+		return l
+	}
+	for _, tag := range texts.Languages() {
+		l.Languages = append(l.Languages, web.Language{
+			Tag: tag, Name: texts.Name(tag), URL: pageURL(cid, tag, spell), Current: tag == lang,
+		})
+	}
+	return l
+}
+
+// pageURL is the challenge page's path with its query.
+func pageURL(cid, lang string, spell bool) string {
+	q := url.Values{}
+	if lang != "" {
+		q.Set("lang", lang)
+	}
+	if spell {
+		q.Set("spell", "1")
+	}
+	u := "/" + url.PathEscape(cid)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// renderProblemPage answers a page request the flow refused: a locked user or
+// link gets the locked stage (with the way to reset the profile); an unknown,
+// expired or used link, or a failure, a page that says so.
+func (s *Server) renderProblemPage(c echo.Context, cid string, err error) error {
 	ae := toAPIError(err)
 	if ae.Status >= 500 {
 		s.log.Error("page failed", "request_id", requestID(c), "err", err)
 	}
-	title := "Link not valid"
-	switch ae.Status {
-	case http.StatusForbidden:
-		title = "Too many failed attempts"
-	case http.StatusServiceUnavailable, http.StatusInternalServerError:
-		title = "Something went wrong"
-	}
-	msg := ae.Message
-	if ae.TryAgainMinutes > 0 {
-		msg = "Too many failed attempts. Try again in " + strconv.Itoa(ae.TryAgainMinutes) + " minutes."
-	}
+	lang := s.pageLanguage(c, "")
+	nonce := newNonce()
 	var buf bytes.Buffer
-	if rerr := web.RenderError(&buf, web.ErrorPage{Lang: "en", Title: title, Message: msg, Status: ae.Status}); rerr != nil {
+	var locked *challenge.UserLockedError
+	if errors.As(err, &locked) || errors.Is(err, challenge.ErrChallengeLocked) {
+		page := web.ChallengePage{Locale: s.locale(c, lang, cid, false), Nonce: nonce, Stage: web.StageLocked, CID: cid}
+		if locked != nil {
+			page.LockMinutes = max(locked.Minutes(), 1)
+		}
+		if rerr := web.RenderChallenge(&buf, page); rerr != nil {
+			return rerr
+		}
+		return s.writePage(c, ae.Status, lang, nonce, "", buf.Bytes())
+	}
+	page := web.ErrorPage{Locale: s.locale(c, lang, cid, false), Nonce: nonce, Status: ae.Status,
+		TitleKey: web.ErrorLinkTitle, TextKey: web.ErrorLinkText}
+	switch {
+	case ae.Status == http.StatusServiceUnavailable:
+		page.TitleKey, page.TextKey = web.ErrorUnavailableTitle, web.ErrorUnavailableText
+	case ae.Status >= 500:
+		page.TitleKey, page.TextKey = web.ErrorTitle, web.ErrorText
+	}
+	if rerr := web.RenderError(&buf, page); rerr != nil {
 		return rerr
 	}
-	return c.HTMLBlob(ae.Status, buf.Bytes())
+	return s.writePage(c, ae.Status, lang, nonce, "", buf.Bytes())
+}
+
+// writePage sends a rendered page with its nonce-based CSP, compressed when the
+// browser accepts gzip (the page is most of what a slow phone downloads).
+func (s *Server) writePage(c echo.Context, status int, lang, nonce, recorderCSP string, body []byte) error {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", pagePolicy(nonce, recorderCSP))
+	h.Set("Content-Language", lang)
+	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	if acceptsGzip(c.Request()) {
+		if gz, err := gzipBytes(body); err == nil {
+			h.Set(echo.HeaderContentEncoding, "gzip")
+			body = gz
+		}
+	}
+	return c.Blob(status, echo.MIMETextHTMLCharsetUTF8, body)
 }
 
 // verifyRequest keeps the Node SMS+ field names.

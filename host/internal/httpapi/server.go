@@ -53,6 +53,8 @@ type Options struct {
 	// token) when that is not empty.
 	Metrics      http.Handler
 	MetricsToken string
+	// PageOptions: the challenge page's texts and TypingDNA recorder (handler_page.go).
+	PageOptions
 }
 
 // Server holds the routes' dependencies.

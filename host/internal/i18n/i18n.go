@@ -8,8 +8,11 @@
 // Texts name their arguments in braces ({code}, {link}) so that a translation may
 // put them in any order. The default language's file is the reference: every
 // other file must have exactly its keys, with the same placeholders, or the
-// catalog does not load. Adding the page's strings later means adding keys to
-// every file (and constants here for the ones code refers to).
+// catalog does not load. The "sms.*" keys are the text messages; the others are
+// the challenge page's (package web names the keys it uses, web.TextKeys).
+//
+// Which language a page is shown in is Catalog.Choose; docs/page.md explains the
+// order.
 package i18n
 
 import (
@@ -39,6 +42,9 @@ const (
 	// KeySMSLink is the SMS for an enrolled user: the link only; the page reveals
 	// the code after the typing check. Args: link.
 	KeySMSLink Key = "sms.link"
+	// KeyLangName is a language's own name ("Español"), for the page's language
+	// switch.
+	KeyLangName Key = "lang.name"
 )
 
 // DefaultLanguage is the built-in catalog's default and reference language.
@@ -144,6 +150,74 @@ func (c *Catalog) WithDefault(lang string) (*Catalog, error) {
 	cc := *c
 	cc.def = l
 	return &cc, nil
+}
+
+// Only returns the catalog restricted to langs (SUPPORTED_LANGUAGES), each
+// matched like Match ("pt-BR" -> "pt"). No langs: the catalog as it is. It fails
+// when a language has no texts or the default language is not among them.
+func (c *Catalog) Only(langs ...string) (*Catalog, error) {
+	if len(langs) == 0 {
+		return c, nil
+	}
+	keep := map[string]map[Key]string{}
+	var problems []error
+	for _, tag := range langs {
+		l, ok := c.lookup(normalize(tag))
+		if !ok {
+			problems = append(problems, fmt.Errorf("language %q: no texts (available: %s)", tag, strings.Join(c.langs, ", ")))
+			continue
+		}
+		keep[l] = c.texts[l]
+	}
+	if _, ok := keep[c.def]; !ok {
+		problems = append(problems, fmt.Errorf("the default language %q must be one of them", c.def))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return &Catalog{def: c.def, texts: keep, langs: slices.Sorted(maps.Keys(keep))}, nil
+}
+
+// Choose picks the language of the challenge page. In order:
+//
+//  1. chosen: the language the user picked with the page's language switch;
+//  2. iam: the challenge's language (from the IAM's locale, which the text
+//     message was written in) when it is not just the default language;
+//  3. acceptLanguage: the browser's Accept-Language header;
+//  4. the default language.
+//
+// The challenge language falls back to the default when the IAM sends no locale,
+// so a default there says nothing about the user and the browser's preference is
+// the better guide. Each is matched like Match; unsupported values are skipped.
+func (c *Catalog) Choose(chosen, iam, acceptLanguage string) string {
+	if l, ok := c.lookup(normalize(chosen)); ok {
+		return l
+	}
+	if l, ok := c.lookup(normalize(iam)); ok && l != c.def {
+		return l
+	}
+	for _, tag := range parseAcceptLanguage(acceptLanguage) {
+		if l, ok := c.lookup(tag); ok {
+			return l
+		}
+	}
+	return c.def
+}
+
+// Lookup returns the text for key in lang (matched like Match), without
+// placeholders filled, and whether the catalog has it. The page renders with
+// Lookup so that a missing key fails loudly instead of showing the key.
+func (c *Catalog) Lookup(lang string, key Key) (string, bool) {
+	text, ok := c.texts[c.Match(lang)][key]
+	return text, ok
+}
+
+// Name returns lang's own name ("Français"), or lang itself without one.
+func (c *Catalog) Name(lang string) string {
+	if text, ok := c.texts[lang][KeyLangName]; ok {
+		return text
+	}
+	return lang
 }
 
 // Match returns the catalog language that best serves prefs, each a locale

@@ -5,10 +5,15 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/smsplus/smsplus/web"
 )
 
 // keysInCode are the keys Go code refers to; each must exist in the catalog.
-var keysInCode = []Key{KeySMSEnroll, KeySMSLink}
+var keysInCode = []Key{KeySMSEnroll, KeySMSLink, KeyLangName}
+
+// sameInEnglish are texts that may read the same as in English: unit symbols.
+var sameInEnglish = map[Key]bool{"unit.hours": true, "unit.minutes": true}
 
 func TestBuiltinCatalog(t *testing.T) {
 	t.Parallel()
@@ -36,7 +41,7 @@ func TestBuiltinCatalog(t *testing.T) {
 			if !ok {
 				t.Errorf("%s: key %q missing", lang, k)
 			}
-			if lang != DefaultLanguage && text == en {
+			if lang != DefaultLanguage && text == en && !sameInEnglish[k] {
 				t.Errorf("%s: key %q is the English text", lang, k)
 			}
 		}
@@ -192,5 +197,120 @@ func TestT(t *testing.T) {
 				t.Errorf("T = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestPageKeys(t *testing.T) {
+	t.Parallel()
+	c := Builtin()
+	for _, key := range web.TextKeys() {
+		for _, lang := range c.Languages() {
+			if _, ok := c.Lookup(lang, Key(key)); !ok {
+				t.Errorf("%s: the page uses %q, which is not in the catalog", lang, key)
+			}
+		}
+	}
+	// And the other way round: no page text nobody uses.
+	used := map[string]bool{}
+	for _, key := range web.TextKeys() {
+		used[key] = true
+	}
+	for key := range c.texts[DefaultLanguage] {
+		if !strings.HasPrefix(string(key), "sms.") && key != KeyLangName && !used[string(key)] {
+			t.Errorf("key %q is in the catalog but the page does not use it", key)
+		}
+	}
+}
+
+func TestChoose(t *testing.T) {
+	t.Parallel()
+	c := Builtin() // default en
+	tests := map[string]struct {
+		chosen, iam, accept string
+		want                string
+	}{
+		"nothing":                           {"", "", "", "en"},
+		"browser only":                      {"", "", "fr-CH, fr;q=0.9, en;q=0.8", "fr"},
+		"IAM locale beats the browser":      {"", "pt", "fr-FR,fr;q=0.9", "pt"},
+		"IAM default defers to the browser": {"", "en", "es-MX,es;q=0.9", "es"},
+		"switch beats everything":           {"es", "pt", "fr", "es"},
+		"switch with a region":              {"pt-BR", "", "", "pt"},
+		"unsupported switch is ignored":     {"de", "", "fr", "fr"},
+		"unsupported browser languages":     {"", "", "de-DE,de;q=0.9,it;q=0.5", "en"},
+		"browser order by weight":           {"", "", "es;q=0.4, pt;q=0.8", "pt"},
+		"IAM default and no browser":        {"", "en", "", "en"},
+		"garbage everywhere":                {"<script>", "x", ";;;q=", "en"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if got := c.Choose(tt.chosen, tt.iam, tt.accept); got != tt.want {
+				t.Errorf("Choose(%q, %q, %q) = %q, want %q", tt.chosen, tt.iam, tt.accept, got, tt.want)
+			}
+		})
+	}
+	// With another default, the IAM's "en" is a real choice.
+	es, err := c.WithDefault("es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := es.Choose("", "en", "fr"); got != "en" {
+		t.Errorf("default es, IAM en, browser fr: %q, want en", got)
+	}
+}
+
+func TestOnly(t *testing.T) {
+	t.Parallel()
+	c := Builtin()
+	two, err := c.Only("EN", "pt_BR", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := two.Languages(); !slices.Equal(got, []string{"en", "pt"}) {
+		t.Errorf("languages %v", got)
+	}
+	if two.Match("fr") != "en" || two.Choose("", "", "fr, pt;q=0.5") != "pt" {
+		t.Error("a language left out is still served")
+	}
+	if got := two.LinkSMS("fr", "L"); got != two.LinkSMS("en", "L") {
+		t.Errorf("SMS in a language left out: %q", got)
+	}
+	if !slices.Equal(c.Languages(), []string{"en", "es", "fr", "pt"}) {
+		t.Error("Only changed the catalog it was called on")
+	}
+	if same, err := c.Only(); err != nil || same != c {
+		t.Errorf("Only() = %v, %v", same, err)
+	}
+	for name, langs := range map[string][]string{
+		"unknown language": {"en", "de"},
+		"default left out": {"es", "fr"},
+		"garbage":          {"en", "../x"},
+	} {
+		if _, err := c.Only(langs...); err == nil {
+			t.Errorf("%s: Only(%v) succeeded", name, langs)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestLookupAndName(t *testing.T) {
+	t.Parallel()
+	c := Builtin()
+	if text, ok := c.Lookup("fr-CA", "challenge.title"); !ok || text != "Confirmez votre identité" {
+		t.Errorf("Lookup(fr-CA) = %q, %v", text, ok)
+	}
+	if _, ok := c.Lookup("en", "no.such.key"); ok {
+		t.Error("Lookup found a key that does not exist")
+	}
+	names := map[string]string{}
+	for _, l := range c.Languages() {
+		names[l] = c.Name(l)
+	}
+	want := map[string]string{"en": "English", "es": "Español", "fr": "Français", "pt": "Português"}
+	for l, n := range want {
+		if names[l] != n {
+			t.Errorf("Name(%s) = %q, want %q", l, names[l], n)
+		}
 	}
 }

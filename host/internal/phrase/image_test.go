@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestImage(t *testing.T) {
@@ -53,44 +54,73 @@ func TestImage(t *testing.T) {
 	}
 }
 
+// widestStyles sets every glyph of text in the face and size that make it widest.
+func widestStyles(t *testing.T, text string) []style {
+	t.Helper()
+	styles := make([]style, utf8.RuneCountInString(text))
+	best, bestW := 0, 0.0
+	for f := range fontFiles {
+		for i := range styles {
+			styles[i] = style{font: f, scale: 100}
+		}
+		gs, err := glyphsFor(text, styles, fontSizes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w float64
+		for _, g := range gs {
+			w += g.advance
+		}
+		if w > bestW {
+			best, bestW = f, w
+		}
+	}
+	for i := range styles {
+		styles[i] = style{font: best, scale: glyphScales[len(glyphScales)-1]}
+	}
+	return styles
+}
+
 func TestLayoutFits(t *testing.T) {
 	t.Parallel()
-	// The three widest words of the list make the widest real phrase.
-	words, err := Words("en")
-	if err != nil {
-		t.Fatal(err)
-	}
-	advance := func(w string) float64 {
-		gs, err := glyphsFor(w, fontSizes[0])
+	// The three widest words of each list make the widest real phrase.
+	for _, lang := range []string{"en", "es", "fr", "pt"} {
+		words, err := Words(lang)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var a float64
-		for _, g := range gs {
-			a += g.advance
+		advance := func(w string) float64 {
+			gs, err := glyphsFor(w, widestStyles(t, w), fontSizes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a float64
+			for _, g := range gs {
+				a += g.advance
+			}
+			return a
 		}
-		return a
-	}
-	widest := slices.Clone(words)
-	slices.SortFunc(widest, func(a, b string) int { return cmp.Compare(advance(b), advance(a)) })
-	tests := map[string]struct {
-		text    string
-		minSize int
-	}{
-		"widest words":  {strings.Join(widest[:3], " "), 36},
-		"short phrase":  {"tree lamp", fontSizes[0]},
-		"24 wide chars": {"wwwwww mmmmmm wwwwww mmm", 24},
-	}
-	for name, tc := range tests {
-		_, width, size, err := layout(tc.text)
-		if err != nil {
-			t.Fatal(err)
+		widest := slices.Clone(words)
+		slices.SortFunc(widest, func(a, b string) int { return cmp.Compare(advance(b), advance(a)) })
+		tests := map[string]struct {
+			text    string
+			minSize int
+		}{
+			"widest words":  {strings.Join(widest[:3], " "), 30},
+			"short phrase":  {"tree lamp", fontSizes[0]},
+			"24 wide chars": {"wwwwww mmmmmm wwwwww mmm", 26},
 		}
-		if width > ImageWidth-2*margin {
-			t.Errorf("%s %q: %.0f px wide at size %d, want <= %d", name, tc.text, width, size, ImageWidth-2*margin)
-		}
-		if size < tc.minSize {
-			t.Errorf("%s %q: font size %d, want >= %d", name, tc.text, size, tc.minSize)
+		for name, tc := range tests {
+			_, width, size, err := layout(tc.text, widestStyles(t, tc.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if width > ImageWidth-2*margin {
+				t.Errorf("%s %s %q: %.0f px wide at size %d, want <= %d", lang, name, tc.text, width, size, ImageWidth-2*margin)
+			}
+			if size < tc.minSize {
+				t.Errorf("%s %s %q: font size %d, want >= %d", lang, name, tc.text, size, tc.minSize)
+			}
 		}
 	}
 }

@@ -1,9 +1,10 @@
 // Package phrase picks the short phrases SMS+ users type on the challenge page and
 // renders them as images.
 //
-// Word lists are embedded from words/ (see words/README.md). The image is set in
-// Go Bold, one of the Go fonts by Bigelow & Holmes, distributed under a BSD-style
-// licence with golang.org/x/image (font/gofont), which embeds them.
+// Word lists are embedded from words/ (see words/README.md): en, es, fr and pt,
+// plain ASCII letters. The image is set in the Go fonts by Bigelow & Holmes,
+// distributed under a BSD-style licence with golang.org/x/image (font/gofont),
+// which embeds them; docs/page.md explains its distortion and how it was measured.
 package phrase
 
 import (

@@ -15,8 +15,14 @@ func TestWordListRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, lang := range []string{"en", "es", "fr", "pt"} {
+		if _, ok := lists[lang]; !ok {
+			t.Errorf("no word list for %s", lang)
+		}
+	}
 	for lang, words := range lists {
-		if len(words) < 300 && lang == DefaultLanguage {
+		// Two words of a 300-word list already make 90,000 phrases.
+		if len(words) < 300 {
 			t.Errorf("%s: %d words, want a few hundred", lang, len(words))
 		}
 		seen := map[string]bool{}
@@ -28,12 +34,11 @@ func TestWordListRules(t *testing.T) {
 			if n := utf8.RuneCountInString(w); n < 3 || n > 6 {
 				t.Errorf("%s: %q has %d letters, want 3-6", lang, w, n)
 			}
-			if lang == "en" {
-				for _, c := range w {
-					if c < 'a' || c > 'z' {
-						t.Errorf("%s: %q is not lower-case ASCII letters", lang, w)
-						break
-					}
+			// Plain ASCII letters: no accents to find on a phone keyboard.
+			for _, c := range w {
+				if c < 'a' || c > 'z' {
+					t.Errorf("%s: %q is not lower-case ASCII letters", lang, w)
+					break
 				}
 			}
 		}
@@ -86,6 +91,34 @@ func TestNew(t *testing.T) {
 	}
 	if counts[2] == 0 || counts[3] == 0 {
 		t.Errorf("word counts %v, want both 2 and 3", counts)
+	}
+}
+
+func TestNewPerLanguage(t *testing.T) {
+	t.Parallel()
+	for _, tag := range []string{"es", "fr", "pt", "pt-BR", "FR_ca"} {
+		lang := strings.ToLower(tag[:2])
+		words, err := Words(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			p, err := New(tag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.TextID != biometrics.TextID(p.Text) {
+				t.Fatalf("%q: text id %s, want %s", p.Text, p.TextID, biometrics.TextID(p.Text))
+			}
+			if l := len(p.Text); l < MinLen || l > MaxLen {
+				t.Fatalf("%q: %d characters, want %d-%d", p.Text, l, MinLen, MaxLen)
+			}
+			for _, w := range strings.Split(p.Text, " ") {
+				if _, ok := slices.BinarySearch(words, w); !ok {
+					t.Fatalf("New(%q) = %q: %q is not in the %s list", tag, p.Text, w, lang)
+				}
+			}
+		}
 	}
 }
 
