@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +33,17 @@ type Config struct {
 	BaseURL         string
 	HashSalt        string
 	DefaultLanguage string
+	// SupportedLanguages (SUPPORTED_LANGUAGES, comma-separated) limits the
+	// languages of the page and the texts; empty = every language SMS+ has texts for.
+	SupportedLanguages []string
 
 	DataStore string // embedded | redis | mongo | firestore
 	DataDir   string // embedded store directory
 	DataKey   []byte // optional AES-256 key sealing OTPs at rest
+	// The selected server store's settings (storage.go); nil unless DataStore names it.
+	Redis     *Redis
+	Mongo     *Mongo
+	Firestore *Firestore
 
 	BiometricsEngine   string // local | typingdna
 	LocalEnrollSamples int
@@ -61,6 +69,12 @@ type Config struct {
 	LogFormat   string // json | text
 	LogRequests bool
 
+	// ShutdownDrain is how long /readyz answers 503 before the listener closes on
+	// SIGTERM, so load balancers stop sending work first.
+	ShutdownDrain time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
 	// they declare, whatever their names.
 	raw map[string]string
@@ -73,6 +87,9 @@ type TypingDNA struct {
 	APISecret   string
 	TextDefault string
 	Timeout     time.Duration
+	// RecorderURL (TYPINGDNA_RECORDER_URL) is the TypingDNA recorder script the
+	// page loads in TypingDNA mode; the page's CSP allows exactly this script.
+	RecorderURL string
 }
 
 // Twilio holds the Twilio sender settings.
@@ -104,8 +121,14 @@ var defaults = map[string]any{
 	"default_language":                  "en",
 	"data_store":                        "embedded",
 	"data_dir":                          "./data",
+	"redis_host":                        "localhost",
+	"redis_port":                        "6379",
+	"redis_db":                          "0",
+	"redis_key_prefix":                  "smsplus:",
+	"mongo_db_name":                     "smsplus",
 	"typingdna_server":                  "https://api.typingdna.com",
 	"typingdna_timeout_ms":              "20000",
+	"typingdna_recorder_url":            "https://www.typingdna.com/scripts/typingdna.js",
 	"twilio_timeout_ms":                 "10000",
 	"local_enroll_samples":              "3",
 	"hook_budget_ms":                    "2000",
@@ -119,6 +142,7 @@ var defaults = map[string]any{
 	"log_level":                         "info",
 	"log_format":                        "json",
 	"log_requests":                      "false",
+	"shutdown_drain_ms":                 "3000",
 }
 
 // Load reads the sources and returns the config, or an error listing every problem.
@@ -218,10 +242,26 @@ func parse(raw map[string]string) (*Config, error) {
 		r.problem("HASH_SALT: is required: user ids are SHA-256(phone + HASH_SALT); without a salt they could be reversed by hashing every phone number (keep the Node SMS+ value to keep existing profiles)")
 	}
 	c.DefaultLanguage = strings.ToLower(r.str("default_language"))
+	for _, tag := range strings.Split(r.str("supported_languages"), ",") {
+		tag = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(tag), "_", "-"))
+		if tag == "" || slices.Contains(c.SupportedLanguages, tag) {
+			continue
+		}
+		if !languageTag.MatchString(tag) {
+			r.problem("SUPPORTED_LANGUAGES: %q is not a language tag (e.g. en,es,fr,pt)", tag)
+			continue
+		}
+		c.SupportedLanguages = append(c.SupportedLanguages, tag)
+	}
 
 	c.DataStore = r.oneOf("data_store", "embedded", "redis", "mongo", "firestore")
-	if c.DataStore != "embedded" && c.DataStore != "" {
-		r.problem("DATA_STORE: %q is not available in this build yet; use embedded", c.DataStore)
+	switch c.DataStore {
+	case "redis":
+		c.Redis = r.redis()
+	case "mongo":
+		c.Mongo = r.mongo()
+	case "firestore":
+		c.Firestore = r.firestore()
 	}
 	c.DataDir = r.str("data_dir")
 	if c.DataStore == "embedded" && c.DataDir == "" {
@@ -241,6 +281,10 @@ func parse(raw map[string]string) (*Config, error) {
 		APISecret:   r.str("typingdna_api_secret"),
 		TextDefault: r.str("typingdna_text_default"),
 		Timeout:     time.Duration(r.int("typingdna_timeout_ms", 100, 120000)) * time.Millisecond,
+		RecorderURL: r.str("typingdna_recorder_url"),
+	}
+	if !scriptURL(c.TypingDNA.RecorderURL) {
+		r.problem("TYPINGDNA_RECORDER_URL: must be an https URL of a script (http only for localhost), got %q", c.TypingDNA.RecorderURL)
 	}
 	c.BiometricsEngine = strings.ToLower(r.str("biometrics_engine"))
 	if c.BiometricsEngine == "" {
@@ -323,6 +367,11 @@ func parse(raw map[string]string) (*Config, error) {
 	c.LogLevel = r.oneOf("log_level", "debug", "info", "warn", "error")
 	c.LogFormat = r.oneOf("log_format", "json", "text")
 	c.LogRequests = r.bool("log_requests")
+	c.ShutdownDrain = time.Duration(r.int("shutdown_drain_ms", 0, 60000)) * time.Millisecond
+	c.MetricsToken = r.str("metrics_token")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		r.problem("METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for an open /metrics")
+	}
 
 	if len(r.problems) > 0 {
 		return c, &Error{Problems: r.problems}
@@ -367,4 +416,23 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
+}
+
+var languageTag = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`)
+
+// scriptURL accepts an absolute https URL without fragment or credentials, or an
+// http one on a loopback host (tests, local mirrors).
+func scriptURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil || u.Path == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		return h == "localhost" || h == "127.0.0.1" || h == "::1"
+	}
+	return false
 }

@@ -1,0 +1,419 @@
+package mongo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/smsplus/smsplus/host/internal/storage"
+	"github.com/smsplus/smsplus/host/internal/storage/storagetest"
+)
+
+// envURL names the server .ci/services.sh starts (FerretDB) or any MongoDB.
+const envURL = "SMSPLUS_TEST_MONGO_URL"
+
+// ferretIncrReason is printed where the suite's concurrent-counter check is skipped.
+const ferretIncrReason = "FerretDB v1 applies $inc by reading the document and writing it back without a lock " +
+	"(FerretDB#3040), so the test server itself loses concurrent increments; MongoDB applies $inc atomically. " +
+	"The counter contract is proven concurrently on Redis, Firestore and embedded, and sequentially here"
+
+// open opens a store on a database of its own, dropped when the test ends.
+func open(tb testing.TB, o Options) *Store {
+	tb.Helper()
+	if o.URI == "" {
+		o.URI = storagetest.ServerEnv(tb, envURL)
+	}
+	if o.Database == "" {
+		o.Database = "smsplus_test_" + strings.ToLower(rand.Text()[:12])
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s, err := Open(tb.Context(), o)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.coll.Database().Drop(ctx); err != nil {
+			tb.Errorf("drop test database: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// ferretDB reports whether the test server is FerretDB (buildInfo says so).
+func ferretDB(t testing.TB, s *Store) bool {
+	t.Helper()
+	var info bson.M
+	if err := s.client.Database("admin").RunCommand(t.Context(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		t.Fatalf("buildInfo: %v", err)
+	}
+	_, ok := info["ferretdbVersion"]
+	return ok
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	var opts []storagetest.Option
+	if ferretDB(t, open(t, Options{})) {
+		opts = append(opts, storagetest.Skip("incr_concurrent", ferretIncrReason))
+	}
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, Options{}) }, opts...)
+}
+
+// The concurrent checks that do not need $inc hold on FerretDB too, because Create
+// and Take rely only on the unique _id and on deleteOne's exact count. This repeats
+// them at a larger scale than the suite, since they are the ones a weaker Take
+// (findOneAndDelete) fails on FerretDB.
+func TestTakeAndCreateExactlyOnce(t *testing.T) {
+	t.Parallel()
+	s := open(t, Options{})
+	ctx := t.Context()
+	for round := range 10 {
+		key := "r" + string(rune('a'+round))
+		if err := s.Put(ctx, storage.Tokens, key, []byte(key), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		var takes, creates sync.WaitGroup
+		var mu sync.Mutex
+		won, created := 0, 0
+		for range 32 {
+			takes.Go(func() {
+				if _, err := s.Take(ctx, storage.Tokens, key); err == nil {
+					mu.Lock()
+					won++
+					mu.Unlock()
+				} else if !errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("Take: %v", err)
+				}
+			})
+			creates.Go(func() {
+				if err := s.Create(ctx, storage.Challenges, key, []byte("c"), time.Minute); err == nil {
+					mu.Lock()
+					created++
+					mu.Unlock()
+				} else if !errors.Is(err, storage.ErrExists) {
+					t.Errorf("Create: %v", err)
+				}
+			})
+		}
+		takes.Wait()
+		creates.Wait()
+		if won != 1 || created != 1 {
+			t.Fatalf("round %d: %d Take winners and %d Create winners, want 1 and 1", round, won, created)
+		}
+	}
+}
+
+// Where the server refuses the TTL index (FerretDB), Open warns and the sweeper
+// deletes expired documents; where it accepts it (MongoDB), the index is there.
+func TestTTLIndexOrSweeper(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	s := open(t, Options{
+		SweepInterval: 50 * time.Millisecond,
+		Log:           slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	ctx := t.Context()
+
+	if !ferretDB(t, s) {
+		if !s.TTLIndex() {
+			t.Fatalf("MongoDB refused the TTL index; log:\n%s", logs.String())
+		}
+		cur, err := s.coll.Indexes().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var indexes []bson.M
+		if err := cur.All(ctx, &indexes); err != nil {
+			t.Fatal(err)
+		}
+		for _, ix := range indexes {
+			if ix["name"] == TTLIndex {
+				if v, ok := ix["expireAfterSeconds"].(int32); !ok || v != 0 {
+					t.Errorf("TTL index expireAfterSeconds = %v, want 0", ix["expireAfterSeconds"])
+				}
+				return
+			}
+		}
+		t.Fatalf("no index %s among %v", TTLIndex, indexes)
+	}
+
+	if s.TTLIndex() {
+		t.Fatal("FerretDB accepted a TTL index: update this test and docs/storage.md")
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "refused the TTL index") {
+		t.Errorf("no warning about the TTL index in the log:\n%s", logs.String())
+	}
+	for i := range 20 {
+		if err := s.Put(ctx, storage.Audit, "short"+string(rune('a'+i)), []byte("v"), 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(ctx, storage.Audit, "forever", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Incr(ctx, storage.UserFailures, "hour", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := s.coll.CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d documents left after 5 s, want 2 (the sweeper deletes only expired ones)", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.Get(ctx, storage.Audit, "forever"); err != nil {
+		t.Errorf("Get of a record without expiry after sweeps: %v", err)
+	}
+}
+
+// The documented layout: one collection, _id "<ns>:<key>", binary v, date expires_at.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	s := open(t, Options{})
+	ctx := t.Context()
+	before := time.Now()
+	if err := s.Put(ctx, storage.Challenges, "c/1", []byte{0, 1, 2}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Incr(ctx, storage.ChallengeFailures, "c/1", 0); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		ID  string        `bson:"_id"`
+		NS  string        `bson:"ns"`
+		V   bson.Binary   `bson:"v"`
+		Exp bson.DateTime `bson:"expires_at"`
+	}
+	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: "challenge:c/1"}}).Decode(&rec); err != nil {
+		t.Fatalf("find challenge:c/1: %v", err)
+	}
+	exp := rec.Exp.Time()
+	if rec.NS != "challenge" || !bytes.Equal(rec.V.Data, []byte{0, 1, 2}) ||
+		exp.Before(before.Add(time.Minute)) || exp.After(time.Now().Add(time.Minute+time.Millisecond)) {
+		t.Errorf("record = %+v (expires %v), want ns challenge, v 000102, expires a minute after the Put", rec, exp)
+	}
+	var ctr bson.M
+	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: "challenge_failures:c/1"}}).Decode(&ctr); err != nil {
+		t.Fatalf("find challenge_failures:c/1: %v", err)
+	}
+	if ctr["n"] != int64(1) || ctr["ns"] != "challenge_failures" {
+		t.Errorf("counter = %v, want n 1 and ns challenge_failures", ctr)
+	}
+	if _, ok := ctr["expires_at"]; ok {
+		t.Errorf("counter without ttl has expires_at: %v", ctr)
+	}
+}
+
+func TestDocID(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"abc":             "user:abc",
+		"with/slash":      "user:with/slash",
+		"100%":            "user:100%25",
+		"%25":             "user:%2525",
+		"ünï":             "user:ünï",
+		"a\x00b":          "user:a%00b",
+		"\xff\xfe":        "user:%FF%FE",
+		"ok\xc3":          "user:ok%C3", // a cut multi-byte sequence
+		"emoji 🔑":         "user:emoji 🔑",
+		"tab\tkey":        "user:tab\tkey",
+		string([]byte{0}): "user:%00",
+	}
+	for key, want := range tests {
+		if got := DocID(storage.Users, key); got != want {
+			t.Errorf("DocID(%q) = %q, want %q", key, got, want)
+		}
+	}
+	// Escaping is one-to-one on tricky pairs.
+	pairs := [][2]string{{"%FF", "\xff"}, {"%", "%25"}, {"a:b", "a%3Ab"}}
+	for _, p := range pairs {
+		if DocID(storage.Users, p[0]) == DocID(storage.Users, p[1]) {
+			t.Errorf("keys %q and %q share an _id", p[0], p[1])
+		}
+	}
+	if DocID("ab", "c:d") == DocID("ab_c", "d") || DocID("a", "b:c") == DocID("a_b", "c") {
+		t.Error("namespace and key collide")
+	}
+}
+
+func TestInvalidUTF8KeysRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := open(t, Options{})
+	ctx := t.Context()
+	keys := []string{"\xff", "%FF", "a\x00", "a%00"}
+	for i, k := range keys {
+		if err := s.Put(ctx, storage.Tokens, k, []byte{byte(i)}, 0); err != nil {
+			t.Fatalf("Put %q: %v", k, err)
+		}
+	}
+	for i, k := range keys {
+		if v, err := s.Get(ctx, storage.Tokens, k); err != nil || !bytes.Equal(v, []byte{byte(i)}) {
+			t.Errorf("Get %q = %v, %v; want %d", k, v, err, i)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"mongodb://127.0.0.1:27017/":                                     "mongodb://127.0.0.1:27017",
+		"mongodb://user:s3cret@db1:27017,db2:27017/smsplus?replicaSet=x": "mongodb://***@db1:27017,db2:27017",
+		"mongodb+srv://u:p%40ss@cluster0.example.net/?authSource=admin":  "mongodb+srv://***@cluster0.example.net",
+		"mongodb://u:p@ss@host":                                          "mongodb://***@host",
+		"not a uri":                                                      "(MONGO_URI without a scheme)",
+	}
+	for in, want := range tests {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-pw"
+	tests := map[string]string{
+		"connection refused":   "mongodb://smsplus:" + secret + "@" + storagetest.ClosedAddr(t) + "/?directConnection=true",
+		"server never answers": "mongodb://smsplus:" + secret + "@" + storagetest.SilentAddr(t) + "/?directConnection=true&connectTimeoutMS=500",
+	}
+	for name, uri := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			s, err := Open(t.Context(), Options{URI: uri, StartupTimeout: time.Second, Log: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if elapsed := time.Since(start); elapsed > 2*time.Second {
+				t.Errorf("Open gave up after %s, want about the 1 s start-up timeout", elapsed)
+			}
+			if !errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("Open = %v, want ErrUnavailable", err)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("Open error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenInvalidURIHidesPassword(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-pw"
+	for _, uri := range []string{
+		"mongodb://u:" + secret + "@host:notaport/",
+		"mongodb://u:" + secret + "@host/?unknownOption=" + secret + "&w=banana",
+		"http://u:" + secret + "@host/",
+	} {
+		_, err := Open(t.Context(), Options{URI: uri, StartupTimeout: time.Second, Log: slog.New(slog.DiscardHandler)})
+		if err == nil {
+			t.Errorf("Open(%s) succeeded", Redact(uri))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+}
+
+// A store whose server goes silent, then away, answers every call with
+// storage.ErrUnavailable within the caller's deadline.
+func TestServerGoesAway(t *testing.T) {
+	t.Parallel()
+	target := strings.TrimSuffix(strings.TrimPrefix(storagetest.ServerEnv(t, envURL), "mongodb://"), "/")
+	if strings.ContainsAny(target, "@,/?") {
+		t.Skipf("%s is not a plain mongodb://host:port/ URL; the proxy test needs one", envURL)
+	}
+	direct := open(t, Options{}) // drops the test database at the end, when the proxy is gone
+	proxy := storagetest.NewProxy(t, target)
+	s, err := Open(t.Context(), Options{
+		URI:      "mongodb://" + proxy.Addr() + "/?directConnection=true",
+		Database: direct.coll.Database().Name(),
+		Log:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Put(t.Context(), storage.Users, "u", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Blackhole()
+	storagetest.Unreachable(t, s, time.Second)
+	proxy.Down()
+	storagetest.Unreachable(t, s, time.Second)
+}
+
+// A call without a deadline still ends, after CallTimeout, when the server hangs.
+func TestCallTimeoutWithoutDeadline(t *testing.T) {
+	t.Parallel()
+	target := strings.TrimSuffix(strings.TrimPrefix(storagetest.ServerEnv(t, envURL), "mongodb://"), "/")
+	if strings.ContainsAny(target, "@,/?") {
+		t.Skipf("%s is not a plain mongodb://host:port/ URL; the proxy test needs one", envURL)
+	}
+	proxy := storagetest.NewProxy(t, target)
+	s, err := Open(t.Context(), Options{
+		URI:         "mongodb://" + proxy.Addr() + "/?directConnection=true",
+		Database:    "smsplus_test_unused",
+		CallTimeout: 500 * time.Millisecond,
+		Log:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	proxy.Blackhole()
+	start := time.Now()
+	_, err = s.Get(context.Background(), storage.Users, "u")
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("Get without a deadline returned after %s, want about 500ms", elapsed)
+	}
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Get = %v, want ErrUnavailable", err)
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storagetest.Bench(b, func(tb testing.TB) storage.Store { return open(tb, Options{}) })
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test reading it at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
