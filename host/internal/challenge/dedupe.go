@@ -72,7 +72,9 @@ func (d *Deduper) key(ev Event) string {
 // Claim reports whether ev repeats a delivery made within the TTL. When dup is
 // true, prior is the first delivery's result: answer with it and send nothing.
 // When dup is false the caller holds the claim and must call Settle. If the same
-// delivery is still in progress after a short wait, Claim returns ErrInProgress.
+// delivery is still in progress after a short wait, or ctx ends while Claim waits
+// for it, Claim returns ErrInProgress; if ctx ends before any claim was seen,
+// ctx's error.
 // A store failure does not block the hook: Claim then lets it through (a second
 // SMS is better than none) and logs why.
 func (d *Deduper) Claim(ctx context.Context, ev Event) (prior Started, dup bool, err error) {
@@ -80,17 +82,32 @@ func (d *Deduper) Claim(ctx context.Context, ev Event) (prior Started, dup bool,
 	claim, _ := json.Marshal(delivery{})
 	wait := time.NewTimer(claimWait)
 	defer wait.Stop()
+	// outOfTime answers a hook whose time ran out while it waited: if it saw the
+	// same delivery in progress, that one finishes the job.
+	seen := false
+	outOfTime := func() (Started, bool, error) {
+		if seen {
+			return Started{}, false, ErrInProgress
+		}
+		return Started{}, false, ctx.Err()
+	}
 	for {
 		err := d.Store.Create(ctx, Deliveries, key, claim, claimTTL)
 		if err == nil {
 			return Started{}, false, nil
 		}
+		if ctx.Err() != nil {
+			return outOfTime()
+		}
 		if !errors.Is(err, storage.ErrExists) {
 			d.log().Warn("delivery claim failed; not deduplicating", "bridge", ev.Bridge, "err", err)
 			return Started{}, false, nil
 		}
+		seen = true
 		val, err := d.Store.Get(ctx, Deliveries, key)
 		switch {
+		case ctx.Err() != nil:
+			return outOfTime()
 		case errors.Is(err, storage.ErrNotFound):
 			continue // the first delivery failed and let go; try to claim again
 		case err != nil:

@@ -68,12 +68,13 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("enrollment of user: %w", err)
 	}
+	var attempt int64 // this request's attempt number on the challenge
 	if enr.Enrolled {
-		attempts, err := s.Store.Incr(ctx, storage.ChallengeFailures, cid, rec.ExpiresAt.Sub(s.Now())+time.Minute)
+		attempt, err = s.Store.Incr(ctx, storage.ChallengeFailures, cid, rec.ExpiresAt.Sub(s.Now())+time.Minute)
 		if err != nil {
 			return Result{}, fmt.Errorf("count attempt: %w", err)
 		}
-		if attempts > int64(s.set.PerChallengeMaxFailedAttempts) {
+		if attempt > int64(s.set.PerChallengeMaxFailedAttempts) {
 			return Result{}, ErrChallengeLocked
 		}
 	}
@@ -113,11 +114,14 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 		}
 		return out, nil
 	}
-	return s.fail(ctx, cid, rec, out)
+	return s.fail(ctx, rec, attempt, out)
 }
 
-// fail records a mismatch against the user and answers with what is left.
-func (s *Service) fail(ctx context.Context, cid string, rec record, out Result) (Result, error) {
+// fail records a mismatch against the user and answers with what is left. What
+// is left follows from this request's own attempt number, so that concurrent
+// requests get consistent answers: attempts 1..max-1 learn how many remain, the
+// last one locks.
+func (s *Service) fail(ctx context.Context, rec record, attempt int64, out Result) (Result, error) {
 	failures, err := s.Store.Incr(ctx, storage.UserFailures, rec.UserID, s.set.LockoutDuration)
 	if err != nil {
 		return Result{}, fmt.Errorf("count failure: %w", err)
@@ -134,11 +138,7 @@ func (s *Service) fail(ctx context.Context, cid string, rec record, out Result) 
 		s.audit("user_locked", rec.UserID, nil)
 		return Result{}, &UserLockedError{Until: until, Now: now}
 	}
-	attempts, err := s.Store.Count(ctx, storage.ChallengeFailures, cid)
-	if err != nil {
-		return Result{}, fmt.Errorf("count attempts: %w", err)
-	}
-	left := s.set.PerChallengeMaxFailedAttempts - int(attempts)
+	left := s.set.PerChallengeMaxFailedAttempts - int(attempt)
 	if left <= 0 {
 		return Result{}, ErrChallengeLocked
 	}
