@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -159,41 +158,6 @@ func TestDataURI(t *testing.T) {
 	}
 	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestImageRenderTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	p, err := New("en")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Image(p.Text); err != nil { // warm the glyph cache
-		t.Fatal(err)
-	}
-	var times []time.Duration
-	size := 0
-	for range 30 {
-		p, _ := New("en")
-		start := time.Now()
-		b, err := Image(p.Text)
-		times = append(times, time.Since(start))
-		if err != nil {
-			t.Fatal(err)
-		}
-		size += len(b)
-	}
-	slices.Sort(times)
-	median := times[len(times)/2]
-	t.Logf("render: median %v, max %v; mean PNG %d bytes", median, times[len(times)-1], size/len(times))
-	limit := 5 * time.Millisecond
-	if raceEnabled {
-		limit *= 10
-	}
-	if median > limit {
-		t.Errorf("median render time %v, want < %v", median, limit)
 	}
 }
 
