@@ -55,8 +55,10 @@ func TestReplicasShareOneStore(t *testing.T) {
 			}
 
 			// Eight owner attempts at once, four through each replica: one reveal.
+			// (Patterns are typed first: a typist's random source is not shared.)
+			patterns := typeAll(8, func() string { return owner(textID, n) })
 			results := concurrently(8, func(i int) (int, map[string]any) {
-				return replicas[i%2].verify(link[2], textID, owner(textID, n))
+				return replicas[i%2].verify(link[2], textID, patterns[i])
 			})
 			reveals := 0
 			for _, r := range results {
@@ -73,8 +75,9 @@ func TestReplicasShareOneStore(t *testing.T) {
 			// left, the third locks), everything else is refused unscored.
 			b.hook(oktaPayload(t, phone, "271828"), "Bearer "+e2eSecret)
 			link = linkRE.FindStringSubmatch(b.nextSMS())
+			patterns = typeAll(8, func() string { return stranger(textID, n) })
 			results = concurrently(8, func(i int) (int, map[string]any) {
-				return replicas[i%2].verify(link[2], textID, stranger(textID, n))
+				return replicas[i%2].verify(link[2], textID, patterns[i])
 			})
 			scored, locked := 0, 0
 			for _, r := range results {
@@ -100,6 +103,15 @@ func TestReplicasShareOneStore(t *testing.T) {
 type answerOf struct {
 	status int
 	res    map[string]any
+}
+
+// typeAll returns n patterns from one typist.
+func typeAll(n int, next func() string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = next()
+	}
+	return out
 }
 
 // concurrently runs f(0..n-1) at the same time and returns the answers.
