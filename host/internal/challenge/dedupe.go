@@ -14,9 +14,10 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
-// Deliveries holds one record per recent delivery of a code, keyed by a keyed
-// hash of bridge, phone and code: neither the phone nor the code is stored.
-const Deliveries storage.Namespace = "delivery"
+// Deliveries (storage.Deliveries) holds one record per recent delivery of a code,
+// keyed by a keyed hash of bridge, phone and code: neither the phone nor the code
+// is stored.
+const Deliveries = storage.Deliveries
 
 // ErrInProgress: the same code to the same phone through the same bridge is being
 // delivered by another hook right now. Answer "pending": the first hook will

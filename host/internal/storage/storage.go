@@ -33,6 +33,7 @@ const (
 	Profiles          Namespace = "profile"
 	Audit             Namespace = "audit"
 	SMSRate           Namespace = "sms_rate"
+	Deliveries        Namespace = "delivery"
 	InvalidPositions  Namespace = "invalid_position"
 	PhoneMismatches   Namespace = "phone_mismatch"
 )

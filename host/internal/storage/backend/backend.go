@@ -15,6 +15,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/embedded"
 	"github.com/smsplus/smsplus/host/internal/storage/firestore"
+	"github.com/smsplus/smsplus/host/internal/storage/memory"
 	"github.com/smsplus/smsplus/host/internal/storage/mongo"
 	"github.com/smsplus/smsplus/host/internal/storage/redis"
 )
@@ -25,7 +26,17 @@ import (
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
 	switch cfg.DataStore {
 	case "", "embedded":
-		return embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
+		disk, err := embedded.Open(cfg.EmbeddedPath(), embedded.Options{})
+		if err != nil {
+			return nil, err
+		}
+		// The embedded store serves one process (it holds the file lock), so records
+		// whose loss on restart is harmless live in memory: a delivery claim and a
+		// per-phone text counter each cost a disk commit (two fsyncs) per hook.
+		mem := memory.New(nil, 0)
+		return &storage.Router{Default: disk, Routes: map[storage.Namespace]storage.Store{
+			storage.Deliveries: mem, storage.SMSRate: mem,
+		}}, nil
 	case "redis":
 		if cfg.Redis == nil {
 			return nil, errMissing("redis")

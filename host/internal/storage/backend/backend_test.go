@@ -18,6 +18,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/embedded"
 	"github.com/smsplus/smsplus/host/internal/storage/firestore"
+	"github.com/smsplus/smsplus/host/internal/storage/memory"
 	"github.com/smsplus/smsplus/host/internal/storage/mongo"
 	"github.com/smsplus/smsplus/host/internal/storage/redis"
 	"github.com/smsplus/smsplus/host/internal/storage/storagetest"
@@ -41,8 +42,19 @@ func TestOpenFromSettings(t *testing.T) {
 		want func(storage.Store) bool
 	}{
 		"embedded": {
-			env:  func(t *testing.T) []string { return []string{"DATA_DIR=" + t.TempDir()} },
-			want: func(s storage.Store) bool { _, ok := s.(*embedded.Store); return ok },
+			env: func(t *testing.T) []string { return []string{"DATA_DIR=" + t.TempDir()} },
+			// The file store, with delivery claims and text counters in memory.
+			want: func(s storage.Store) bool {
+				r, ok := s.(*storage.Router)
+				if !ok {
+					return false
+				}
+				_, disk := r.Default.(*embedded.Store)
+				_, claims := r.Routes[storage.Deliveries].(*memory.Store)
+				_, counters := r.Routes[storage.SMSRate].(*memory.Store)
+				_, users := r.Routes[storage.Users]
+				return disk && claims && counters && !users
+			},
 		},
 		"redis single": {
 			env: func(t *testing.T) []string {

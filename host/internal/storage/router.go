@@ -1,0 +1,68 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Router is a Store that keeps some namespaces in another Store. The embedded
+// backend uses it to hold the records whose loss on restart is harmless (delivery
+// claims, per-phone text counters) in memory, saving a disk commit for each.
+type Router struct {
+	Default Store
+	Routes  map[Namespace]Store
+}
+
+var _ Store = (*Router)(nil)
+
+func (r *Router) pick(ns Namespace) Store {
+	if s, ok := r.Routes[ns]; ok {
+		return s
+	}
+	return r.Default
+}
+
+func (r *Router) Create(ctx context.Context, ns Namespace, key string, value []byte, ttl time.Duration) error {
+	return r.pick(ns).Create(ctx, ns, key, value, ttl)
+}
+
+func (r *Router) Put(ctx context.Context, ns Namespace, key string, value []byte, ttl time.Duration) error {
+	return r.pick(ns).Put(ctx, ns, key, value, ttl)
+}
+
+func (r *Router) Get(ctx context.Context, ns Namespace, key string) ([]byte, error) {
+	return r.pick(ns).Get(ctx, ns, key)
+}
+
+func (r *Router) Take(ctx context.Context, ns Namespace, key string) ([]byte, error) {
+	return r.pick(ns).Take(ctx, ns, key)
+}
+
+func (r *Router) Delete(ctx context.Context, ns Namespace, key string) error {
+	return r.pick(ns).Delete(ctx, ns, key)
+}
+
+func (r *Router) Incr(ctx context.Context, ns Namespace, key string, ttl time.Duration) (int64, error) {
+	return r.pick(ns).Incr(ctx, ns, key, ttl)
+}
+
+func (r *Router) Count(ctx context.Context, ns Namespace, key string) (int64, error) {
+	return r.pick(ns).Count(ctx, ns, key)
+}
+
+// Ping reports the default store's health: the routed ones are in-process.
+func (r *Router) Ping(ctx context.Context) error { return r.Default.Ping(ctx) }
+
+// Close closes every store once.
+func (r *Router) Close() error {
+	errs := []error{r.Default.Close()}
+	closed := map[Store]bool{r.Default: true}
+	for _, s := range r.Routes {
+		if !closed[s] {
+			closed[s] = true
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
