@@ -207,16 +207,18 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 			}
 			return plugins.Ready()
 		},
-		ReadyDetail:  func() any { return map[string]any{"plugins": plugins.Status()} },
-		Engine:       verifier.Name(),
-		Log:          log,
-		LogRequests:  cfg.LogRequests,
-		HookBudget:   cfg.HookBudget,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Observer:     met,
-		Metrics:      met.Handler(),
-		MetricsToken: cfg.MetricsToken,
-		PageOptions:  httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL},
+		ReadyDetail:       func() any { return map[string]any{"plugins": plugins.Status()} },
+		Engine:            verifier.Name(),
+		Log:               log,
+		LogRequests:       cfg.LogRequests,
+		HookBudget:        cfg.HookBudget,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		Observer:          met,
+		Metrics:           met.Handler(),
+		MetricsToken:      cfg.MetricsToken,
+		PageRatePerMinute: cfg.PageRatePerMinute,
+		TrustedProxies:    cfg.TrustedProxies,
+		PageOptions:       httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL},
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }

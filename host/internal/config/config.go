@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -74,6 +75,11 @@ type Config struct {
 	ShutdownDrain time.Duration
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+
+	// PageRatePerMinute limits the page and its API per client IP (0 = off).
+	PageRatePerMinute int
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
 
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
 	// they declare, whatever their names.
@@ -143,6 +149,7 @@ var defaults = map[string]any{
 	"log_format":                        "json",
 	"log_requests":                      "false",
 	"shutdown_drain_ms":                 "3000",
+	"page_rate_limit_per_minute":        "120",
 }
 
 // Load reads the sources and returns the config, or an error listing every problem.
@@ -369,6 +376,26 @@ func parse(raw map[string]string) (*Config, error) {
 	c.LogRequests = r.bool("log_requests")
 	c.ShutdownDrain = time.Duration(r.int("shutdown_drain_ms", 0, 60000)) * time.Millisecond
 	c.MetricsToken = r.str("metrics_token")
+	c.PageRatePerMinute = r.int("page_rate_limit_per_minute", 0, 100000)
+	for _, p := range strings.Split(r.str("trusted_proxies"), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			r.problem("TRUSTED_PROXIES: %q is not an IP address or CIDR range (e.g. 10.0.0.0/8)", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		r.problem("METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for an open /metrics")
 	}

@@ -121,3 +121,19 @@ func write(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+func TestTrustedProxiesAndPageRate(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=s", "TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7,2001:db8::1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PageRatePerMinute != 120 || len(c.TrustedProxies) != 3 || c.TrustedProxies[1].String() != "192.0.2.7/32" ||
+		c.TrustedProxies[2].String() != "2001:db8::1/128" {
+		t.Fatalf("rate %d, proxies %v", c.PageRatePerMinute, c.TrustedProxies)
+	}
+	if _, err := Load(Sources{Environ: []string{"HASH_SALT=s", "TRUSTED_PROXIES=lb.internal"}}); err == nil ||
+		!strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+		t.Fatalf("a host name must be refused: %v", err)
+	}
+}

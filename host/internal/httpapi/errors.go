@@ -40,6 +40,7 @@ var (
 	errMediaType     = &apiError{Status: 415, Code: 100, Name: "unsupported_media_type", Message: "Send the request as application/json."}
 	errNotFound      = &apiError{Status: 404, Code: 404, Name: "not_found", Message: "Not found."}
 	errMethod        = &apiError{Status: 405, Code: 405, Name: "method_not_allowed", Message: "Method not allowed."}
+	errRateLimited   = &apiError{Status: 429, Code: 429, Name: "rate_limited", Message: "Too many requests from your network. Please wait a minute and try again."}
 	errUnavailable   = &apiError{Status: 503, Code: 503, Name: "unavailable", Message: "The service is temporarily unavailable. Please try again."}
 	errInternal      = &apiError{Status: 500, Code: 500, Name: "internal_error", Message: "Something went wrong on our side."}
 )

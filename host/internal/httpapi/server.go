@@ -7,12 +7,14 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/sdk/bridge"
@@ -55,6 +57,13 @@ type Options struct {
 	MetricsToken string
 	// PageOptions: the challenge page's texts and TypingDNA recorder (handler_page.go).
 	PageOptions
+	// PageRatePerMinute limits the page and its API per client IP (0 = no limit).
+	// Per-challenge and per-user limits bound guessing on one code; this one slows
+	// a script working through many links from one address.
+	PageRatePerMinute int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client. With
+	// none, the client is the connection's peer: a client cannot pick its own IP.
+	TrustedProxies []*net.IPNet
 }
 
 // Server holds the routes' dependencies.
@@ -86,6 +95,14 @@ func New(o Options) *Server {
 	e.HidePort = true
 	e.Debug = false
 	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(o.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range o.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.recoverer)
 	e.Use(securityHeaders)
@@ -105,16 +122,39 @@ func New(o Options) *Server {
 	if o.Metrics != nil {
 		e.GET("/metrics", s.handleMetrics)
 	}
-	e.POST("/verify-otp", s.handleVerify)
-	e.POST("/reset-account", s.handleReset)
-	e.POST("/reset-account-now", s.handleResetNow)
-	e.POST("/disable-account", s.handleDisable)
+	page := s.pageLimiter()
+	e.POST("/verify-otp", s.handleVerify, page...)
+	e.POST("/reset-account", s.handleReset, page...)
+	e.POST("/reset-account-now", s.handleResetNow, page...)
+	e.POST("/disable-account", s.handleDisable, page...)
 	if o.Static != nil {
 		e.GET("/static/*", echo.WrapHandler(staticHandler(o.Static)))
 	}
-	e.GET("/:cid", s.handlePage)
+	e.GET("/:cid", s.handlePage, page...)
 	s.e = e
 	return s
+}
+
+// pageLimiter is the per-IP limit of the page routes, as route middleware.
+func (s *Server) pageLimiter() []echo.MiddlewareFunc {
+	if s.PageRatePerMinute <= 0 {
+		return nil
+	}
+	perMinute := s.PageRatePerMinute
+	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate:      rate.Limit(float64(perMinute) / 60),
+		Burst:     max(perMinute/2, 1),
+		ExpiresIn: 3 * time.Minute,
+	})
+	return []echo.MiddlewareFunc{middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store:               store,
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "60")
+			return errRateLimited
+		},
+		ErrorHandler: func(c echo.Context, _ error) error { return errRateLimited },
+	})}
 }
 
 // ServeHTTP makes the Server an http.Handler.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -329,5 +330,47 @@ func TestAccountRoutesBadInput(t *testing.T) {
 				t.Fatalf("got %d %v, want %d code %v", rec.Code, m, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+func TestPageRateLimitPerClientIP(t *testing.T) {
+	t.Parallel()
+	_, lb, _ := net.ParseCIDR("192.0.2.0/24")
+	for name, tc := range map[string]struct {
+		proxies []*net.IPNet
+		// requests from the same peer; with a trusted proxy each names another client
+		wantLimited bool
+	}{
+		"no trusted proxy: a forged X-Forwarded-For does not change the client": {nil, true},
+		"trusted proxy: each forwarded client has its own budget":               {[]*net.IPNet{lb}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 10; o.TrustedProxies = tc.proxies })
+			limited := false
+			for i := range 12 {
+				req := httptest.NewRequest(http.MethodPost, "/verify-otp", strings.NewReader(`{}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.RemoteAddr = "192.0.2.10:4321"
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code == http.StatusTooManyRequests {
+					limited = true
+					if m := decode(t, rec); m["error"] != "rate_limited" || rec.Header().Get("Retry-After") == "" {
+						t.Fatalf("429 answer: %v", m)
+					}
+				}
+			}
+			if limited != tc.wantLimited {
+				t.Fatalf("limited = %v, want %v", limited, tc.wantLimited)
+			}
+		})
+	}
+	s, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2 })
+	for range 5 {
+		if rec := do(s, http.MethodPost, "/hooks/nope", "application/json", "{}"); rec.Code == http.StatusTooManyRequests {
+			t.Fatal("hooks are not behind the page limit")
+		}
 	}
 }
