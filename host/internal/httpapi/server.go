@@ -61,8 +61,8 @@ type Options struct {
 	// Per-challenge and per-user limits bound guessing on one code; this one slows
 	// a script working through many links from one address.
 	PageRatePerMinute int
-	// TrustedProxies are the proxies whose X-Forwarded-For names the client. With
-	// none, the client is the connection's peer: a client cannot pick its own IP.
+	// TrustedProxies are public proxies whose X-Forwarded-For names the client,
+	// beside the loopback, link-local and private peers always believed.
 	TrustedProxies []*net.IPNet
 }
 
@@ -95,14 +95,15 @@ func New(o Options) *Server {
 	e.HidePort = true
 	e.Debug = false
 	e.HTTPErrorHandler = s.errorHandler
-	e.IPExtractor = echo.ExtractIPDirect()
-	if len(o.TrustedProxies) > 0 {
-		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-		for _, n := range o.TrustedProxies {
-			trust = append(trust, echo.TrustIPRange(n))
-		}
-		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	// X-Forwarded-For names the client only when it comes from where a proxy
+	// sits: a loopback, link-local or private peer (an ingress, Cloud Run's front
+	// end, a reverse proxy) or TRUSTED_PROXIES. From a public peer it is ignored,
+	// so a client on the internet cannot pick the address it is limited by.
+	trust := []echo.TrustOption{echo.TrustLoopback(true), echo.TrustLinkLocal(true), echo.TrustPrivateNet(true)}
+	for _, n := range o.TrustedProxies {
+		trust = append(trust, echo.TrustIPRange(n))
 	}
+	e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(s.recoverer)
 	e.Use(securityHeaders)

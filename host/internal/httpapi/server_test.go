@@ -341,8 +341,8 @@ func TestPageRateLimitPerClientIP(t *testing.T) {
 		// requests from the same peer; with a trusted proxy each names another client
 		wantLimited bool
 	}{
-		"no trusted proxy: a forged X-Forwarded-For does not change the client": {nil, true},
-		"trusted proxy: each forwarded client has its own budget":               {[]*net.IPNet{lb}, false},
+		"public peer: a forged X-Forwarded-For does not change the client": {nil, true},
+		"trusted proxy: each forwarded client has its own budget":          {[]*net.IPNet{lb}, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -366,6 +366,19 @@ func TestPageRateLimitPerClientIP(t *testing.T) {
 				t.Fatalf("limited = %v, want %v", limited, tc.wantLimited)
 			}
 		})
+	}
+	// Behind an ingress on a private address, users are told apart by the header.
+	private, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2 })
+	for i := range 5 {
+		req := httptest.NewRequest(http.MethodPost, "/verify-otp", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "10.1.2.3:4321"
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		rec := httptest.NewRecorder()
+		private.ServeHTTP(rec, req)
+		if rec.Code == http.StatusTooManyRequests {
+			t.Fatalf("user %d behind a private ingress shares a budget with the others", i)
+		}
 	}
 	s, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2 })
 	for range 5 {
