@@ -37,7 +37,6 @@ type server struct {
 	base    string
 	cmd     *exec.Cmd
 	mu      sync.Mutex
-	sms     []string // bodies printed by the console sender
 	stdout  bytes.Buffer
 	stderr  bytes.Buffer
 	smsSeen chan string

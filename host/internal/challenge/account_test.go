@@ -222,8 +222,7 @@ func (p postureVerifier) Submit(ctx context.Context, uid, textID, text, pattern 
 
 func TestPostureCheckOneRetry(t *testing.T) {
 	t.Parallel()
-	var f *fixture
-	f = newFixtureWith(t, nil, func(_ *Settings, d *Deps) {
+	f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) {
 		d.Verifier = postureVerifier{d.Verifier.(*fakeVerifier)}
 	})
 	ctx := context.Background()

@@ -103,9 +103,6 @@ func LearnPrior(typists []Typist, opt LearnOptions) (*Prior, error) {
 	return p, nil
 }
 
-var floorFar = true
-var farU = 100.0
-
 var errTooFewTypists = errors.New("fewer than two typists with enough samples")
 
 func learnTable(typists []Typist, k int, opt LearnOptions) (*Table, error) {

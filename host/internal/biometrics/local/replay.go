@@ -37,8 +37,8 @@ func (a fingerprint) near(b fingerprint) bool {
 	}
 	close := 0
 	for i := range a {
-		d := a[i] - b[i] // mod 256
-		if d <= 1 || d >= 255 {
+		d := a[i] - b[i] // mod 256: within one step either way
+		if d <= 1 || d == 255 {
 			close++
 		}
 	}
