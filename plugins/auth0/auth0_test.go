@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,15 +35,6 @@ func configured(t testing.TB, settings map[string]string) *auth0 {
 		t.Fatalf("Configure: %v", err)
 	}
 	return a
-}
-
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func post(body []byte, authz string) *bridge.Request {
@@ -91,21 +81,7 @@ func TestConfigure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := newAuth0().Configure(context.Background(), tc.settings)
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *bridge.ConfigError
-			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
-				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
-			}
-			for i, p := range tc.problems {
-				if !strings.Contains(ce.Problems[i], p) {
-					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
-				}
-			}
+			bridgetest.Problems(t, err, tc.problems, testSecret)
 		})
 	}
 }
@@ -120,21 +96,21 @@ func TestParseOTP(t *testing.T) {
 		body     []byte
 		want     *bridge.OTPEvent
 	}{
-		"action, reference shape": {authz: bearer, body: fixture(t, "action_sms.json"), want: &bridge.OTPEvent{
+		"action, reference shape": {authz: bearer, body: bridgetest.Fixture(t, "action_sms.json"), want: &bridge.OTPEvent{
 			Phone: "+14155550142", OTP: "482913", Message: "Your verification code is: 482913. It expires in 5 minutes.",
 			Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
-		"action, voice is flagged": {authz: bearer, body: fixture(t, "action_voice.json"), want: &bridge.OTPEvent{
+		"action, voice is flagged": {authz: bearer, body: bridgetest.Fixture(t, "action_voice.json"), want: &bridge.OTPEvent{
 			Phone: "+447700900321", OTP: "271845", Message: "Your verification code is 271845", Channel: bridge.ChannelVoice,
 			Locale: "en_GB", TransactionID: "c0a8f3e2-5b1d-4c6e-9f7a-2d3e4b5c6d7e", Metadata: map[string]string{"message_type": "otp_verify"}}},
-		"action, extended, leading zero": {authz: bearer, body: fixture(t, "action_extended.json"), want: &bridge.OTPEvent{
+		"action, extended, leading zero": {authz: bearer, body: bridgetest.Fixture(t, "action_extended.json"), want: &bridge.OTPEvent{
 			Phone: "+14155550142", OTP: "048213", Message: "Your verification code is 048213", Channel: bridge.ChannelSMS,
 			Locale: "es_MX", TransactionID: "7f1d2c3b-0a9e-4d8c-b7a6-5e4f3d2c1b0a", Metadata: map[string]string{"message_type": "otp_enroll"}}},
-		"send-phone-message forwarded": {authz: bearer, body: fixture(t, "send_phone_message.json"), want: &bridge.OTPEvent{
+		"send-phone-message forwarded": {authz: bearer, body: bridgetest.Fixture(t, "send_phone_message.json"), want: &bridge.OTPEvent{
 			Phone: "+14155550142", OTP: "0042", Message: "Tu código de verificación es 0042", Channel: bridge.ChannelSMS,
 			Metadata: map[string]string{"trigger": "send-phone-message"}}},
 		"legacy gateway with its JWT, spaced number, code from body": {
 			settings: map[string]string{settingSecret: testSecret, settingAudience: "urn:smsplus"},
-			authz:    gatewayJWT, body: fixture(t, "legacy_gateway.json"), want: &bridge.OTPEvent{
+			authz:    gatewayJWT, body: bridgetest.Fixture(t, "legacy_gateway.json"), want: &bridge.OTPEvent{
 				Phone: "+13999990144", OTP: "5820", Message: "Your verification code is: 5820", Channel: bridge.ChannelSMS,
 				Metadata: map[string]string{"trigger": "passwordless-sms-gateway"}}},
 		"legacy gateway, base64 secret": {
@@ -177,7 +153,7 @@ func TestParseOTP(t *testing.T) {
 func TestParseRejected(t *testing.T) {
 	t.Parallel()
 	bearer := "Bearer " + testSecret
-	sms := fixture(t, "action_sms.json")
+	sms := bridgetest.Fixture(t, "action_sms.json")
 	claims := map[string]any{"sub": "auth0", "aud": "urn:smsplus", "exp": testNow.Unix()}
 	tests := map[string]struct {
 		unconfigured bool
@@ -214,7 +190,7 @@ func TestParseRejected(t *testing.T) {
 		"REF phoneNumber field":   {authz: bearer, body: []byte(`{"phoneNumber":"+14155550142","smsMessage":"Code 1234"}`), status: 400, code: bridge.CodeMissingField},
 		"truncated docs number":   {authz: bearer, body: []byte(`{"recipient":"+1 399 999","body":"Code 5820"}`), status: 422, code: bridge.CodeInvalidPhone},
 		"letters in number":       {authz: bearer, body: []byte(`{"recipient":"+1 415 CALL ME","code":"1234"}`), status: 422, code: bridge.CodeInvalidPhone},
-		"blocked_account":         {authz: bearer, body: fixture(t, "blocked_account.json"), status: 422, code: bridge.CodeNotOTP},
+		"blocked_account":         {authz: bearer, body: bridgetest.Fixture(t, "blocked_account.json"), status: 422, code: bridge.CodeNotOTP},
 		"change_password":         {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Reset: https://x/1234","message_type":"change_password"}`), status: 422, code: bridge.CodeNotOTP},
 		"no code, text no digits": {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"We blocked your account."}`), status: 422, code: bridge.CodeNotOTP},
 		"no code, two numbers":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Code 1234 or 5678"}`), status: 400, code: bridge.CodeMissingField},
@@ -296,9 +272,9 @@ func TestRespond(t *testing.T) {
 func suite(t testing.TB) bridgetest.Suite {
 	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, phone.RegionSetting: "US"}}
 	for _, name := range []string{"action_sms.json", "action_voice.json", "action_extended.json", "legacy_gateway.json", "send_phone_message.json"} {
-		s.Requests = append(s.Requests, post(fixture(t, name), "Bearer "+testSecret))
+		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "Bearer "+testSecret))
 	}
-	s.Bodies = [][]byte{fixture(t, "blocked_account.json")}
+	s.Bodies = [][]byte{bridgetest.Fixture(t, "blocked_account.json")}
 	return s
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,15 +30,6 @@ func configured(t testing.TB, settings map[string]string) *cyberArk {
 		t.Fatalf("Configure: %v", err)
 	}
 	return c
-}
-
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func post(body []byte, ctype, authz string) *bridge.Request {
@@ -72,21 +62,7 @@ func TestConfigure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := newCyberArk().Configure(context.Background(), tc.settings)
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *bridge.ConfigError
-			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
-				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
-			}
-			for i, p := range tc.problems {
-				if !strings.Contains(ce.Problems[i], p) || strings.Contains(ce.Problems[i], testPass) {
-					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
-				}
-			}
+			bridgetest.Problems(t, err, tc.problems, testPass)
 		})
 	}
 }
@@ -103,16 +79,16 @@ func TestParse(t *testing.T) {
 		want     *bridge.OTPEvent
 		ping     bool
 	}{
-		"json":                      {req: post(fixture(t, "sms.json"), js, basic), want: ev("+12025550187", "604182", "Your CyberArk Identity verification code is 604182")},
-		"form":                      {req: post(fixture(t, "form.txt"), "application/x-www-form-urlencoded", basic), want: ev("+12025550187", "604182", "Your code is 604182")},
-		"form, no content type":     {req: post(fixture(t, "form.txt"), "", basic), want: ev("+12025550187", "604182", "Your code is 604182")},
-		"bare digits are delivered": {req: post(fixture(t, "connection_test.json"), js, basic), want: ev("+12025550187", "123456", "123456")},
-		"French national number": {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "FR"}, req: post(fixture(t, "national_french.json"), js, basic),
+		"json":                      {req: post(bridgetest.Fixture(t, "sms.json"), js, basic), want: ev("+12025550187", "604182", "Your CyberArk Identity verification code is 604182")},
+		"form":                      {req: post(bridgetest.Fixture(t, "form.txt"), "application/x-www-form-urlencoded", basic), want: ev("+12025550187", "604182", "Your code is 604182")},
+		"form, no content type":     {req: post(bridgetest.Fixture(t, "form.txt"), "", basic), want: ev("+12025550187", "604182", "Your code is 604182")},
+		"bare digits are delivered": {req: post(bridgetest.Fixture(t, "connection_test.json"), js, basic), want: ev("+12025550187", "123456", "123456")},
+		"French national number": {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "FR"}, req: post(bridgetest.Fixture(t, "national_french.json"), js, basic),
 			want: ev("+33612345678", "0193", "Votre code de vérification CyberArk est 0193. Valable 10 minutes.")},
 		"number without plus":    {req: post([]byte(`{"phoneNumber":"2025550187","smsMessage":"Code: 12345678"}`), js, basic), want: ev("+12025550187", "12345678", "Code: 12345678")},
-		"custom user":            {settings: map[string]string{settingSecret: testPass, settingUser: "gw"}, req: post(fixture(t, "sms.json"), js, bridgetest.BasicAuth("gw", testPass)), want: ev("+12025550187", "604182", "Your CyberArk Identity verification code is 604182")},
+		"custom user":            {settings: map[string]string{settingSecret: testPass, settingUser: "gw"}, req: post(bridgetest.Fixture(t, "sms.json"), js, bridgetest.BasicAuth("gw", testPass)), want: ev("+12025550187", "604182", "Your CyberArk Identity verification code is 604182")},
 		"year and phone ignored": {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"© 2026 Acme. Code 048213. Help: +1 202 555 0100"}`), js, basic), want: ev("+12025550187", "048213", "© 2026 Acme. Code 048213. Help: +1 202 555 0100")},
-		"test message":           {req: post(fixture(t, "test_message.json"), js, basic), ping: true},
+		"test message":           {req: post(bridgetest.Fixture(t, "test_message.json"), js, basic), ping: true},
 		"TESTING, no phone":      {req: post([]byte(`{"smsMessage":"TESTING 1 2 3"}`), js, basic), ping: true},
 	}
 	for name, tc := range tests {
@@ -138,7 +114,7 @@ func TestParse(t *testing.T) {
 func TestParseRejected(t *testing.T) {
 	t.Parallel()
 	js := "application/json"
-	sms := fixture(t, "sms.json")
+	sms := bridgetest.Fixture(t, "sms.json")
 	tests := map[string]struct {
 		unconfigured bool
 		method       string
@@ -152,7 +128,7 @@ func TestParseRejected(t *testing.T) {
 		"empty password":      {req: post(sms, js, bridgetest.BasicAuth("cyberark", "")), status: 401, code: bridge.CodeUnauthorized},
 		"password cut at ':'": {req: post(sms, js, bridgetest.BasicAuth("cyberark", "cyberark")), status: 401, code: bridge.CodeUnauthorized},
 		"bearer":              {req: post(sms, js, "Bearer "+testPass), status: 401, code: bridge.CodeUnauthorized},
-		"wrong field names":   {req: post(fixture(t, "malformed.json"), js, basic), status: 400, code: bridge.CodeMissingField},
+		"wrong field names":   {req: post(bridgetest.Fixture(t, "malformed.json"), js, basic), status: 400, code: bridge.CodeMissingField},
 		"no phone":            {req: post([]byte(`{"smsMessage":"Code 604182"}`), js, basic), status: 400, code: bridge.CodeMissingField},
 		"bad phone":           {req: post([]byte(`{"phoneNumber":"your-number","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.CodeInvalidPhone},
 		"short phone":         {req: post([]byte(`{"phoneNumber":"+1 202","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.CodeInvalidPhone},
@@ -206,10 +182,10 @@ func TestIsTestMessage(t *testing.T) {
 func suite(t testing.TB) bridgetest.Suite {
 	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testPass, settingUser: "cyberark"}}
 	for _, name := range []string{"sms.json", "connection_test.json", "test_message.json"} {
-		s.Requests = append(s.Requests, post(fixture(t, name), "application/json", basic))
+		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "application/json", basic))
 	}
-	s.Requests = append(s.Requests, post(fixture(t, "form.txt"), "application/x-www-form-urlencoded", basic))
-	s.Bodies = [][]byte{fixture(t, "malformed.json"), fixture(t, "national_french.json")}
+	s.Requests = append(s.Requests, post(bridgetest.Fixture(t, "form.txt"), "application/x-www-form-urlencoded", basic))
+	s.Bodies = [][]byte{bridgetest.Fixture(t, "malformed.json"), bridgetest.Fixture(t, "national_french.json")}
 	return s
 }
 

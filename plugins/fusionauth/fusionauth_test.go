@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,15 +31,6 @@ func configured(t testing.TB, settings map[string]string) *fusionAuth {
 	return f
 }
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func post(body []byte, headers ...string) *bridge.Request {
 	return bridgetest.Post("/hooks/fusionauth", body, append([]string{"Content-Type", "application/json"}, headers...)...)
 }
@@ -63,21 +53,7 @@ func TestConfigure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := newFusionAuth().Configure(context.Background(), tc.settings)
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *bridge.ConfigError
-			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
-				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
-			}
-			for i, p := range tc.problems {
-				if !strings.Contains(ce.Problems[i], p) {
-					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
-				}
-			}
+			bridgetest.Problems(t, err, tc.problems)
 		})
 	}
 }
@@ -91,22 +67,22 @@ func TestParse(t *testing.T) {
 		want     *bridge.OTPEvent
 		ping     bool
 	}{
-		"1.67 payload, code field": {req: post(fixture(t, "sms_167.json"), "Authorization", basic), want: &bridge.OTPEvent{
+		"1.67 payload, code field": {req: post(bridgetest.Fixture(t, "sms_167.json"), "Authorization", basic), want: &bridge.OTPEvent{
 			Phone: "+13035551212", OTP: "829104", Message: "Two Factor Code: 829104", Channel: bridge.ChannelSMS,
 			Subject: "7d2f9c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f", Metadata: map[string]string{}}},
-		"voice is flagged": {req: post(fixture(t, "voice.json"), "Authorization", basic), want: &bridge.OTPEvent{
+		"voice is flagged": {req: post(bridgetest.Fixture(t, "voice.json"), "Authorization", basic), want: &bridge.OTPEvent{
 			Phone: "+61412345678", OTP: "381220", Message: "Your verification code is 3 8 1 2 2 0", Channel: bridge.ChannelVoice,
 			Subject: "1c6a0d3b-8e2f-4b7a-a9c4-5d6e7f8a9b0c", Metadata: map[string]string{}}},
-		"legacy, national number, code from text": {req: post(fixture(t, "legacy_national.json"), "Authorization", basic), want: &bridge.OTPEvent{
+		"legacy, national number, code from text": {req: post(bridgetest.Fixture(t, "legacy_national.json"), "Authorization", basic), want: &bridge.OTPEvent{
 			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
-		"leading zero, punctuated number, Spanish": {req: post(fixture(t, "leading_zero.json"), "Authorization", basic), want: &bridge.OTPEvent{
+		"leading zero, punctuated number, Spanish": {req: post(bridgetest.Fixture(t, "leading_zero.json"), "Authorization", basic), want: &bridge.OTPEvent{
 			Phone: "+13035551212", OTP: "012345", Message: "Código de dos factores: 012345", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
 		"Australian national number": {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "AU"},
 			req: post([]byte(`{"phoneNumber":"0412 345 678","textMessage":"Code 4821","type":"sms"}`), "Authorization", basic), want: &bridge.OTPEvent{
 				Phone: "+61412345678", OTP: "4821", Message: "Code 4821", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
-		"API-KEY style header": {settings: withHeader, req: post(fixture(t, "legacy_national.json"), "Authorization", testPass), want: &bridge.OTPEvent{
+		"API-KEY style header": {settings: withHeader, req: post(bridgetest.Fixture(t, "legacy_national.json"), "Authorization", testPass), want: &bridge.OTPEvent{
 			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
-		"admin test": {req: post(fixture(t, "test_message.json"), "Authorization", basic), ping: true},
+		"admin test": {req: post(bridgetest.Fixture(t, "test_message.json"), "Authorization", basic), ping: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -130,7 +106,7 @@ func TestParse(t *testing.T) {
 
 func TestParseRejected(t *testing.T) {
 	t.Parallel()
-	sms := fixture(t, "sms_167.json")
+	sms := bridgetest.Fixture(t, "sms_167.json")
 	tests := map[string]struct {
 		unconfigured bool
 		req          *bridge.Request
@@ -142,7 +118,7 @@ func TestParseRejected(t *testing.T) {
 		"empty pass":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("fusionauth", "")), status: 401, code: bridge.CodeUnauthorized},
 		"raw secret, no header set up": {req: post(sms, "Authorization", testPass), status: 401, code: bridge.CodeUnauthorized},
 		"wrong user":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("admin", testPass)), status: 401, code: bridge.CodeUnauthorized},
-		"empty text, no code":          {req: post(fixture(t, "malformed_empty.json"), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
+		"empty text, no code":          {req: post(bridgetest.Fixture(t, "malformed_empty.json"), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
 		"voice without code":           {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Your code is 3 8 1 2 2 0","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
 		"voice test, no digits":        {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Testing","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
 		"no phone":                     {req: post([]byte(`{"code":"1234","type":"SMS"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
@@ -178,10 +154,10 @@ func TestParseRejected(t *testing.T) {
 func suite(t testing.TB) bridgetest.Suite {
 	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testPass, settingHeader: "X-API-Key"}}
 	for _, name := range []string{"sms_167.json", "voice.json", "legacy_national.json", "leading_zero.json", "test_message.json"} {
-		s.Requests = append(s.Requests, post(fixture(t, name), "Authorization", basic))
+		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "Authorization", basic))
 	}
-	s.Requests = append(s.Requests, post(fixture(t, "sms_167.json"), "X-API-Key", testPass))
-	s.Bodies = [][]byte{fixture(t, "malformed_empty.json")}
+	s.Requests = append(s.Requests, post(bridgetest.Fixture(t, "sms_167.json"), "X-API-Key", testPass))
+	s.Bodies = [][]byte{bridgetest.Fixture(t, "malformed_empty.json")}
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,15 +40,6 @@ func post(body []byte, headers ...string) *bridge.Request {
 	}
 	r.Headers = append(r.Headers, bridge.Header{Name: "Content-Type", Values: []string{"application/json"}})
 	return r
-}
-
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestInfo(t *testing.T) {
@@ -100,27 +90,7 @@ func TestConfigure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := newOkta().Configure(context.Background(), tc.settings)
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatalf("Configure: %v", err)
-				}
-				return
-			}
-			var ce *bridge.ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("Configure error = %v, want *bridge.ConfigError", err)
-			}
-			if len(ce.Problems) != len(tc.problems) {
-				t.Fatalf("problems = %q, want %d", ce.Problems, len(tc.problems))
-			}
-			for i, want := range tc.problems {
-				if !strings.Contains(ce.Problems[i], want) {
-					t.Errorf("problem %d = %q, want it to contain %q", i, ce.Problems[i], want)
-				}
-			}
-			if s := tc.settings[settingSecret]; strings.TrimSpace(s) != "" && strings.Contains(err.Error(), s) {
-				t.Errorf("error %q reveals the secret", err)
-			}
+			bridgetest.Problems(t, err, tc.problems, tc.settings[settingSecret])
 		})
 	}
 }
@@ -128,7 +98,7 @@ func TestConfigure(t *testing.T) {
 func TestConfigureFailureFailsClosed(t *testing.T) {
 	t.Parallel()
 	o := configured(t, nil)
-	body := fixture(t, "sms.json")
+	body := bridgetest.Fixture(t, "sms.json")
 	if res, _ := o.Parse(context.Background(), post(body, "Authorization", testSecret)); res.OTP == nil {
 		t.Fatalf("before reconfigure: %+v", res.Rejection)
 	}
@@ -143,7 +113,7 @@ func TestConfigureFailureFailsClosed(t *testing.T) {
 
 func TestParseOTP(t *testing.T) {
 	t.Parallel()
-	sms := fixture(t, "sms.json")
+	sms := bridgetest.Fixture(t, "sms.json")
 	withProfile := func(mp string) []byte {
 		return []byte(`{"eventId":"e1","eventType":"com.okta.telephony.provider","data":{"messageProfile":` + mp + `}}`)
 	}
@@ -176,7 +146,7 @@ func TestParseOTP(t *testing.T) {
 			headers:  []string{"x-okta-secret", "Bearer " + testSecret}, body: sms, want: smsWant,
 		},
 		"voice": {
-			headers: []string{"Authorization", testSecret}, body: fixture(t, "voice.json"),
+			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "voice.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+4915123456789", OTP: "318842", Channel: bridge.ChannelVoice, Locale: "DE-DE",
 				ExpiresAt: time.Date(2026, 3, 2, 10, 6, 55, 0, time.UTC), Subject: "jonas.berg@acme.example",
@@ -185,7 +155,7 @@ func TestParseOTP(t *testing.T) {
 			},
 		},
 		"preview is a real send, flagged": {
-			headers: []string{"Authorization", testSecret}, body: fixture(t, "preview.json"),
+			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "preview.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+15555551212", OTP: "11111", Message: "(HOOK)Your code is 11111", Channel: bridge.ChannelSMS, Locale: "EN-US",
 				ExpiresAt: time.Date(2026, 3, 1, 21, 48, 34, 321_000_000, time.UTC), TransactionID: "Kx0pJ3v7S9eQy5mWb2nC1g",
@@ -193,7 +163,7 @@ func TestParseOTP(t *testing.T) {
 			},
 		},
 		"template fallback keeps leading zero, national phone normalized, bad expiry ignored": {
-			headers: []string{"Authorization", testSecret}, body: fixture(t, "template_only.json"),
+			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "template_only.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+19876543210", OTP: "012345", Message: "Your code is 012345", Channel: bridge.ChannelSMS,
 				Subject: "00u1ab2cd3EF4gh5ij6k", TransactionID: "Vq8mN2cP0sLk4TzR6yHb1w",
@@ -264,7 +234,7 @@ func TestParseOTP(t *testing.T) {
 
 func TestParseRejected(t *testing.T) {
 	t.Parallel()
-	sms := fixture(t, "sms.json")
+	sms := bridgetest.Fixture(t, "sms.json")
 	auth := []string{"Authorization", testSecret}
 	withProfile := func(mp string) []byte {
 		return []byte(`{"eventType":"com.okta.telephony.provider","data":{"messageProfile":` + mp + `}}`)
@@ -305,7 +275,7 @@ func TestParseRejected(t *testing.T) {
 		"deep nesting":                         {headers: auth, body: []byte(`{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`), status: 400, code: bridge.CodeMalformed},
 		"wrong eventType":                      {headers: auth, body: []byte(`{"eventType":"com.okta.event_hook","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
 		"empty eventType":                      {headers: auth, body: []byte(`{"eventType":"","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
-		"flat malformed example":               {headers: auth, body: fixture(t, "malformed_flat.json"), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
+		"flat malformed example":               {headers: auth, body: bridgetest.Fixture(t, "malformed_flat.json"), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
 		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
 		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
 		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
@@ -580,7 +550,7 @@ func TestSimulateSample(t *testing.T) {
 func TestConcurrentConfigureAndParse(t *testing.T) {
 	t.Parallel()
 	o := configured(t, nil)
-	body := fixture(t, "sms.json")
+	body := bridgetest.Fixture(t, "sms.json")
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -660,9 +630,9 @@ func FuzzParse(f *testing.F) {
 func conformance(t *testing.T) bridgetest.Suite {
 	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}}
 	for _, name := range []string{"sms.json", "voice.json", "preview.json", "template_only.json"} {
-		s.Requests = append(s.Requests, post(fixture(t, name), "X-Okta-Secret", "Bearer "+testSecret))
+		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "X-Okta-Secret", "Bearer "+testSecret))
 	}
-	s.Bodies = append(s.Bodies, fixture(t, "malformed_flat.json"))
+	s.Bodies = append(s.Bodies, bridgetest.Fixture(t, "malformed_flat.json"))
 	return s
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,15 +32,6 @@ func configured(t testing.TB, settings map[string]string) *pingOne {
 	return p
 }
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func post(body []byte, ctype string, headers ...string) *bridge.Request {
 	if ctype != "" {
 		headers = append(headers, "Content-Type", ctype)
@@ -68,21 +58,7 @@ func TestConfigure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := newPingOne().Configure(context.Background(), tc.settings)
-			if len(tc.problems) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *bridge.ConfigError
-			if !errors.As(err, &ce) || len(ce.Problems) != len(tc.problems) {
-				t.Fatalf("Configure = %v, want %d problems", err, len(tc.problems))
-			}
-			for i, p := range tc.problems {
-				if !strings.Contains(ce.Problems[i], p) {
-					t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], p)
-				}
-			}
+			bridgetest.Problems(t, err, tc.problems, testSecret)
 		})
 	}
 }
@@ -99,25 +75,25 @@ func TestParse(t *testing.T) {
 		want     *bridge.OTPEvent
 		ping     bool
 	}{
-		"reference template, basic auth": {req: post(fixture(t, "sms_reference.json"), "application/json", "Authorization", basic),
+		"reference template, basic auth": {req: post(bridgetest.Fixture(t, "sms_reference.json"), "application/json", "Authorization", basic),
 			want: ev("+14155552671", "730194", "Your Acme passcode is 730194. It expires in 5 minutes.", bridge.ChannelSMS, "")},
-		"recommended template, NUMBER_ONLY, 8 digits, German": {req: post(fixture(t, "sms_number_only.json"), "application/json", "Authorization", basic),
+		"recommended template, NUMBER_ONLY, 8 digits, German": {req: post(bridgetest.Fixture(t, "sms_number_only.json"), "application/json", "Authorization", basic),
 			want: ev("+4915112345678", "58210947", "Ihr Acme-Passcode lautet 58210947", bridge.ChannelSMS, "de")},
-		"voice with SSML tags uses otp": {req: post(fixture(t, "voice.json"), "application/json", "Authorization", "Bearer "+testSecret),
+		"voice with SSML tags uses otp": {req: post(bridgetest.Fixture(t, "voice.json"), "application/json", "Authorization", "Bearer "+testSecret),
 			want: ev("+447700900456", "391602", string(mustField(t, "voice.json", "body")), bridge.ChannelVoice, "en")},
-		"form body, Telesign-style keys": {req: post(fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic),
+		"form body, Telesign-style keys": {req: post(bridgetest.Fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic),
 			want: ev("+14155552671", "730194", "Your passcode is 730194", bridge.ChannelSMS, "")},
-		"form body without content type": {req: post(fixture(t, "form_telesign.txt"), "", "Authorization", basic),
+		"form body without content type": {req: post(bridgetest.Fixture(t, "form_telesign.txt"), "", "Authorization", basic),
 			want: ev("+14155552671", "730194", "Your passcode is 730194", bridge.ChannelSMS, "")},
-		"raw newlines in the JSON template": {req: post(fixture(t, "multiline.json"), "application/json", "Authorization", basic),
+		"raw newlines in the JSON template": {req: post(bridgetest.Fixture(t, "multiline.json"), "application/json", "Authorization", basic),
 			want: ev("+14155552671", "048213", "Acme\nYour passcode is 048213\nDo not share it.", bridge.ChannelSMS, "")},
-		"custom header": {settings: withHeader, req: post(fixture(t, "sms_reference.json"), "application/json", "X-Authorization", testSecret),
+		"custom header": {settings: withHeader, req: post(bridgetest.Fixture(t, "sms_reference.json"), "application/json", "X-Authorization", testSecret),
 			want: ev("+14155552671", "730194", "Your Acme passcode is 730194. It expires in 5 minutes.", bridge.ChannelSMS, "")},
 		"unsubstituted otp and locale ignored": {req: post([]byte(`{"to":"+14155552671","message":"Code 0193","otp":"${otp}","locale":"${locale}"}`), "application/json", "Authorization", basic),
 			want: ev("+14155552671", "0193", "Code 0193", bridge.ChannelSMS, "")},
 		"same value under two names": {req: post([]byte(`{"recipient":"+14155552671","to":"+14155552671","body":"Code 1234"}`), "application/json", "Authorization", basic),
 			want: ev("+14155552671", "1234", "Code 1234", bridge.ChannelSMS, "")},
-		"admin test message": {req: post(fixture(t, "test_sms.json"), "application/json", "Authorization", basic), ping: true},
+		"admin test message": {req: post(bridgetest.Fixture(t, "test_sms.json"), "application/json", "Authorization", basic), ping: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -144,7 +120,7 @@ func TestParse(t *testing.T) {
 
 func mustField(t *testing.T, file, name string) string {
 	var m map[string]string
-	if err := json.Unmarshal(fixture(t, file), &m); err != nil {
+	if err := json.Unmarshal(bridgetest.Fixture(t, file), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m[name]
@@ -153,7 +129,7 @@ func mustField(t *testing.T, file, name string) string {
 func TestParseRejected(t *testing.T) {
 	t.Parallel()
 	js := "application/json"
-	sms := fixture(t, "sms_reference.json")
+	sms := bridgetest.Fixture(t, "sms_reference.json")
 	tests := map[string]struct {
 		unconfigured bool
 		req          *bridge.Request
@@ -167,7 +143,7 @@ func TestParseRejected(t *testing.T) {
 		"wrong user":               {req: post(sms, js, "Authorization", bridgetest.BasicAuth("admin", testSecret)), status: 401, code: bridge.CodeUnauthorized},
 		"wrong bearer":             {req: post(sms, js, "Authorization", "Bearer "+testSecret+"x"), status: 401, code: bridge.CodeUnauthorized},
 		"custom header not set up": {req: post(sms, js, "X-Authorization", testSecret), status: 401, code: bridge.CodeUnauthorized},
-		"placeholders":             {req: post(fixture(t, "placeholders.json"), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"placeholders":             {req: post(bridgetest.Fixture(t, "placeholders.json"), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
 		"xml":                      {req: post([]byte("<sms/>"), "text/xml", "Authorization", basic), status: 415, code: bridge.CodeMediaType},
 		"bad JSON":                 {req: post([]byte(`{"recipient":"+1","body":"say "hi""}`), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
 		"non-UTF-8":                {req: post([]byte("{\"recipient\":\"+14155552671\",\"body\":\"C\xf3digo 1234\"}"), js, "Authorization", basic), status: 400, code: bridge.CodeMalformed},
@@ -222,10 +198,10 @@ func TestRespondNeverReturnsTheLink(t *testing.T) {
 func suite(t testing.TB) bridgetest.Suite {
 	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret}}
 	for _, name := range []string{"sms_reference.json", "sms_number_only.json", "voice.json", "multiline.json", "test_sms.json"} {
-		s.Requests = append(s.Requests, post(fixture(t, name), "application/json", "Authorization", basic))
+		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "application/json", "Authorization", basic))
 	}
-	s.Requests = append(s.Requests, post(fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic))
-	s.Bodies = [][]byte{fixture(t, "placeholders.json")}
+	s.Requests = append(s.Requests, post(bridgetest.Fixture(t, "form_telesign.txt"), "application/x-www-form-urlencoded", "Authorization", basic))
+	s.Bodies = [][]byte{bridgetest.Fixture(t, "placeholders.json")}
 	return s
 }
 

@@ -31,6 +31,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -588,4 +589,41 @@ func Post(path string, body []byte, headers ...string) *bridge.Request {
 // BasicAuth returns an Authorization header value for HTTP Basic credentials.
 func BasicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// Problems checks what Configure returned: nil when want is empty, else a
+// *bridge.ConfigError listing exactly len(want) problems, the i-th containing
+// want[i], and none quoting any of secrets.
+func Problems(t testing.TB, err error, want []string, secrets ...string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("Configure: %v", err)
+		}
+		return
+	}
+	var ce *bridge.ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != len(want) {
+		t.Fatalf("Configure = %v, want a ConfigError with %d problems", err, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(ce.Problems[i], w) {
+			t.Errorf("problem %d = %q, want it to contain %q", i, ce.Problems[i], w)
+		}
+		for _, s := range secrets {
+			if s = strings.TrimSpace(s); s != "" && strings.Contains(ce.Problems[i], s) {
+				t.Errorf("problem %d quotes a secret: %q", i, ce.Problems[i])
+			}
+		}
+	}
+}
+
+// Fixture returns the contents of testdata/name.
+func Fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
