@@ -20,8 +20,32 @@ import (
 // Namespace groups records of one kind, like a table or a key prefix.
 type Namespace string
 
-// The namespaces SMS+ uses. Backends must accept any namespace matching
-// [a-z][a-z0-9_]*, so that later features can add their own.
+// Limits every backend enforces on its arguments.
+const (
+	MaxNamespaceLen = 64
+	MaxKeyLen       = 512
+)
+
+// Valid reports whether ns has the form every backend accepts: [a-z][a-z0-9_]*,
+// at most MaxNamespaceLen characters.
+func (ns Namespace) Valid() bool {
+	if len(ns) == 0 || len(ns) > MaxNamespaceLen {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// The namespaces SMS+ uses. Backends must accept any valid namespace (Valid),
+// so that later features can add their own.
 const (
 	Users             Namespace = "user"
 	Challenges        Namespace = "challenge"

@@ -38,9 +38,6 @@ const (
 	defaultSweepInterval = time.Minute
 	defaultOpenTimeout   = time.Second
 
-	maxNamespaceLen = 64
-	maxKeyLen       = 512
-
 	// headerLen is the expiry prefix of every stored value: big-endian unix
 	// nanoseconds, 0 for "never".
 	headerLen  = 8
@@ -335,14 +332,14 @@ func (s *Store) lookup(tx *bolt.Tx, ns storage.Namespace, key string) ([]byte, e
 // check validates the arguments of a keyed call, then does what begin does.
 // Keys never appear in errors: some are tokens or user identifiers.
 func (s *Store) check(ctx context.Context, op string, ns storage.Namespace, key string, ttl time.Duration) error {
-	if !validNamespace(ns) {
-		return fmt.Errorf("embedded: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, maxNamespaceLen)
+	if !ns.Valid() {
+		return fmt.Errorf("embedded: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, storage.MaxNamespaceLen)
 	}
 	switch {
 	case key == "":
 		return fmt.Errorf("embedded: %s %s: invalid key: empty", op, ns)
-	case len(key) > maxKeyLen:
-		return fmt.Errorf("embedded: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), maxKeyLen)
+	case len(key) > storage.MaxKeyLen:
+		return fmt.Errorf("embedded: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), storage.MaxKeyLen)
 	case ttl < 0:
 		return fmt.Errorf("embedded: %s %s: invalid ttl %s: must not be negative", op, ns, ttl)
 	}
@@ -372,22 +369,6 @@ func (s *Store) fail(op string, ns storage.Namespace, err error) error {
 		return fmt.Errorf("embedded: %s %s: %w", op, ns, err)
 	}
 	return fmt.Errorf("embedded: %s %s: %w: %w", op, ns, storage.ErrUnavailable, err)
-}
-
-func validNamespace(ns storage.Namespace) bool {
-	if len(ns) == 0 || len(ns) > maxNamespaceLen {
-		return false
-	}
-	for i := 0; i < len(ns); i++ {
-		c := ns[i]
-		switch {
-		case 'a' <= c && c <= 'z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // expiry returns the absolute expiry for a record written at now, 0 for none.

@@ -389,15 +389,15 @@ func TestValidation(t *testing.T) {
 		"é":    false,
 	}
 	for ns, want := range namespaces {
-		if got := validNamespace(ns); got != want {
-			t.Errorf("validNamespace(%q) = %v, want %v", ns, got, want)
+		if got := ns.Valid(); got != want {
+			t.Errorf("Namespace(%q).Valid() = %v, want %v", ns, got, want)
 		}
 	}
 
 	s := open(t, filepath.Join(t.TempDir(), "smsplus.db"), Options{SweepInterval: -1})
 	ctx := t.Context()
-	if err := s.Put(ctx, storage.Users, strings.Repeat("k", maxKeyLen+1), nil, 0); err == nil || !strings.Contains(err.Error(), "invalid key") {
-		t.Errorf("Put with a %d-byte key = %v, want an invalid key error", maxKeyLen+1, err)
+	if err := s.Put(ctx, storage.Users, strings.Repeat("k", storage.MaxKeyLen+1), nil, 0); err == nil || !strings.Contains(err.Error(), "invalid key") {
+		t.Errorf("Put with a %d-byte key = %v, want an invalid key error", storage.MaxKeyLen+1, err)
 	}
 	if err := s.Put(ctx, storage.Users, "k", nil, -time.Second); err == nil || !strings.Contains(err.Error(), "invalid ttl") {
 		t.Errorf("Put with a negative ttl = %v, want an invalid ttl error", err)

@@ -71,8 +71,6 @@ const (
 	defaultStartupTimeout = 10 * time.Second
 	defaultCallTimeout    = 10 * time.Second
 	maxIDBytes            = 1500
-	maxNamespaceLen       = 64
-	maxKeyLen             = 512
 	// maxTTL caps absurd TTLs (a century is "practically never").
 	maxTTL = 100 * 365 * 24 * time.Hour
 
@@ -589,14 +587,14 @@ func DocID(ns storage.Namespace, key string) string {
 // doc validates a keyed call's arguments and the caller's context, and returns the
 // document. Keys never appear in errors: some are tokens or user identifiers.
 func (s *Store) doc(ctx context.Context, op string, ns storage.Namespace, key string, ttl time.Duration) (*gfs.DocumentRef, error) {
-	if !validNamespace(ns) {
-		return nil, fmt.Errorf("firestore: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, maxNamespaceLen)
+	if !ns.Valid() {
+		return nil, fmt.Errorf("firestore: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, storage.MaxNamespaceLen)
 	}
 	switch {
 	case key == "":
 		return nil, fmt.Errorf("firestore: %s %s: invalid key: empty", op, ns)
-	case len(key) > maxKeyLen:
-		return nil, fmt.Errorf("firestore: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), maxKeyLen)
+	case len(key) > storage.MaxKeyLen:
+		return nil, fmt.Errorf("firestore: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), storage.MaxKeyLen)
 	case ttl < 0:
 		return nil, fmt.Errorf("firestore: %s %s: invalid ttl %s: must not be negative", op, ns, ttl)
 	}
@@ -656,20 +654,4 @@ func credentialsType(js []byte) (option.CredentialsType, error) {
 		return t, nil
 	}
 	return "", fmt.Errorf("credentials of type %q are not supported: use a service account key (type service_account)", head.Type)
-}
-
-func validNamespace(ns storage.Namespace) bool {
-	if len(ns) == 0 || len(ns) > maxNamespaceLen {
-		return false
-	}
-	for i := 0; i < len(ns); i++ {
-		c := ns[i]
-		switch {
-		case 'a' <= c && c <= 'z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -54,7 +54,7 @@ func (s *Store) begin(ctx context.Context, ns storage.Namespace, key string) err
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: %w", err)
 	}
-	if !validNamespace(ns) || key == "" {
+	if !ns.Valid() || key == "" {
 		return fmt.Errorf("memory: invalid namespace %q or empty key", ns)
 	}
 	s.mu.Lock()
@@ -231,16 +231,4 @@ func (s *Store) sweepLoop(every time.Duration) {
 			s.mu.Unlock()
 		}
 	}
-}
-
-func validNamespace(ns storage.Namespace) bool {
-	if len(ns) == 0 || len(ns) > 64 || ns[0] < 'a' || ns[0] > 'z' {
-		return false
-	}
-	for _, c := range []byte(ns) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }

@@ -76,8 +76,6 @@ const (
 	defaultCallTimeout     = 10 * time.Second
 	defaultSweepInterval   = time.Minute
 	sweepTimeout           = 30 * time.Second
-	maxNamespaceLen        = 64
-	maxKeyLen              = 512
 	maxIncrAttempts        = 8
 	fieldValue, fieldCount = "v", "n"
 	fieldExpiry, fieldW    = "expires_at", "w"
@@ -511,14 +509,14 @@ func DocID(ns storage.Namespace, key string) string {
 // id validates a keyed call's arguments and the caller's context, and returns the
 // document's _id. Keys never appear in errors: some are tokens or user identifiers.
 func (s *Store) id(ctx context.Context, op string, ns storage.Namespace, key string, ttl time.Duration) (string, error) {
-	if !validNamespace(ns) {
-		return "", fmt.Errorf("mongo: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, maxNamespaceLen)
+	if !ns.Valid() {
+		return "", fmt.Errorf("mongo: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, storage.MaxNamespaceLen)
 	}
 	switch {
 	case key == "":
 		return "", fmt.Errorf("mongo: %s %s: invalid key: empty", op, ns)
-	case len(key) > maxKeyLen:
-		return "", fmt.Errorf("mongo: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), maxKeyLen)
+	case len(key) > storage.MaxKeyLen:
+		return "", fmt.Errorf("mongo: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), storage.MaxKeyLen)
 	case ttl < 0:
 		return "", fmt.Errorf("mongo: %s %s: invalid ttl %s: must not be negative", op, ns, ttl)
 	}
@@ -582,20 +580,4 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		return 0, s.fail(ctx, "sweep", "", err)
 	}
 	return res.DeletedCount, nil
-}
-
-func validNamespace(ns storage.Namespace) bool {
-	if len(ns) == 0 || len(ns) > maxNamespaceLen {
-		return false
-	}
-	for i := 0; i < len(ns); i++ {
-		c := ns[i]
-		switch {
-		case 'a' <= c && c <= 'z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
 }

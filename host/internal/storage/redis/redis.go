@@ -40,8 +40,6 @@ const (
 	DefaultKeyPrefix = "smsplus:"
 
 	defaultDialTimeout = 5 * time.Second
-	maxNamespaceLen    = 64
-	maxKeyLen          = 512
 )
 
 // Options says which Redis to use. Addrs with one address and neither Cluster nor
@@ -309,14 +307,14 @@ func Key(prefix string, ns storage.Namespace, key string) string {
 // key validates a keyed call's arguments and the caller's context, and returns the
 // Redis key. Keys never appear in errors: some are tokens or user identifiers.
 func (s *Store) key(ctx context.Context, op string, ns storage.Namespace, key string, ttl time.Duration) (string, error) {
-	if !validNamespace(ns) {
-		return "", fmt.Errorf("redis: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, maxNamespaceLen)
+	if !ns.Valid() {
+		return "", fmt.Errorf("redis: %s: invalid namespace %q: want [a-z][a-z0-9_]*, at most %d characters", op, ns, storage.MaxNamespaceLen)
 	}
 	switch {
 	case key == "":
 		return "", fmt.Errorf("redis: %s %s: invalid key: empty", op, ns)
-	case len(key) > maxKeyLen:
-		return "", fmt.Errorf("redis: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), maxKeyLen)
+	case len(key) > storage.MaxKeyLen:
+		return "", fmt.Errorf("redis: %s %s: invalid key: %d bytes, at most %d", op, ns, len(key), storage.MaxKeyLen)
 	case ttl < 0:
 		return "", fmt.Errorf("redis: %s %s: invalid ttl %s: must not be negative", op, ns, ttl)
 	}
@@ -390,20 +388,4 @@ func (s *Store) checkVersion(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func validNamespace(ns storage.Namespace) bool {
-	if len(ns) == 0 || len(ns) > maxNamespaceLen {
-		return false
-	}
-	for i := 0; i < len(ns); i++ {
-		c := ns[i]
-		switch {
-		case 'a' <= c && c <= 'z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
 }
