@@ -73,7 +73,8 @@ type Settings struct {
 	// TokenTTL is the life of disable and reset-now tokens (the seed's 10 minutes).
 	TokenTTL time.Duration
 	// A scheduled reset waits ResetDelayShort for users with fewer than
-	// ResetFewPatterns enrolled patterns, else ResetDelayLong (seed: 1 h, 24 h, 7).
+	// ResetFewPatterns accepted patterns (enrollment samples and successful
+	// verifications), else ResetDelayLong (seed: 1 h, 24 h, 7).
 	ResetDelayShort  time.Duration
 	ResetDelayLong   time.Duration
 	ResetFewPatterns int
@@ -86,6 +87,12 @@ type Settings struct {
 	MaxSMSPerPhonePerHour int
 	// AllowedCountries lists ISO 3166 region codes texts may go to (empty = all).
 	AllowedCountries []string
+	// RefusedNumberTypes are destination types never texted (config.NumberTypes).
+	RefusedNumberTypes []string
+	// MaxSMSPerRangePerHour caps texts to one destination range (the number
+	// without its last 3 digits); MaxSMSPerHour caps all texts (0 = no cap).
+	MaxSMSPerRangePerHour int
+	MaxSMSPerHour         int
 	// MaxInvalidPositionAttempts is how many wrong typing positions get a retry.
 	MaxInvalidPositionAttempts int
 	// RequiredPosition is the posture engines must report (TypingDNA: 3).

@@ -57,11 +57,32 @@ type Config struct {
 	PluginDir      string // empty: next to the smsplus binary, then ./bin/plugins
 	HookBudget     time.Duration
 	MaxBodyBytes   int64
+	// HookBodyTimeout bounds reading a hook's body, which happens before the hook
+	// takes an admission slot: a client that trickles its body never holds one.
+	HookBodyTimeout time.Duration
+	// HookMaxPerClient caps one client address's hooks in flight, so that one
+	// client with many sockets cannot take every admission slot.
+	HookMaxPerClient int
+	// PluginAllowInsecurePermissions accepts plugin files and folders that group
+	// or others may write (PLUGIN_ALLOW_INSECURE_PERMISSIONS; off by default).
+	PluginAllowInsecurePermissions bool
 
-	ChallengeTTL                  time.Duration
-	BiometricsFailurePolicy       string   // fallback | fail_closed
-	MaxSMSPerPhonePerHour         int      // 0 = no cap
-	AllowedCountries              []string // ISO 3166 regions; empty = all
+	ChallengeTTL            time.Duration
+	BiometricsFailurePolicy string   // fallback | fail_closed
+	MaxSMSPerPhonePerHour   int      // 0 = no cap
+	AllowedCountries        []string // ISO 3166 regions; empty = all
+	// RefusedNumberTypes are the destination types never texted (premium rate,
+	// satellite, unassigned numbers...): the currency of SMS pumping.
+	RefusedNumberTypes []string
+	// MaxSMSPerRangePerHour caps texts to one destination range (the number
+	// without its last 3 digits); MaxSMSPerHour caps all texts. 0 = no cap.
+	MaxSMSPerRangePerHour int
+	MaxSMSPerHour         int
+	// A scheduled profile reset waits ResetDelayNewUser while the user has fewer
+	// than ResetEstablishedPatterns accepted patterns, else ResetDelay.
+	ResetDelay                    time.Duration
+	ResetDelayNewUser             time.Duration
+	ResetEstablishedPatterns      int
 	MaxFailedAttempts             int
 	LockoutDuration               time.Duration
 	PerChallengeMaxFailedAttempts int
@@ -78,7 +99,8 @@ type Config struct {
 
 	// PageRatePerMinute limits the page and its API per client IP (0 = off).
 	PageRatePerMinute int
-	// TrustedProxies are the load balancers whose X-Forwarded-For is believed.
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed;
+	// none by default, so a client cannot pick the address it is limited by.
 	TrustedProxies []*net.IPNet
 
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
@@ -139,6 +161,14 @@ var defaults = map[string]any{
 	"local_enroll_samples":              "3",
 	"hook_budget_ms":                    "2000",
 	"max_body_bytes":                    "65536",
+	"hook_body_timeout_ms":              "1000",
+	"hook_max_per_client":               "16",
+	"refused_number_types":              "invalid,premium_rate,shared_cost,uan,satellite,international_network,personal_number",
+	"max_sms_per_range_per_hour":        "30",
+	"max_sms_per_hour":                  "2000",
+	"reset_delay_hours":                 "24",
+	"reset_delay_new_user_minutes":      "60",
+	"reset_established_patterns":        "7",
 	"challenge_ttl_minutes":             "15",
 	"biometrics_failure_policy":         "fallback",
 	"max_sms_per_phone_per_hour":        "10",
@@ -352,6 +382,12 @@ func parse(raw map[string]string) (*Config, error) {
 	c.PluginDir = r.str("plugin_dir")
 	c.HookBudget = time.Duration(r.int("hook_budget_ms", 100, 60000)) * time.Millisecond
 	c.MaxBodyBytes = int64(r.int("max_body_bytes", 1024, 1<<20))
+	c.HookBodyTimeout = time.Duration(r.int("hook_body_timeout_ms", 50, 10000)) * time.Millisecond
+	if c.HookBodyTimeout >= c.HookBudget {
+		r.problem("HOOK_BODY_TIMEOUT_MS: must be less than HOOK_BUDGET_MS (%d), or no time is left for the hook itself", c.HookBudget.Milliseconds())
+	}
+	c.HookMaxPerClient = r.int("hook_max_per_client", 1, 100000)
+	c.PluginAllowInsecurePermissions = r.bool("plugin_allow_insecure_permissions")
 
 	c.ChallengeTTL = time.Duration(r.int("challenge_ttl_minutes", 1, 60)) * time.Minute
 	c.BiometricsFailurePolicy = r.oneOf("biometrics_failure_policy", "fallback", "fail_closed")
@@ -367,6 +403,12 @@ func parse(raw map[string]string) (*Config, error) {
 		}
 		c.AllowedCountries = append(c.AllowedCountries, cc)
 	}
+	c.RefusedNumberTypes = r.numberTypes("refused_number_types")
+	c.MaxSMSPerRangePerHour = r.int("max_sms_per_range_per_hour", 0, 1000000)
+	c.MaxSMSPerHour = r.int("max_sms_per_hour", 0, 100000000)
+	c.ResetDelay = time.Duration(r.int("reset_delay_hours", 1, 24*30)) * time.Hour
+	c.ResetDelayNewUser = time.Duration(r.int("reset_delay_new_user_minutes", 1, 24*60*30)) * time.Minute
+	c.ResetEstablishedPatterns = r.int("reset_established_patterns", 1, 1000)
 	c.MaxFailedAttempts = r.int("max_failed_attempts", 1, 100)
 	c.LockoutDuration = time.Duration(r.int("lockout_duration_minutes", 1, 24*60)) * time.Minute
 	c.PerChallengeMaxFailedAttempts = r.int("per_challenge_max_failed_attempts", 1, 20)
@@ -377,25 +419,7 @@ func parse(raw map[string]string) (*Config, error) {
 	c.ShutdownDrain = time.Duration(r.int("shutdown_drain_ms", 0, 60000)) * time.Millisecond
 	c.MetricsToken = r.str("metrics_token")
 	c.PageRatePerMinute = r.int("page_rate_limit_per_minute", 0, 100000)
-	for _, p := range strings.Split(r.str("trusted_proxies"), ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		if !strings.Contains(p, "/") {
-			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
-				p += "/32"
-			} else {
-				p += "/128"
-			}
-		}
-		_, n, err := net.ParseCIDR(p)
-		if err != nil {
-			r.problem("TRUSTED_PROXIES: %q is not an IP address or CIDR range (e.g. 10.0.0.0/8)", p)
-			continue
-		}
-		c.TrustedProxies = append(c.TrustedProxies, n)
-	}
+	c.TrustedProxies = r.trustedProxies("trusted_proxies")
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		r.problem("METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for an open /metrics")
 	}
@@ -404,6 +428,66 @@ func parse(raw map[string]string) (*Config, error) {
 		return c, &Error{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// proxyKeywords name the address ranges a proxy usually sits in, so that an
+// operator can write TRUSTED_PROXIES=private behind a Kubernetes ingress.
+var proxyKeywords = map[string][]string{
+	"loopback":  {"127.0.0.0/8", "::1/128"},
+	"private":   {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
+	"linklocal": {"169.254.0.0/16", "fe80::/10"},
+}
+
+// trustedProxies reads comma-separated IPs, CIDR ranges and proxyKeywords.
+func (r *reader) trustedProxies(key string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, p := range strings.Split(r.str(key), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		ranges, ok := proxyKeywords[strings.ToLower(p)]
+		if !ok {
+			ranges = []string{p}
+			if !strings.Contains(p, "/") {
+				if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+					ranges[0] += "/32"
+				} else {
+					ranges[0] += "/128"
+				}
+			}
+		}
+		for _, cidr := range ranges {
+			_, n, err := net.ParseCIDR(cidr)
+			if err != nil {
+				r.problem("%s: %q is not an IP address, a CIDR range (e.g. 10.0.0.0/8) or one of loopback, private, linklocal", strings.ToUpper(key), p)
+				break
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// NumberTypes are the destination types REFUSED_NUMBER_TYPES may name.
+var NumberTypes = []string{"invalid", "premium_rate", "shared_cost", "uan", "satellite", "international_network",
+	"personal_number", "voip", "pager", "voicemail", "toll_free", "fixed_line", "unknown"}
+
+// numberTypes reads a comma-separated list of NumberTypes; "none" refuses none.
+func (r *reader) numberTypes(key string) []string {
+	var out []string
+	for _, t := range strings.Split(r.str(key), ",") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || t == "none" || slices.Contains(out, t) {
+			continue
+		}
+		if !slices.Contains(NumberTypes, t) {
+			r.problem("%s: %q is not a number type; use none or some of %s", strings.ToUpper(key), t, strings.Join(NumberTypes, ", "))
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // Error lists every configuration problem, one per line.

@@ -26,6 +26,10 @@ type Redis struct {
 	DB               int
 	TLS              bool
 	KeyPrefix        string
+	// AllowDataLoss (REDIS_ALLOW_DATA_LOSS) starts SMS+ on a Redis that keeps
+	// nothing on disk or evicts keys. Off by default: a lost profile makes its user
+	// look new, and a new user's text carries the raw code.
+	AllowDataLoss bool
 }
 
 // Mongo holds the MongoDB store settings (DATA_STORE=mongo).
@@ -53,6 +57,7 @@ func (r *reader) redis() *Redis {
 		DB:               r.int("redis_db", 0, 1<<16),
 		TLS:              r.bool("redis_tls"),
 		KeyPrefix:        r.str("redis_key_prefix"),
+		AllowDataLoss:    r.bool("redis_allow_data_loss"),
 	}
 	rawURL, addrs := r.str("redis_url"), r.str("redis_addrs")
 	switch {

@@ -46,6 +46,11 @@ type Options struct {
 	// MaxInFlightHooks bounds concurrent hooks; more are refused at once in the
 	// vendor's failure format instead of queueing past the deadline.
 	MaxInFlightHooks int
+	// HookBodyTimeout bounds reading a hook's body, which happens before the hook
+	// takes an admission slot (0 = 1 s).
+	HookBodyTimeout time.Duration
+	// HookMaxPerClient caps one client address's hooks in flight (0 = 16).
+	HookMaxPerClient int
 	// ReadyDetail, when set, adds its value to /readyz's answer under "detail"
 	// (the bridge plugins' status), ready or not.
 	ReadyDetail func() any
