@@ -136,4 +136,46 @@ func TestTrustedProxiesAndPageRate(t *testing.T) {
 		!strings.Contains(err.Error(), "TRUSTED_PROXIES") {
 		t.Fatalf("a host name must be refused: %v", err)
 	}
+	// Nothing is trusted by default; keywords name the usual proxy ranges.
+	if c, err := Load(Sources{Environ: []string{"HASH_SALT=s"}}); err != nil || len(c.TrustedProxies) != 0 {
+		t.Fatalf("default trusted proxies: %v %v", c.TrustedProxies, err)
+	}
+	c, err = Load(Sources{Environ: []string{"HASH_SALT=s", "TRUSTED_PROXIES=private, loopback"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.TrustedProxies {
+		got = append(got, n.String())
+	}
+	if want := "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 127.0.0.0/8 ::1/128"; strings.Join(got, " ") != want {
+		t.Fatalf("keywords: %v, want %s", got, want)
+	}
+}
+
+func TestIssue11Settings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HookBodyTimeout != time.Second || c.HookMaxPerClient != 16 || c.ResetDelay != 24*time.Hour ||
+		c.ResetDelayNewUser != time.Hour || c.ResetEstablishedPatterns != 7 || c.MaxSMSPerRangePerHour != 30 ||
+		c.MaxSMSPerHour != 2000 || c.PluginAllowInsecurePermissions {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if want := "invalid,premium_rate,shared_cost,uan,satellite,international_network,personal_number"; strings.Join(c.RefusedNumberTypes, ",") != want {
+		t.Fatalf("refused types %v", c.RefusedNumberTypes)
+	}
+	c, err = Load(Sources{Environ: []string{"HASH_SALT=s", "REFUSED_NUMBER_TYPES=none"}})
+	if err != nil || len(c.RefusedNumberTypes) != 0 {
+		t.Fatalf("none: %v %v", c.RefusedNumberTypes, err)
+	}
+	_, err = Load(Sources{Environ: []string{"HASH_SALT=s", "REFUSED_NUMBER_TYPES=premium,voip", "HOOK_BODY_TIMEOUT_MS=3000",
+		"HOOK_MAX_PER_CLIENT=0"}})
+	for _, want := range []string{`REFUSED_NUMBER_TYPES: "premium"`, "HOOK_BODY_TIMEOUT_MS", "HOOK_MAX_PER_CLIENT"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want a problem with %s, got %v", want, err)
+		}
+	}
 }

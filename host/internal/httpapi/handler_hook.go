@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,6 +35,35 @@ func (s *Server) handleHook(c echo.Context) error {
 	deadline := start.Add(budget)
 	rid := requestID(c)
 
+	// One client may not hold more than its share of hooks, whatever it sends:
+	// this is checked before anything is read, so it costs an attacker's socket
+	// nothing to be refused.
+	client := c.RealIP()
+	if !s.clients.enter(client) {
+		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeOverloaded,
+			Message: "SMS+ is overloaded"}, start)
+	}
+	defer s.clients.leave(client)
+
+	// The body is read before the hook takes an admission slot, under its own
+	// short deadline: a client that trickles its body never holds a slot, so it
+	// cannot make SMS+ refuse the vendor's real hooks (and a refused hook makes
+	// some vendors text the raw code themselves).
+	body, err := s.readHookBody(c)
+	if err != nil {
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge,
+				Message: "Request body too large", Status: http.StatusRequestEntityTooLarge}, start)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
+				Message: "Request body did not arrive in time", Status: http.StatusRequestTimeout}, start)
+		}
+		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
+			Message: "Request body could not be read", Status: http.StatusBadRequest}, start)
+	}
+
 	if !hook.Alive() {
 		return s.answerUnavailable(c, hook, start)
 	}
@@ -52,16 +83,6 @@ func (s *Server) handleHook(c echo.Context) error {
 			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeOverloaded,
 				Message: "SMS+ is overloaded"}, start)
 		}
-	}
-
-	body, err := readBody(c.Request(), s.MaxBodyBytes)
-	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge,
-				Message: "Request body too large", Status: http.StatusRequestEntityTooLarge}, start)
-		}
-		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
-			Message: "Request body could not be read", Status: http.StatusBadRequest}, start)
 	}
 
 	ctx, cancel := context.WithDeadline(c.Request().Context(), deadline.Add(-respondBudget))
@@ -186,6 +207,52 @@ func (s *Server) writeBridgeResponse(c echo.Context, r *bridge.Response) error {
 }
 
 var errBodyTooLarge = errors.New("body too large")
+
+// readHookBody reads a hook's body by s.HookBodyTimeout. The connection's read
+// deadline is lifted again afterwards: net/http keeps reading the connection in
+// the background to notice a client that goes away, and a deadline passing there
+// would cancel the hook's context while it still works.
+func (s *Server) readHookBody(c echo.Context) ([]byte, error) {
+	rc := http.NewResponseController(c.Response().Writer)
+	if err := rc.SetReadDeadline(time.Now().Add(s.HookBodyTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return nil, err
+	}
+	body, err := readBody(c.Request(), s.MaxBodyBytes)
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.Debug("clear body read deadline", "err", err)
+	}
+	return body, err
+}
+
+// clientGate counts each client address's hooks in flight.
+type clientGate struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func newClientGate(max int) *clientGate { return &clientGate{max: max, n: map[string]int{}} }
+
+// enter takes one of client's places, or reports that it has none left.
+func (g *clientGate) enter(client string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n[client] >= g.max {
+		return false
+	}
+	g.n[client]++
+	return true
+}
+
+func (g *clientGate) leave(client string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n[client] <= 1 {
+		delete(g.n, client) // the map holds only clients with hooks in flight
+		return
+	}
+	g.n[client]--
+}
 
 // readBody reads at most limit bytes; a longer body is refused rather than cut.
 func readBody(r *http.Request, limit int64) ([]byte, error) {

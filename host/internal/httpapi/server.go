@@ -76,6 +76,7 @@ type Server struct {
 	Options
 	log      *slog.Logger
 	inflight chan struct{}
+	clients  *clientGate // hooks in flight per client address
 	e        *echo.Echo
 	draining atomic.Bool // set by Drain: /readyz answers 503
 }
@@ -94,17 +95,25 @@ func New(o Options) *Server {
 	if o.HookBudget <= 0 {
 		o.HookBudget = 2 * time.Second
 	}
-	s := &Server{Options: o, log: o.Log, inflight: make(chan struct{}, o.MaxInFlightHooks)}
+	if o.HookBodyTimeout <= 0 {
+		o.HookBodyTimeout = time.Second
+	}
+	if o.HookMaxPerClient <= 0 {
+		o.HookMaxPerClient = 16
+	}
+	s := &Server{Options: o, log: o.Log, inflight: make(chan struct{}, o.MaxInFlightHooks), clients: newClientGate(o.HookMaxPerClient)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.Debug = false
 	e.HTTPErrorHandler = s.errorHandler
-	// X-Forwarded-For names the client only when it comes from where a proxy
-	// sits: a loopback, link-local or private peer (an ingress, Cloud Run's front
-	// end, a reverse proxy) or TRUSTED_PROXIES. From a public peer it is ignored,
-	// so a client on the internet cannot pick the address it is limited by.
-	trust := []echo.TrustOption{echo.TrustLoopback(true), echo.TrustLinkLocal(true), echo.TrustPrivateNet(true)}
+	// X-Forwarded-For names the client only when the peer is one of
+	// TRUSTED_PROXIES, and then the client is the right-most address that is not
+	// a trusted proxy. Nothing is trusted by default (echo trusts loopback,
+	// link-local and private peers unless told otherwise): a client that reaches
+	// SMS+ directly, even from a private network, cannot pick the address its
+	// limits are counted against.
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 	for _, n := range o.TrustedProxies {
 		trust = append(trust, echo.TrustIPRange(n))
 	}

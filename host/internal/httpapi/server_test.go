@@ -367,17 +367,31 @@ func TestPageRateLimitPerClientIP(t *testing.T) {
 			}
 		})
 	}
-	// Behind an ingress on a private address, users are told apart by the header.
-	private, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2 })
-	for i := range 5 {
-		req := httptest.NewRequest(http.MethodPost, "/verify-otp", strings.NewReader(`{}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.RemoteAddr = "10.1.2.3:4321"
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
-		rec := httptest.NewRecorder()
-		private.ServeHTTP(rec, req)
-		if rec.Code == http.StatusTooManyRequests {
-			t.Fatalf("user %d behind a private ingress shares a budget with the others", i)
+	// A private peer is not trusted by default: a client on the same network as
+	// SMS+ cannot pick its identity with the header. Behind an ingress the
+	// operator says TRUSTED_PROXIES=private, and users are told apart by it.
+	_, private10, _ := net.ParseCIDR("10.0.0.0/8")
+	for name, tc := range map[string]struct {
+		proxies     []*net.IPNet
+		wantLimited bool
+	}{
+		"private peer, no trusted proxies": {nil, true},
+		"private peer, trusted ingress":    {[]*net.IPNet{private10}, false},
+	} {
+		s, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2; o.TrustedProxies = tc.proxies })
+		limited := false
+		for i := range 5 {
+			req := httptest.NewRequest(http.MethodPost, "/verify-otp", strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.RemoteAddr = "10.1.2.3:4321"
+			// The ingress appends the client it saw; a forged first entry must not count.
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.9, 203.0.113.%d", i))
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			limited = limited || rec.Code == http.StatusTooManyRequests
+		}
+		if limited != tc.wantLimited {
+			t.Fatalf("%s: limited = %v, want %v", name, limited, tc.wantLimited)
 		}
 	}
 	s, _ := newTestServer(t, nil, func(o *Options) { o.PageRatePerMinute = 2 })
