@@ -142,6 +142,9 @@ type ChallengePage struct {
 	Enrolling bool // user still enrolling: first visits collect samples
 	Samples   int  // enrollment samples so far
 	Required  int  // samples needed
+	// ResetPending: someone asked to reset this user's typing profile; the page
+	// tells the owner that passing the check cancels it.
+	ResetPending bool
 
 	Engine      string // EngineLocal (default) or EngineTypingDNA
 	RecorderURL string // EngineTypingDNA: the official recorder script

@@ -78,9 +78,10 @@ type ResetScheduled struct {
 }
 
 // ScheduleReset schedules a reset of the biometric profile of the challenge's user,
-// for a user who cannot pass the typing check. The reset waits (1 h for a user with
-// few enrolled patterns, 24 h otherwise) so that a thief holding the SIM for a
-// moment cannot re-enroll in the owner's place. A pending reset is not moved later.
+// for a user who cannot pass the typing check. The reset waits (ResetDelayShort
+// while the user has fewer than ResetFewPatterns accepted patterns, ResetDelayLong
+// after) so that a thief holding the SIM cannot re-enroll in the owner's place: the
+// owner's next pass cancels it (Verify). A pending reset is not moved later.
 func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetScheduled, error) {
 	if !e164.MatchString(strings.TrimSpace(phone)) {
 		return ResetScheduled{}, ErrInvalidPhone
@@ -100,12 +101,12 @@ func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetSc
 	if err != nil {
 		return ResetScheduled{}, err
 	}
-	enr, err := s.Verifier.Enrollment(ctx, rec.UserID, u.TextID)
+	accepted, err := s.acceptedPatterns(ctx, rec.UserID, u.TextID)
 	if err != nil {
-		return ResetScheduled{}, fmt.Errorf("enrollment of user: %w", err)
+		return ResetScheduled{}, err
 	}
 	delay := s.set.ResetDelayLong
-	if enr.Samples < s.set.ResetFewPatterns {
+	if accepted < s.set.ResetFewPatterns {
 		delay = s.set.ResetDelayShort
 	}
 	at := s.Now().Add(delay)
@@ -118,8 +119,57 @@ func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetSc
 	} else if err != nil {
 		return ResetScheduled{}, fmt.Errorf("schedule reset: %w", err)
 	}
-	s.audit("reset_scheduled", rec.UserID, map[string]any{"delay_minutes": int(delay / time.Minute)})
+	s.audit("reset_scheduled", rec.UserID, map[string]any{"delay_minutes": int(delay / time.Minute), "accepted_patterns": accepted})
+	s.Log.Info("profile reset scheduled", "user", shortID(rec.UserID), "delay_minutes", int(delay/time.Minute))
 	return ResetScheduled{At: at, Delay: delay}, nil
+}
+
+// acceptedPatterns is how many typing patterns the user has had accepted:
+// enrollment samples plus successful verifications, as the Node SMS+ counts
+// TypingDNA's stored patterns. The engine's own count is the floor, so profiles
+// from before this count existed (or kept by TypingDNA) are not undercounted.
+func (s *Service) acceptedPatterns(ctx context.Context, uid, textID string) (int, error) {
+	n, err := s.Store.Count(ctx, storage.AcceptedPatterns, uid)
+	if err != nil {
+		return 0, fmt.Errorf("count accepted patterns: %w", err)
+	}
+	enr, err := s.Verifier.Enrollment(ctx, uid, textID)
+	if err != nil {
+		return 0, fmt.Errorf("enrollment of user: %w", err)
+	}
+	return max(int(n), enr.Samples), nil
+}
+
+// acceptPattern counts one accepted pattern. The count only lengthens a future
+// reset's delay, so a failure to write it is logged, not fatal.
+func (s *Service) acceptPattern(ctx context.Context, uid string) {
+	if _, err := s.Store.Incr(ctx, storage.AcceptedPatterns, uid, 0); err != nil {
+		s.Log.Warn("count accepted pattern", "err", err)
+	}
+}
+
+// cancelReset cancels the user's pending reset, if any, and reports whether
+// there was one. Only the profile's owner can pass the check that calls it.
+func (s *Service) cancelReset(ctx context.Context, uid string) bool {
+	if _, ok := s.pendingReset(ctx, uid); !ok {
+		return false
+	}
+	if err := s.Store.Delete(ctx, storage.PendingResets, uid); err != nil {
+		s.Log.Warn("cancel pending reset", "err", err)
+		return false
+	}
+	s.audit("reset_cancelled", uid, nil)
+	s.Log.Info("pending profile reset cancelled by a pass", "user", shortID(uid))
+	return true
+}
+
+// shortID is a user id shortened for logs: enough to follow one user's events,
+// and still a salted hash, never a phone number.
+func shortID(uid string) string {
+	if len(uid) > 12 {
+		return uid[:12]
+	}
+	return uid
 }
 
 // pendingResetGrace keeps a due reset around until the user's next sign-in
@@ -169,7 +219,7 @@ func (s *Service) Disable(ctx context.Context, tokenID, phone string) error {
 	if err := s.Verifier.Delete(ctx, uid); err != nil {
 		return fmt.Errorf("delete biometric profile: %w", err)
 	}
-	for _, ns := range []storage.Namespace{storage.Users, storage.UserFailures, storage.Lockouts, storage.PendingResets, storage.InvalidPositions} {
+	for _, ns := range []storage.Namespace{storage.Users, storage.UserFailures, storage.Lockouts, storage.PendingResets, storage.InvalidPositions, storage.AcceptedPatterns} {
 		if err := s.Store.Delete(ctx, ns, uid); err != nil {
 			return fmt.Errorf("delete %s: %w", ns, err)
 		}
@@ -201,12 +251,13 @@ func (s *Service) resetProfile(ctx context.Context, uid, why string) (user, erro
 	if err := s.Store.Put(ctx, storage.Users, uid, val, 0); err != nil {
 		return user{}, fmt.Errorf("store user: %w", err)
 	}
-	for _, ns := range []storage.Namespace{storage.PendingResets, storage.UserFailures, storage.Lockouts, storage.InvalidPositions} {
+	for _, ns := range []storage.Namespace{storage.PendingResets, storage.UserFailures, storage.Lockouts, storage.InvalidPositions, storage.AcceptedPatterns} {
 		if err := s.Store.Delete(ctx, ns, uid); err != nil {
 			return user{}, fmt.Errorf("clear %s: %w", ns, err)
 		}
 	}
 	s.audit("profile_reset", uid, map[string]any{"why": why})
+	s.Log.Info("profile reset", "user", shortID(uid), "why", why)
 	return u, nil
 }
 

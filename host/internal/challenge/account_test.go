@@ -364,3 +364,67 @@ func TestSlowProviderAnswersPendingInTime(t *testing.T) {
 		})
 	}
 }
+
+// The reset delay follows every accepted pattern, enrollment samples and passes,
+// not only what the engine keeps: the local engine never reports more than its
+// enrollment samples, which made every reset wait the short delay.
+func TestResetDelayCountsAcceptedPatterns(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		passes int
+		delay  time.Duration
+	}{"3 samples + 3 passes": {3, time.Hour}, "3 samples + 4 passes": {4, 24 * time.Hour}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			f.ver.required = 3
+			for i := range tc.passes { // the first reveal also enrolls
+				f.reveal(t, f.start(t, fmt.Sprintf("70000%d", i)))
+			}
+			if enr, _ := f.ver.Enrollment(context.Background(), UserID(phone, "salt"), ""); enr.Samples != 3 {
+				t.Fatalf("the engine reports %d samples, want 3 (it keeps only the enrollment)", enr.Samples)
+			}
+			sched, err := f.svc.ScheduleReset(context.Background(), f.start(t, "799999"), phone)
+			if err != nil || sched.Delay != tc.delay {
+				t.Fatalf("schedule: %+v, %v; want delay %v", sched, err, tc.delay)
+			}
+		})
+	}
+}
+
+// A SIM holder schedules a reset from a link; the owner's next pass cancels it,
+// the page tells the owner beforehand, and the due time then changes nothing.
+func TestOwnersPassCancelsPendingReset(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	uid := UserID(phone, "salt")
+	f.reveal(t, f.start(t, "100001")) // enrolled
+	if _, err := f.svc.ScheduleReset(ctx, f.start(t, "100002"), phone); err != nil {
+		t.Fatal(err)
+	}
+	cid := f.start(t, "100003")
+	page, err := f.svc.Page(ctx, cid)
+	if err != nil || !page.ResetPending {
+		t.Fatalf("the page must say a reset is pending: %+v, %v", page, err)
+	}
+	res := f.reveal(t, cid)
+	if !res.ResetCancelled || res.ResetToken == "" {
+		t.Fatalf("the owner's pass must cancel the reset and offer reset-now: %+v", res)
+	}
+	if _, ok := f.svc.pendingReset(ctx, uid); ok || !f.audit.has("reset_cancelled") {
+		t.Fatalf("reset still pending or not audited: %v", f.audit.events)
+	}
+	f.clock.advance(25 * time.Hour)
+	f.start(t, "100004")
+	if len(f.ver.deleted) != 0 {
+		t.Fatalf("a cancelled reset deleted the profile: %v", f.ver.deleted)
+	}
+	if body := f.out.last(t).Body; strings.Contains(body, "100004") {
+		t.Fatalf("after a cancelled reset the SMS must not carry the code: %q", body)
+	}
+	// A pass without a pending reset cancels nothing.
+	if res := f.reveal(t, f.start(t, "100005")); res.ResetCancelled || res.ResetToken != "" {
+		t.Fatalf("nothing was pending: %+v", res)
+	}
+}

@@ -466,3 +466,63 @@ func TestRetriedDeliverySendsOneSMS(t *testing.T) {
 		t.Fatal("the duplicate is not audited")
 	}
 }
+
+// gatedVerifier holds every scoring in Submit until the test opens the gate, so
+// that concurrent attempts overlap as much as they can.
+type gatedVerifier struct {
+	*fakeVerifier
+	scored atomic.Int32
+	gate   chan struct{}
+}
+
+func (g *gatedVerifier) Submit(ctx context.Context, uid, textID, text, pattern string) (biometrics.Result, error) {
+	enr, _ := g.Enrollment(ctx, uid, textID)
+	if enr.Enrolled {
+		g.scored.Add(1)
+		<-g.gate
+	}
+	return g.fakeVerifier.Submit(ctx, uid, textID, text, pattern)
+}
+
+// A script with many of the user's links tries them all at once. Each attempt
+// reserves its place in the user's failure count before it is scored, so no
+// more than MaxFailedAttempts wrong patterns are ever scored before the lockout,
+// however many links and concurrent requests are used.
+func TestUserFailuresReservedBeforeScoring(t *testing.T) {
+	t.Parallel()
+	gv := &gatedVerifier{fakeVerifier: &fakeVerifier{required: 2, samples: map[string]int{}}, gate: make(chan struct{})}
+	f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) { d.Verifier = gv })
+	gv.enroll(UserID(phone, "salt"))
+	ctx := context.Background()
+	var cids []string
+	for i := range 8 {
+		cids = append(cids, f.start(t, fmt.Sprintf("4000%02d", i)))
+	}
+	const perLink = 3
+	var wg sync.WaitGroup
+	var finished atomic.Int32
+	for _, cid := range cids {
+		for range perLink {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer finished.Add(1)
+				_, _ = f.svc.Verify(ctx, cid, biometrics.TextID("blue river"), "impostor")
+			}()
+		}
+	}
+	// Every attempt is either held at scoring or already refused.
+	total := int32(len(cids) * perLink)
+	for gv.scored.Load()+finished.Load() < total {
+		time.Sleep(time.Millisecond)
+	}
+	close(gv.gate)
+	wg.Wait()
+	if n := gv.scored.Load(); n > 5 {
+		t.Fatalf("%d wrong patterns scored for one user, want at most MaxFailedAttempts = 5", n)
+	}
+	var locked *UserLockedError
+	if _, err := f.svc.Verify(ctx, cids[0], biometrics.TextID("blue river"), "genuine"); !errors.As(err, &locked) {
+		t.Fatalf("after the burst the user must be locked, got %v", err)
+	}
+}

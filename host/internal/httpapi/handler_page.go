@@ -86,6 +86,7 @@ func (s *Server) handlePage(c echo.Context) error {
 		Locale: s.locale(c, lang, cid, spell), Nonce: newNonce(), Stage: web.StageChallenge, CID: p.ChallengeID,
 		PhraseLength: len([]rune(p.Phrase)), TextID: p.TextID,
 		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required,
+		ResetPending: p.ResetPending,
 		Engine: web.EngineLocal, RecorderURL: recorder, Motion: recorder != "",
 		SpellURL: pageURL(cid, chosen, !spell),
 	}
@@ -220,6 +221,8 @@ type verifyResponse struct {
 	AttemptsLeft int             `json:"attemptsLeft,omitempty"`
 	DisableTid   string          `json:"disableTid,omitempty"`
 	ResetNowTid  string          `json:"resetNowTid,omitempty"`
+	// ResetCancelled: this pass cancelled a pending reset of the profile.
+	ResetCancelled bool `json:"resetCancelled,omitempty"`
 }
 
 // maxVerifyBody bounds a verify request: a pattern for a 128-character phrase fits
@@ -261,7 +264,7 @@ func (s *Server) handleVerify(c echo.Context) error {
 		return err
 	}
 	out := verifyResponse{Action: string(res.Action), OTP: res.OTP, AttemptsLeft: res.AttemptsLeft,
-		DisableTid: res.DisableToken, ResetNowTid: res.ResetToken}
+		DisableTid: res.DisableToken, ResetNowTid: res.ResetToken, ResetCancelled: res.ResetCancelled}
 	if res.Match {
 		out.Result = 1
 	}

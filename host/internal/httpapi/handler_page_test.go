@@ -545,3 +545,39 @@ func TestPagePolicy(t *testing.T) {
 		t.Errorf("policy %q", p)
 	}
 }
+
+// After someone asks for a reset, the owner's page says so, and the owner's pass
+// answers that the reset is cancelled.
+func TestPendingResetShownAndCancelled(t *testing.T) {
+	t.Parallel()
+	v := &pageVerifier{required: 3, samples: 3, match: true}
+	s, svc := newPageServer(t, v, nil)
+	cid, phone := startChallenge(t, svc, "")
+	post := func(path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("/reset-account", `{"cid":"`+cid+`","phone":"`+phone+`"}`); rec.Code != 200 {
+		t.Fatalf("reset: %d %s", rec.Code, rec.Body.String())
+	}
+	page := get(s, "/"+cid)
+	if !strings.Contains(page.Body.String(), `id="reset-pending"`) {
+		t.Fatalf("the page does not say a reset is pending:\n%s", page.Body.String())
+	}
+	rec := post("/verify-otp", `{"cid":"`+cid+`","tp":"x","textId":"`+biometrics.TextID(pagePhrase)+`"}`)
+	var out struct {
+		OTP            string `json:"otp"`
+		ResetCancelled bool   `json:"resetCancelled"`
+		ResetNowTid    string `json:"resetNowTid"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.OTP == "" || !out.ResetCancelled || out.ResetNowTid == "" {
+		t.Fatalf("pass: %d %s", rec.Code, rec.Body.String())
+	}
+	cid, _ = startChallenge(t, svc, "")
+	if page := get(s, "/"+cid); strings.Contains(page.Body.String(), `id="reset-pending"`) {
+		t.Fatal("another user's page says a reset is pending")
+	}
+}

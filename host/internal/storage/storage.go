@@ -60,6 +60,9 @@ const (
 	Deliveries        Namespace = "delivery"
 	InvalidPositions  Namespace = "invalid_position"
 	PhoneMismatches   Namespace = "phone_mismatch"
+	// AcceptedPatterns counts each user's accepted typing patterns (enrollment
+	// samples and successful verifications): how established a profile is.
+	AcceptedPatterns Namespace = "accepted_patterns"
 )
 
 var (
