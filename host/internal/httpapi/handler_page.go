@@ -87,7 +87,7 @@ func (s *Server) handlePage(c echo.Context) error {
 		PhraseLength: len([]rune(p.Phrase)), TextID: p.TextID,
 		Enrolling: !p.Enrollment.Enrolled, Samples: p.Enrollment.Samples, Required: p.Enrollment.Required,
 		ResetPending: p.ResetPending,
-		Engine: web.EngineLocal, RecorderURL: recorder, Motion: recorder != "",
+		Engine:       web.EngineLocal, RecorderURL: recorder, Motion: recorder != "",
 		SpellURL: pageURL(cid, chosen, !spell),
 	}
 	if recorder != "" {
