@@ -79,7 +79,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	log.Info("smsplus listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.DataStore,
 		"sms", cfg.SMSProvider, "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
-		"sealed_at_rest", app.sealer.Encrypted())
+		"sealing_key", sealingKeySource(cfg))
 	if cfg.SMSProvider == "console" {
 		fmt.Fprintf(stdout, "SMS+ development mode: SMS are printed here, not sent. Listening on %s\n", cfg.BaseURL)
 	}
@@ -137,7 +137,7 @@ func (a *app) close() {
 }
 
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
-	sealer, err := seal.New(cfg.DataKey)
+	sealer, err := newSealer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +229,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		PageOptions:       httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL},
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
+}
+
+// newSealer seals at rest with DATA_ENCRYPTION_KEY when it is set, and otherwise
+// with a key derived from HASH_SALT, so that codes and typing profiles are never
+// stored in clear. The derived key also opens what it sealed after a key is set.
+func newSealer(cfg *config.Config) (*seal.Sealer, error) {
+	return seal.New(cfg.DataKey, seal.DeriveKey(cfg.HashSalt))
+}
+
+// sealingKeySource names where the sealing key comes from, for the start log.
+func sealingKeySource(cfg *config.Config) string {
+	if cfg.DataKey != nil {
+		return "DATA_ENCRYPTION_KEY"
+	}
+	return "derived from HASH_SALT"
 }
 
 func pluginDirs(cfg *config.Config) []string {

@@ -3,8 +3,11 @@ package challenge
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -303,17 +306,72 @@ func TestEnrollThenRevealOnce(t *testing.T) {
 	}
 }
 
+// encodingsOf lists ways code could sit in a store's bytes: as is, hex, UTF-16
+// and base64 at each of the three alignments a longer value can give it (the
+// characters that depend on neighbouring bytes are left out).
+func encodingsOf(code string) map[string][]byte {
+	out := map[string][]byte{
+		"plain": []byte(code), "hex": []byte(hex.EncodeToString([]byte(code))),
+		"HEX": []byte(strings.ToUpper(hex.EncodeToString([]byte(code)))),
+	}
+	var le, be []byte
+	for _, c := range []byte(code) {
+		le, be = append(le, c, 0), append(be, 0, c)
+	}
+	out["utf16le"], out["utf16be"] = le, be
+	for pad := range 3 {
+		for name, enc := range map[string]*base64.Encoding{"std": base64.StdEncoding, "url": base64.URLEncoding} {
+			b64 := enc.EncodeToString(append(make([]byte, pad), code...))
+			from := 0
+			if pad > 0 {
+				from = 4
+			}
+			out[fmt.Sprintf("base64-%s-%d", name, pad)] = []byte(b64[from : len(b64)-4])
+		}
+	}
+	return out
+}
+
+// revealed names the first encoding of code found in raw, or "".
+func revealed(raw []byte, code string) string {
+	for name, enc := range encodingsOf(code) {
+		if bytes.Contains(raw, enc) {
+			return name
+		}
+	}
+	return ""
+}
+
+// The OTP is sealed at rest by default: the store file holds it in no encoding.
+// The same check finds it in a store written without a key, so it can fail.
 func TestOTPIsSealedAtRest(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, bytes.Repeat([]byte{1}, 32))
-	cid := f.start(t, "987654")
-	raw, err := f.store.Get(context.Background(), storage.Challenges, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The JSON holds the sealed bytes base64-encoded; neither form may show the code.
-	if bytes.Contains(raw, []byte("987654")) {
-		t.Fatalf("stored challenge shows the OTP: %s", raw)
+	const code = "8041793526"
+	for name, tc := range map[string]struct {
+		key      []byte
+		wantSeen bool
+	}{"derived key (default)": {seal.DeriveKey("salt"), false}, "no key (control)": {nil, true}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) {
+				st, err := embedded.Open(filepath.Join(dir, "db"), embedded.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				d.Store = st
+				d.Sealer, _ = seal.New(tc.key)
+			})
+			f.start(t, code)
+			raw, err := os.ReadFile(filepath.Join(dir, "db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc := revealed(raw, code); (enc != "") != tc.wantSeen {
+				t.Fatalf("code found as %q in the store file; want found = %v", enc, tc.wantSeen)
+			}
+		})
 	}
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 
 	DataStore string // embedded | redis | mongo | firestore
 	DataDir   string // embedded store directory
-	DataKey   []byte // optional AES-256 key sealing OTPs at rest
+	DataKey   []byte // optional AES-256 key sealing at rest; nil = derived from HashSalt
 	// The selected server store's settings (storage.go); nil unless DataStore names it.
 	Redis     *Redis
 	Mongo     *Mongo

@@ -51,3 +51,28 @@ func TestSealOpen(t *testing.T) {
 		t.Error("a 16-byte key must be refused")
 	}
 }
+
+// A key set later does not lock out values sealed with the derived key.
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	derived := DeriveKey("salt")
+	if len(derived) != KeySize || bytes.Equal(derived, DeriveKey("other salt")) {
+		t.Fatal("derived keys must be 32 bytes and differ per secret")
+	}
+	before, err := New(derived)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := before.Seal([]byte("424242"), "challenge:a")
+	after, err := New(bytes.Repeat([]byte{9}, KeySize), derived)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := after.Open(old, "challenge:a"); err != nil || string(got) != "424242" {
+		t.Fatalf("value sealed before the key was set: %q, %v", got, err)
+	}
+	fresh := after.Seal([]byte("515151"), "challenge:b")
+	if _, err := before.Open(fresh, "challenge:b"); !errors.Is(err, ErrOpen) {
+		t.Fatal("new values must be sealed with the new key")
+	}
+}
