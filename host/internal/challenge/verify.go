@@ -246,6 +246,14 @@ func (s *Service) checkPosture(ctx context.Context, pc PostureChecker, uid, patt
 	return ErrWrongPosition
 }
 
+// Check reports whether cid names a live challenge (ErrNotFound if not), and
+// looks at nothing else: the page API answers an unknown link before it judges
+// the rest of a request.
+func (s *Service) Check(ctx context.Context, cid string) error {
+	_, err := s.record(ctx, cid)
+	return err
+}
+
 // open loads a live challenge and its user, refusing locked ones.
 func (s *Service) open(ctx context.Context, cid string) (record, user, error) {
 	rec, err := s.record(ctx, cid)

@@ -201,11 +201,27 @@ func (s *Server) writePage(c echo.Context, status int, lang, nonce, recorderCSP 
 	return c.Blob(status, echo.MIMETextHTMLCharsetUTF8, body)
 }
 
-// verifyRequest keeps the Node SMS+ field names.
+// verifyRequest keeps the Node SMS+ field names. The pattern and text id are
+// read as raw JSON so that one of the wrong type is told apart from a bad link:
+// an unknown link is answered 101 before the pattern is looked at, as the Node
+// SMS+ does.
 type verifyRequest struct {
-	CID    string `json:"cid"`
-	TP     string `json:"tp"`
-	TextID string `json:"textId"`
+	CID    string          `json:"cid"`
+	TP     json.RawMessage `json:"tp"`
+	TextID json.RawMessage `json:"textId"`
+}
+
+// jsonString returns a raw JSON value as a string, and whether it was one.
+// Absent and null read as "" and true: those are missing, not malformed.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 type enrollmentJSON struct {
@@ -256,10 +272,18 @@ func (s *Server) handleVerify(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.CID == "" || in.TP == "" || in.TextID == "" {
+	tp, tpOK := jsonString(in.TP)
+	textID, textOK := jsonString(in.TextID)
+	if in.CID == "" || (tpOK && tp == "") || (textOK && textID == "") {
 		return errMissingData
 	}
-	res, err := s.Service.Verify(c.Request().Context(), in.CID, in.TextID, in.TP)
+	if !tpOK || !textOK {
+		if err := s.Service.Check(c.Request().Context(), in.CID); err != nil {
+			return err
+		}
+		return errBadPattern
+	}
+	res, err := s.Service.Verify(c.Request().Context(), in.CID, textID, tp)
 	if err != nil {
 		return err
 	}

@@ -581,3 +581,17 @@ func TestPendingResetShownAndCancelled(t *testing.T) {
 		t.Fatal("another user's page says a reset is pending")
 	}
 }
+
+// On a live link, a pattern of the wrong JSON type is a bad pattern (100).
+func TestVerifyPatternOfWrongTypeOnLiveLink(t *testing.T) {
+	t.Parallel()
+	s, svc := newPageServer(t, &pageVerifier{required: 3, samples: 3}, nil)
+	cid, _ := startChallenge(t, svc, "")
+	req := httptest.NewRequest(http.MethodPost, "/verify-otp", strings.NewReader(`{"cid":"`+cid+`","tp":{"k":1},"textId":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"invalid_pattern"`) || !strings.Contains(rec.Body.String(), `"code":100`) {
+		t.Fatalf("got %d %s", rec.Code, rec.Body.String())
+	}
+}

@@ -252,9 +252,13 @@ func TestVerifyBadInput(t *testing.T) {
 		"unknown field": {"application/json", `{"cid":"a","tp":"b","textId":"c","x":1}`, 400, 100, "malformed_request"},
 		"trailing":      {"application/json", `{"cid":"a","tp":"b","textId":"c"} {}`, 400, 100, "malformed_request"},
 		"wrong type":    {"application/json", `{"cid":1,"tp":"b","textId":"c"}`, 400, 100, "malformed_request"},
-		"missing tp":    {"application/json", `{"cid":"a","textId":"c"}`, 400, 100, "missing_required_data"},
-		"unknown cid":   {"application/json", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 404, 101, "link_expired_or_invalid"},
-		"too large":     {"application/json", `{"cid":"` + strings.Repeat("a", 20000) + `"}`, 413, 100, "body_too_large"},
+		// An unknown link is answered before the pattern is looked at (Node SMS+: 101).
+		"unknown cid, pattern not a string": {"application/json", `{"cid":"` + cid + `","tp":[1,2],"textId":"c"}`, 404, 101, "link_expired_or_invalid"},
+		"unknown cid, text id not a string": {"application/json", `{"cid":"` + cid + `","tp":"b","textId":{}}`, 404, 101, "link_expired_or_invalid"},
+		"bad cid, pattern not a string":     {"application/json", `{"cid":"a","tp":7,"textId":"c"}`, 404, 101, "link_expired_or_invalid"},
+		"missing tp":                        {"application/json", `{"cid":"a","textId":"c"}`, 400, 100, "missing_required_data"},
+		"unknown cid":                       {"application/json", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 404, 101, "link_expired_or_invalid"},
+		"too large":                         {"application/json", `{"cid":"` + strings.Repeat("a", 20000) + `"}`, 413, 100, "body_too_large"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
