@@ -165,11 +165,10 @@ func jsonFields(body []byte, names []string) (map[string]string, error) {
 }
 
 // RequireJSON refuses a request (ErrMediaType) unless it carries exactly one
-// Content-Type, application/json, with at most a UTF-8 charset among its
-// parameters. Bridges whose vendor always sends that type call it before
-// decoding: a body labelled text/plain or a form was not written by the vendor's
-// JSON client, and a browser can send those cross-origin without a preflight.
-// Structured "+json" types are refused too: no vendor sends them to these hooks.
+// Content-Type and IsJSONMediaType accepts it. Bridges whose vendor always
+// sends that type call it before decoding: a body labelled text/plain or a form
+// was not written by the vendor's JSON client, and a browser can send those
+// cross-origin without a preflight.
 func RequireJSON(req *bridge.Request) error {
 	if req == nil {
 		return ErrMediaType
@@ -180,17 +179,23 @@ func RequireJSON(req *bridge.Request) error {
 			types = append(types, h.Values...)
 		}
 	}
-	if len(types) != 1 {
-		return ErrMediaType
-	}
-	mt, params, err := mime.ParseMediaType(types[0])
-	if err != nil || mt != MediaJSON {
-		return ErrMediaType
-	}
-	// JSON is UTF-8 (RFC 8259); a body declared in another charset would be
-	// read differently by whoever trusted the label.
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+	if len(types) != 1 || !IsJSONMediaType(types[0]) {
 		return ErrMediaType
 	}
 	return nil
+}
+
+// IsJSONMediaType reports whether a Content-Type value is application/json,
+// with at most a UTF-8 charset among its parameters. Structured "+json" types
+// are not: no vendor sends them to these hooks, and each would be a new format
+// to vet. The host's own JSON endpoints use the same rule.
+func IsJSONMediaType(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != MediaJSON {
+		return false
+	}
+	// JSON is UTF-8 (RFC 8259); a body declared in another charset would be
+	// read differently by whoever trusted the label.
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
 }
