@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,10 +21,11 @@ import (
 // Setting names. AUTH0_SECRET is the seed's name; AUTH0_SHARED_SECRET the
 // general <ID>_SHARED_SECRET form.
 const (
-	settingSecret   = "AUTH0_SECRET"
-	settingAlias    = "AUTH0_SHARED_SECRET"
-	settingBase64   = "AUTH0_SECRET_BASE64"
-	settingAudience = "AUTH0_GATEWAY_AUDIENCE"
+	settingSecret    = "AUTH0_SECRET"
+	settingAlias     = "AUTH0_SHARED_SECRET"
+	settingBase64    = "AUTH0_SECRET_BASE64"
+	settingAudience  = "AUTH0_GATEWAY_AUDIENCE"
+	settingJWTMaxAge = "AUTH0_JWT_MAX_AGE_SECONDS"
 )
 
 const (
@@ -41,6 +44,8 @@ const (
 	msgTooLarge      = "the request body is too large"
 	msgNotUTF8       = "the request body is not valid UTF-8"
 	msgNotObject     = "the request body must be a JSON object"
+	msgMediaType     = "the content type must be application/json (send the header Content-Type: application/json)"
+	msgDuplicate     = "the request body names a field twice, or twice in different letter case"
 	msgBadJSON       = "the request body is not a valid Auth0 phone message payload"
 	msgNoRecipient   = "recipient is required"
 	msgBadPhone      = "recipient is not a phone number"
@@ -55,6 +60,7 @@ var ownTexts = map[string]bool{
 	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
 	msgNotObject: true, msgBadJSON: true, msgNoRecipient: true, msgBadPhone: true, msgBadDelivery: true,
 	msgNotOTP: true, msgNoCodeNoDigit: true, msgNoCode: true, msgBadCode: true,
+	msgMediaType: true, msgDuplicate: true,
 }
 
 var _ bridge.Bridge = (*auth0)(nil)
@@ -72,6 +78,7 @@ type config struct {
 	secret   string
 	jwtKey   []byte
 	audience string
+	maxAge   time.Duration // of a legacy gateway JWT
 	region   string
 }
 
@@ -93,6 +100,9 @@ func (a *auth0) Info(context.Context) (bridge.Info, error) {
 				"(gateway_authentication.secret_base64_encoded). Default: false."},
 			{Name: settingAudience, Description: "The legacy SMS gateway's gateway_authentication.audience. " +
 				"When set, its JWT must carry this aud claim."},
+			{Name: settingJWTMaxAge, Description: fmt.Sprintf("How long a legacy SMS gateway JWT is accepted, in seconds: "+
+				"its exp must be at most this far ahead and its iat (when present) at most this old, each give or take %d s "+
+				"of clock skew. Default: %d.", int(jwtSkew.Seconds()), int(defaultJWTMaxAge.Seconds()))},
 			phone.Setting,
 		},
 	}, nil
@@ -114,6 +124,17 @@ func (a *auth0) Configure(_ context.Context, settings map[string]string) error {
 	default:
 		problems = append(problems, settingBase64+" must be true or false")
 	}
+	maxAge := defaultJWTMaxAge
+	if v := strings.TrimSpace(settings[settingJWTMaxAge]); v != "" {
+		// Compared in seconds: n * time.Second could overflow and wrap.
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > int(maxJWTMaxAge/time.Second) {
+			problems = append(problems, fmt.Sprintf("%s must be a whole number of seconds from 1 to %d",
+				settingJWTMaxAge, int(maxJWTMaxAge.Seconds())))
+		} else {
+			maxAge = time.Duration(n) * time.Second
+		}
+	}
 	region, p := phone.RegionFrom(settings)
 	if p != "" {
 		problems = append(problems, p)
@@ -122,7 +143,8 @@ func (a *auth0) Configure(_ context.Context, settings map[string]string) error {
 		a.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	a.cfg.Store(&config{secret: secret, jwtKey: key, audience: strings.TrimSpace(settings[settingAudience]), region: region})
+	a.cfg.Store(&config{secret: secret, jwtKey: key, audience: strings.TrimSpace(settings[settingAudience]),
+		maxAge: maxAge, region: region})
 	return nil
 }
 
@@ -157,14 +179,21 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 	if len(req.Body) > maxBody {
 		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
 	}
-	// No Content-Type check: Auth0's own sample Action sends none, and fetch then
-	// labels a string body text/plain.
+	// Both callers send JSON labelled application/json: the setup guide's Action
+	// sets the header, and the legacy gateway posts JSON. Auth0's own sample
+	// Action sets none (fetch then labels the string text/plain); the answer
+	// names the header to add.
+	if payload.RequireJSON(req) != nil {
+		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+	}
 	var h hookBody
 	switch err := payload.JSON(req.Body, &h); {
 	case errors.Is(err, payload.ErrNotUTF8):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrNotObject):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+	case errors.Is(err, payload.ErrDuplicate):
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
 	case err != nil:
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
 	}
@@ -244,7 +273,7 @@ func (a *auth0) authentic(cfg *config, header string) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.Count(token, ".") != 2 {
 		return false
 	}
-	return verifyJWT(strings.TrimSpace(token), cfg.jwtKey, cfg.audience, a.now())
+	return verifyJWT(strings.TrimSpace(token), cfg.jwtKey, cfg.audience, a.now(), cfg.maxAge)
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,80 @@ func unsigned(claims map[string]any) string {
 	return parts[0] + "." + parts[1] + "."
 }
 
+// rawJWT signs the given header and claims texts as they are, so a test can send
+// JSON that encoding/json would never produce (a claim given twice).
+func rawJWT(header, claims string, key []byte) string {
+	signing := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signing))
+	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// setContentType replaces the request's Content-Type; "-" removes it.
+func setContentType(req *bridge.Request, ctype string) {
+	req.Headers = slices.DeleteFunc(req.Headers, func(h bridge.Header) bool { return strings.EqualFold(h.Name, "Content-Type") })
+	if ctype != "-" {
+		req.Headers = append(req.Headers, bridge.Header{Name: "Content-Type", Values: []string{ctype}})
+	}
+}
+
+// TestJWTLifetime walks each time bound of the gateway JWT to its edge: exp is
+// required, in the future and at most the max age ahead; iat, when present, at
+// most the max age old and not in the future; nbf honoured; each with jwtSkew.
+func TestJWTLifetime(t *testing.T) {
+	t.Parallel()
+	key := []byte(testSecret)
+	const maxAge = 2 * time.Minute
+	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
+	tests := map[string]struct {
+		claims map[string]any
+		want   bool
+	}{
+		"exp soon":                 {claims: map[string]any{"exp": at(time.Minute)}, want: true},
+		"exp at the max age":       {claims: map[string]any{"exp": at(maxAge + jwtSkew)}, want: true},
+		"exp past the max age":     {claims: map[string]any{"exp": at(maxAge + jwtSkew + time.Second)}},
+		"exp just passed, in skew": {claims: map[string]any{"exp": at(-jwtSkew + time.Second)}, want: true},
+		"exp passed beyond skew":   {claims: map[string]any{"exp": at(-jwtSkew)}},
+		"exp fractional":           {claims: map[string]any{"exp": float64(at(time.Minute)) + 0.5}, want: true},
+		"no exp":                   {claims: map[string]any{"iat": at(0)}},
+		"iat now":                  {claims: map[string]any{"exp": at(time.Minute), "iat": at(0)}, want: true},
+		"iat at the max age":       {claims: map[string]any{"exp": at(time.Minute), "iat": at(-maxAge - jwtSkew)}, want: true},
+		"iat older than max age":   {claims: map[string]any{"exp": at(time.Minute), "iat": at(-maxAge - jwtSkew - time.Second)}},
+		"iat ahead, in skew":       {claims: map[string]any{"exp": at(time.Minute), "iat": at(jwtSkew)}, want: true},
+		"iat ahead beyond skew":    {claims: map[string]any{"exp": at(time.Minute), "iat": at(jwtSkew + time.Second)}},
+		"iat not a number":         {claims: map[string]any{"exp": at(time.Minute), "iat": "now"}},
+		"nbf ahead, in skew":       {claims: map[string]any{"exp": at(time.Minute), "nbf": at(jwtSkew)}, want: true},
+		"nbf ahead beyond skew":    {claims: map[string]any{"exp": at(time.Minute), "nbf": at(jwtSkew + time.Second)}},
+		"nbf null":                 {claims: map[string]any{"exp": at(time.Minute), "nbf": nil}},
+		"exp in 2100 with old iat": {claims: map[string]any{"exp": int64(4_102_444_800), "iat": at(0)}},
+		"exp negative":             {claims: map[string]any{"exp": -1}},
+		"exp beyond float range":   {claims: map[string]any{"exp": json.RawMessage("1e999")}},
+		"claims not an object":     {claims: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			token := jwt("HS256", tc.claims, key)
+			if got := verifyJWT(token, key, "", testNow, maxAge); got != tc.want {
+				t.Errorf("verifyJWT = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWTMaxAgeSetting(t *testing.T) {
+	t.Parallel()
+	token := "Bearer " + jwt("HS256", map[string]any{"exp": testNow.Add(20 * time.Minute).Unix()}, []byte(testSecret))
+	body := bridgetest.Fixture(t, "legacy_gateway.json")
+	for setting, accepted := range map[string]bool{"": false, "300": false, "1800": true} {
+		a := configured(t, map[string]string{settingSecret: testSecret, settingJWTMaxAge: setting})
+		res, err := a.Parse(context.Background(), post(body, token))
+		if err != nil || (res.OTP != nil) != accepted {
+			t.Errorf("%s=%q: Parse = %+v, %v; want accepted %v", settingJWTMaxAge, setting, res, err, accepted)
+		}
+	}
+}
+
 func TestConfigure(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -75,7 +151,12 @@ func TestConfigure(t *testing.T) {
 		"bad base64 flag":       {settings: map[string]string{settingSecret: testSecret, settingBase64: "maybe"}, problems: []string{"AUTH0_SECRET_BASE64 must be true or false"}},
 		"not base64":            {settings: map[string]string{settingSecret: "not base64 at all !!!", settingBase64: "true"}, problems: []string{"not valid base64"}},
 		"bad region":            {settings: map[string]string{settingSecret: testSecret, phone.RegionSetting: "USA"}, problems: []string{"DEFAULT_PHONE_REGION"}},
-		"every problem at once": {settings: map[string]string{settingBase64: "x", phone.RegionSetting: "??"}, problems: []string{"required", "AUTH0_SECRET_BASE64", "DEFAULT_PHONE_REGION"}},
+		"max age":               {settings: map[string]string{settingSecret: testSecret, settingJWTMaxAge: " 600 "}},
+		"max age not a number":  {settings: map[string]string{settingSecret: testSecret, settingJWTMaxAge: "5m"}, problems: []string{"AUTH0_JWT_MAX_AGE_SECONDS must be"}},
+		"max age zero":          {settings: map[string]string{settingSecret: testSecret, settingJWTMaxAge: "0"}, problems: []string{"AUTH0_JWT_MAX_AGE_SECONDS must be"}},
+		"max age too long":      {settings: map[string]string{settingSecret: testSecret, settingJWTMaxAge: "86401"}, problems: []string{"AUTH0_JWT_MAX_AGE_SECONDS must be"}},
+		"max age overflows":     {settings: map[string]string{settingSecret: testSecret, settingJWTMaxAge: "9223372037"}, problems: []string{"AUTH0_JWT_MAX_AGE_SECONDS must be"}},
+		"every problem at once": {settings: map[string]string{settingBase64: "x", phone.RegionSetting: "??", settingJWTMaxAge: "-1"}, problems: []string{"required", "AUTH0_SECRET_BASE64", "AUTH0_JWT_MAX_AGE_SECONDS", "DEFAULT_PHONE_REGION"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -93,6 +174,7 @@ func TestParseOTP(t *testing.T) {
 	tests := map[string]struct {
 		settings map[string]string
 		authz    string
+		ctype    string
 		body     []byte
 		want     *bridge.OTPEvent
 	}{
@@ -115,7 +197,7 @@ func TestParseOTP(t *testing.T) {
 				Metadata: map[string]string{"trigger": "passwordless-sms-gateway"}}},
 		"legacy gateway, base64 secret": {
 			settings: map[string]string{settingSecret: base64.URLEncoding.EncodeToString([]byte("raw key bytes \x00\x01 for the gateway")), settingBase64: "true"},
-			authz:    "Bearer " + jwt("HS256", map[string]any{"sub": "x"}, []byte("raw key bytes \x00\x01 for the gateway")),
+			authz:    "Bearer " + jwt("HS256", map[string]any{"sub": "x", "exp": testNow.Add(time.Minute).Unix()}, []byte("raw key bytes \x00\x01 for the gateway")),
 			body:     []byte(`{"recipient":"3035551212","body":"Code 12345678"}`), want: &bridge.OTPEvent{
 				Phone: "+13035551212", OTP: "12345678", Message: "Code 12345678", Channel: bridge.ChannelSMS,
 				Metadata: map[string]string{"trigger": "passwordless-sms-gateway"}}},
@@ -132,6 +214,9 @@ func TestParseOTP(t *testing.T) {
 		"chinese template without code field": {authz: bearer,
 			body: []byte(`{"recipient":"+8613800138000","message":"您的验证码是604913，5分钟内有效"}`), want: &bridge.OTPEvent{
 				Phone: "+8613800138000", OTP: "604913", Message: "您的验证码是604913，5分钟内有效", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+		"JSON with a charset": {authz: bearer, ctype: "application/json; charset=UTF-8",
+			body: []byte(`{"recipient":"+14155550142","code":"1234"}`), want: &bridge.OTPEvent{
+				Phone: "+14155550142", OTP: "1234", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
 		"null and unknown fields": {authz: bearer,
 			body: []byte(`{"recipient":"+14155550142","code":"1234","locale":null,"from":7,"user":{"id":1}}`), want: &bridge.OTPEvent{
 				Phone: "+14155550142", OTP: "1234", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
@@ -139,7 +224,11 @@ func TestParseOTP(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res, err := configured(t, tc.settings).Parse(context.Background(), post(tc.body, tc.authz))
+			req := post(tc.body, tc.authz)
+			if tc.ctype != "" {
+				setContentType(req, tc.ctype)
+			}
+			res, err := configured(t, tc.settings).Parse(context.Background(), req)
 			if err != nil || res.OTP == nil {
 				t.Fatalf("Parse = %+v %+v, %v", res.OTP, res.Rejection, err)
 			}
@@ -155,14 +244,37 @@ func TestParseRejected(t *testing.T) {
 	bearer := "Bearer " + testSecret
 	sms := bridgetest.Fixture(t, "action_sms.json")
 	claims := map[string]any{"sub": "auth0", "aud": "urn:smsplus", "exp": testNow.Unix()}
+	key := []byte(testSecret)
+	exp := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
+	gw := func(c map[string]any) string { return "Bearer " + jwt("HS256", c, key) }
 	tests := map[string]struct {
 		unconfigured bool
 		method       string
 		authz        string
+		ctype        string // default application/json; "-" sends none
 		body         []byte
 		status       int
 		code         string
 	}{
+		"jwt, no exp":             {authz: gw(map[string]any{"sub": "auth0", "iat": testNow.Unix()}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp in 2100":        {authz: gw(map[string]any{"sub": "auth0", "exp": int64(4_102_444_800)}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp beyond max age": {authz: gw(map[string]any{"exp": exp(defaultJWTMaxAge + jwtSkew + time.Second)}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp a string":       {authz: gw(map[string]any{"exp": "1790000060"}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp null":           {authz: gw(map[string]any{"exp": nil}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp huge":           {authz: gw(map[string]any{"exp": 1e300}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, nbf huge negative":  {authz: gw(map[string]any{"exp": exp(time.Minute), "nbf": 1e300}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, iat too old":        {authz: gw(map[string]any{"exp": exp(time.Minute), "iat": exp(-defaultJWTMaxAge - jwtSkew - time.Second)}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, iat in the future":  {authz: gw(map[string]any{"exp": exp(time.Minute), "iat": exp(jwtSkew + time.Second)}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, EXP in upper case":  {authz: gw(map[string]any{"EXP": exp(time.Minute)}), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, exp given twice":    {authz: "Bearer " + rawJWT(`{"alg":"HS256"}`, `{"exp":1,"exp":`+strconv.FormatInt(exp(time.Minute), 10)+`}`, key), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"jwt, alg given twice":    {authz: "Bearer " + rawJWT(`{"alg":"none","alg":"HS256"}`, `{"exp":`+strconv.FormatInt(exp(time.Minute), 10)+`}`, key), body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"text/plain":              {authz: bearer, ctype: "text/plain;charset=UTF-8", body: sms, status: 415, code: bridge.CodeMediaType},
+		"no content type":         {authz: bearer, ctype: "-", body: sms, status: 415, code: bridge.CodeMediaType},
+		"form content type":       {authz: bearer, ctype: "application/x-www-form-urlencoded", body: sms, status: 415, code: bridge.CodeMediaType},
+		"auth before media type":  {authz: "Bearer nope", ctype: "text/plain", body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"duplicate key":           {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"1234","code":"5678"}`), status: 400, code: bridge.CodeMalformed},
+		"case-folded key":         {authz: bearer, body: []byte(`{"recipient":"+14155550142","RECIPIENT":"+14155550199","code":"1234"}`), status: 400, code: bridge.CodeMalformed},
+		"nested duplicate key":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"1234","req":{"ip":"a","IP":"b"}}`), status: 400, code: bridge.CodeMalformed},
 		"not configured":          {unconfigured: true, authz: bearer, body: sms, status: 401, code: bridge.CodeUnauthorized},
 		"GET":                     {method: http.MethodGet, authz: bearer, body: sms, status: 405, code: bridge.CodeMethod},
 		"no auth":                 {body: sms, status: 401, code: bridge.CodeUnauthorized},
@@ -213,6 +325,9 @@ func TestParseRejected(t *testing.T) {
 			if tc.method != "" {
 				req.Method = tc.method
 			}
+			if tc.ctype != "" {
+				setContentType(req, tc.ctype)
+			}
 			res, err := a.Parse(context.Background(), req)
 			if err != nil || res.Rejection == nil {
 				t.Fatalf("Parse = %+v, %v; want a rejection", res, err)
@@ -234,11 +349,11 @@ func TestJWTAudience(t *testing.T) {
 		"match": {aud: "urn:smsplus", want: true}, "in array": {aud: []string{"x", "urn:smsplus"}, want: true},
 		"other": {aud: "urn:other"}, "missing": {aud: nil}, "number": {aud: 7},
 	} {
-		claims := map[string]any{"sub": "auth0"}
+		claims := map[string]any{"sub": "auth0", "exp": testNow.Add(time.Minute).Unix()}
 		if tc.aud != nil {
 			claims["aud"] = tc.aud
 		}
-		if got := verifyJWT(jwt("HS256", claims, key), key, "urn:smsplus", testNow); got != tc.want {
+		if got := verifyJWT(jwt("HS256", claims, key), key, "urn:smsplus", testNow, defaultJWTMaxAge); got != tc.want {
 			t.Errorf("%s: verifyJWT = %v", name, got)
 		}
 	}

@@ -42,6 +42,8 @@ const (
 	msgTooLarge      = "the request body is too large"
 	msgNotUTF8       = "the request body is not valid UTF-8"
 	msgNotObject     = "the request body must be a JSON object"
+	msgMediaType     = "the content type must be application/json"
+	msgDuplicate     = "the request body names a field twice, or twice in different letter case"
 	msgBadJSON       = "the request body is not a valid Generic Messenger payload"
 	msgNoPhone       = "phoneNumber is required"
 	msgBadPhone      = "phoneNumber is not a phone number"
@@ -55,6 +57,7 @@ var ownTexts = map[string]bool{
 	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
 	msgNotObject: true, msgBadJSON: true, msgNoPhone: true, msgBadPhone: true, msgBadType: true,
 	msgNoText: true, msgNoCode: true, msgBadCode: true,
+	msgMediaType: true, msgDuplicate: true,
 }
 
 var _ bridge.Bridge = (*fusionAuth)(nil)
@@ -142,12 +145,19 @@ func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.Pars
 	if len(req.Body) > maxBody {
 		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
 	}
+	// The Generic Messenger posts JSON labelled application/json; a body with
+	// another label was not sent by it.
+	if payload.RequireJSON(req) != nil {
+		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+	}
 	var m message
 	switch err := payload.JSON(req.Body, &m); {
 	case errors.Is(err, payload.ErrNotUTF8):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrNotObject):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+	case errors.Is(err, payload.ErrDuplicate):
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
 	case err != nil:
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
 	}

@@ -35,6 +35,14 @@ func post(body []byte, headers ...string) *bridge.Request {
 	return bridgetest.Post("/hooks/fusionauth", body, append([]string{"Content-Type", "application/json"}, headers...)...)
 }
 
+// typed is post with another Content-Type; "" sends none.
+func typed(ctype string, body []byte, headers ...string) *bridge.Request {
+	if ctype == "" {
+		return bridgetest.Post("/hooks/fusionauth", body, headers...)
+	}
+	return bridgetest.Post("/hooks/fusionauth", body, append([]string{"Content-Type", ctype}, headers...)...)
+}
+
 func TestConfigure(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -67,6 +75,8 @@ func TestParse(t *testing.T) {
 		want     *bridge.OTPEvent
 		ping     bool
 	}{
+		"JSON with a charset": {req: typed("application/json;charset=UTF-8", []byte(`{"phoneNumber":"+13035551212","code":"1234"}`), "Authorization", basic),
+			want: &bridge.OTPEvent{Phone: "+13035551212", OTP: "1234", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
 		"1.67 payload, code field": {req: post(bridgetest.Fixture(t, "sms_167.json"), "Authorization", basic), want: &bridge.OTPEvent{
 			Phone: "+13035551212", OTP: "829104", Message: "Two Factor Code: 829104", Channel: bridge.ChannelSMS,
 			Subject: "7d2f9c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f", Metadata: map[string]string{}}},
@@ -132,6 +142,13 @@ func TestParseRejected(t *testing.T) {
 		"not an object":                {req: post([]byte(`["+13035551212"]`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
 		"malformed":                    {req: post([]byte(`{"phoneNumber":`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
 		"too large":                    {req: post([]byte(strings.Repeat(" ", maxBody+1)), "Authorization", basic), status: 413, code: bridge.CodeBodyTooLarge},
+		"duplicate code":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","code":"5678"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"case-folded code":             {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","Code":"5678"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"long s in a key":              {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"SMS","\u017fender":"x","Sender":"y"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
+		"text/plain":                   {req: typed("text/plain", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
+		"no content type":              {req: typed("", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
+		"form content type":            {req: typed("application/x-www-form-urlencoded", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
+		"auth before content type":     {req: typed("text/plain", sms), status: 401, code: bridge.CodeUnauthorized},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

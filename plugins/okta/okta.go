@@ -48,6 +48,8 @@ const (
 	msgNotUTF8       = "the request body is not valid UTF-8"
 	msgNotObject     = "the request body must be a JSON object"
 	msgBadJSON       = "the request body is not a valid telephony hook payload"
+	msgMediaType     = "the content type must be application/json"
+	msgDuplicate     = "the request body names a field twice, or twice in different letter case"
 	msgEventType     = "eventType must be " + eventTypeTelephony
 	msgNoProfile     = "data.messageProfile is required"
 	msgNoPhone       = "data.messageProfile.phoneNumber is required"
@@ -60,6 +62,7 @@ var parseMessages = map[string]bool{
 	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true,
 	msgNotUTF8: true, msgNotObject: true, msgBadJSON: true, msgEventType: true,
 	msgNoProfile: true, msgNoPhone: true, msgNoOTP: true, msgBadOTP: true, msgBadPhone: true,
+	msgMediaType: true, msgDuplicate: true,
 }
 
 var _ bridge.Bridge = (*okta)(nil)
@@ -187,12 +190,19 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	if len(req.Body) > maxBody {
 		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
 	}
+	// Okta always labels its JSON application/json; anything else was not sent
+	// by Okta's hook client.
+	if payload.RequireJSON(req) != nil {
+		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+	}
 	var hr hookRequest
 	switch err := payload.JSON(req.Body, &hr); {
 	case errors.Is(err, payload.ErrNotUTF8):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrNotObject):
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+	case errors.Is(err, payload.ErrDuplicate):
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
 	case err != nil:
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
 	}

@@ -33,12 +33,22 @@ func configured(t testing.TB, settings map[string]string) *okta {
 	return o
 }
 
+// post builds a hook call with the given header name, value pairs. It sends
+// Content-Type: application/json, as Okta does, unless the pairs name another
+// (an empty value sends none).
 func post(body []byte, headers ...string) *bridge.Request {
 	r := &bridge.Request{Method: http.MethodPost, Path: "/hooks/okta", Body: body}
+	ctype := "application/json"
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Content-Type") {
+			ctype = headers[i+1]
+			continue
+		}
 		r.Headers = append(r.Headers, bridge.Header{Name: headers[i], Values: []string{headers[i+1]}})
 	}
-	r.Headers = append(r.Headers, bridge.Header{Name: "Content-Type", Values: []string{"application/json"}})
+	if ctype != "" {
+		r.Headers = append(r.Headers, bridge.Header{Name: "Content-Type", Values: []string{ctype}})
+	}
 	return r
 }
 
@@ -207,6 +217,11 @@ func TestParseOTP(t *testing.T) {
 			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234567890","deliveryChannel":" Sms "}`),
 			want:    min("1234567890", bridge.ChannelSMS, ""),
 		},
+		"JSON with a charset": {
+			headers: []string{"Authorization", testSecret, "Content-Type", "application/json; charset=UTF-8"},
+			body:    withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234"}`),
+			want:    min("1234", bridge.ChannelSMS, ""),
+		},
 		"null optional fields and unknown fields of any type": {
 			headers: []string{"Authorization", testSecret},
 			body: []byte(`{"eventId":"e1","eventType":null,"extra":[1,{"a":1e999}],"data":{"context":null,"userProfile":null,` +
@@ -292,6 +307,15 @@ func TestParseRejected(t *testing.T) {
 		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 400, code: bridge.CodeInvalidOTP},
 		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 400, code: bridge.CodeInvalidOTP},
 		"body too large":                       {headers: auth, body: bytes.Repeat([]byte(" "), maxBody+1), status: 413, code: bridge.CodeBodyTooLarge},
+		"duplicate otpCode":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","otpCode":"5678"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
+		"case-folded otpCode":                  {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","OTPCODE":"5678"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
+		"case-folded data":                     {headers: auth, body: []byte(`{"data":{"messageProfile":{"phoneNumber":"+14155550123","otpCode":"1234"}},"Data":{}}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
+		"Kelvin sign in a key":                 {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","\u212alocale":"x","klocale":"y"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
+		"text/plain":                           {headers: append([]string{"Content-Type", "text/plain;charset=UTF-8"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType, message: msgMediaType},
+		"no content type":                      {headers: append([]string{"Content-Type", ""}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
+		"form content type":                    {headers: append([]string{"Content-Type", "application/x-www-form-urlencoded"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
+		"structured +json type":                {headers: append([]string{"Content-Type", "application/cloudevents+json"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
+		"auth before content type":             {headers: []string{"Content-Type", "text/plain", "Authorization", "nope"}, body: sms, status: 401, code: bridge.CodeUnauthorized},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -317,6 +341,11 @@ func TestParseRejected(t *testing.T) {
 			}
 			if tc.message != "" && r.Message != tc.message {
 				t.Errorf("message = %q, want %q", r.Message, tc.message)
+			}
+			// Okta reads the status of a refused call: the answer keeps it.
+			resp, err := o.Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status})
+			if err != nil || resp.Status != tc.status || !bytes.Contains(resp.Body, []byte(r.Message)) {
+				t.Errorf("Respond(rejection) = %+v, %v; want %d naming %q", resp, err, tc.status, r.Message)
 			}
 		})
 	}

@@ -18,6 +18,11 @@
 //     code, a channel) or a test ping;
 //   - the same requests without credentials, or checked against other secrets, are
 //     rejected, and the answer to that rejection is not a 2xx;
+//   - the same requests with their first JSON key given twice (same value), or
+//     again in another letter case, or with their first form key given twice,
+//     are rejected: encoding/json keeps the last of two equal keys and fills a
+//     field from a key in any case, so such a body means whatever the decoder
+//     picks (decode with sdk/payload, which refuses them);
 //   - Parse never fails or panics on arbitrary bodies (mutations of the requests and
 //     of Suite.Bodies, plus classic junk), and answers each rejection with 4xx/5xx;
 //   - Respond gives a well-formed answer for every outcome kind and reason code:
@@ -150,6 +155,7 @@ func check(t *testing.T, b bridge.Bridge, s Suite, binaryID string) {
 	t.Run("authentic requests", func(t *testing.T) { k.authentic(ctx, t) })
 	t.Run("bad credentials", func(t *testing.T) { k.badAuth(ctx, t) })
 	k.mustConfigure(ctx, t)
+	t.Run("duplicate keys", func(t *testing.T) { k.duplicateKeys(ctx, t) })
 	t.Run("arbitrary bodies", func(t *testing.T) { k.robust(ctx, t) })
 	t.Run("respond", func(t *testing.T) { k.respond(ctx, t) })
 	t.Run("concurrency", func(t *testing.T) { k.concurrent(ctx, t) })
@@ -375,6 +381,76 @@ func (k *kit) badAuth(ctx context.Context, t *testing.T) {
 			k.rejected(ctx, t, fmt.Sprintf("request %d checked against other secrets", i), res)
 		}
 	})
+}
+
+func (k *kit) duplicateKeys(ctx context.Context, t *testing.T) {
+	for i, req := range k.s.Requests {
+		for what, body := range duplicateKeyBodies(req) {
+			dup := *req
+			dup.Body = body
+			res, err := k.b.Parse(ctx, &dup)
+			if err != nil {
+				t.Fatalf("request %d, %s: Parse: %v", i, what, err)
+			}
+			k.rejected(ctx, t, fmt.Sprintf("request %d with its first %s (%.80q)", i, what, body), res)
+		}
+	}
+}
+
+// duplicateKeyBodies derives, from req's body, bodies that name its first key
+// twice: for a JSON object, the first member repeated in front of itself, as is
+// ("key given twice") and with the ASCII letters of its key in the other case
+// ("key in another case"); for a form, the first pair repeated. Both copies hold
+// the same value, so only a bridge that refuses the shape itself rejects them.
+// A body that is neither, or whose first member cannot be read, gives none.
+func duplicateKeyBodies(req *bridge.Request) map[string][]byte {
+	out := map[string][]byte{}
+	body := req.Body
+	ctype, _, _ := strings.Cut(strings.ToLower(req.Header("Content-Type")), ";")
+	if strings.TrimSpace(ctype) == "application/x-www-form-urlencoded" {
+		first, _, _ := bytes.Cut(body, []byte("&"))
+		if len(first) > 0 {
+			out["form key given twice"] = slices.Concat(first, []byte("&"), body)
+		}
+		return out
+	}
+	open := bytes.IndexByte(body, '{')
+	if open < 0 || len(bytes.TrimSpace(body[:open])) > 0 {
+		return out
+	}
+	dec := json.NewDecoder(bytes.NewReader(body[open:]))
+	var value json.RawMessage
+	if _, err := dec.Token(); err != nil {
+		return out
+	}
+	tok, err := dec.Token()
+	key, ok := tok.(string)
+	if err != nil || !ok || dec.Decode(&value) != nil {
+		return out
+	}
+	member := func(k string) []byte {
+		name, _ := json.Marshal(k)
+		return slices.Concat(name, []byte(":"), value, []byte(","))
+	}
+	rest := body[open+1:]
+	out["key given twice"] = slices.Concat(body[:open+1], member(key), rest)
+	if other := swapCase(key); other != key {
+		out["key in another case"] = slices.Concat(body[:open+1], member(other), rest)
+	}
+	return out
+}
+
+// swapCase turns ASCII upper-case letters to lower case and back.
+func swapCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		case 'A' <= r && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return r
+	}, s)
 }
 
 // alter changes the last character of a secret, keeping its length and alphabet.

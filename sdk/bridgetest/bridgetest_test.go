@@ -3,8 +3,13 @@ package bridgetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,5 +90,98 @@ func TestMutateChangesSeeds(t *testing.T) {
 	}
 	if changed < 80 || !strings.Contains(string(seeds[0]), "0042") {
 		t.Fatalf("mutate changed %d of 100 bodies (or altered its seed)", changed)
+	}
+}
+
+// lax is tiny decoding with plain encoding/json, which keeps the last of two
+// equal keys and matches field names in any case: the kit must fail it.
+type lax struct{ tiny }
+
+func (b *lax) Parse(_ context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
+	s := b.secret.Load()
+	if s == nil || !auth.Bearer(r.Header("Authorization"), *s) {
+		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
+	}
+	var h struct{ Phone, Code string }
+	if err := json.Unmarshal(r.Body, &h); err != nil {
+		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "bad body"), nil
+	}
+	p, err := phone.Normalize(h.Phone, "US")
+	if err != nil || !otp.Valid(h.Code) {
+		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeMissingField, "bad fields"), nil
+	}
+	return &bridge.ParseResult{OTP: &bridge.OTPEvent{Phone: p, OTP: h.Code, Channel: bridge.ChannelSMS}}, nil
+}
+
+// TestRunFailsALaxBridge runs the kit on lax in a child process (a failing kit
+// fails its test) and expects exactly the duplicate-key checks to fail.
+func TestRunFailsALaxBridge(t *testing.T) {
+	const secret = "tiny-secret-0123456789"
+	suite := Suite{
+		Settings: map[string]string{"TINY_SHARED_SECRET": secret},
+		Requests: []*bridge.Request{Post("/hooks/tiny", []byte(` {"phone":"4155550142","code":"0042"}`), "Authorization", "Bearer "+secret)},
+	}
+	if os.Getenv("BRIDGETEST_LAX_CHILD") == "1" {
+		Run(t, &lax{}, suite)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs the test binary again")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunFailsALaxBridge$", "-test.v")
+	cmd.Env = append(os.Environ(), "BRIDGETEST_LAX_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the kit passed a bridge that accepts duplicate keys:\n%s", out)
+	}
+	var failed []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok {
+			failed = append(failed, strings.Fields(f)[0])
+		}
+	}
+	slices.Sort(failed)
+	want := []string{"TestRunFailsALaxBridge", "TestRunFailsALaxBridge/duplicate_keys"}
+	if !slices.Equal(failed, want) {
+		t.Fatalf("failed %v, want %v:\n%s", failed, want, out)
+	}
+	for _, what := range []string{"key given twice", "key in another case"} {
+		if !strings.Contains(string(out), what) {
+			t.Errorf("the failures do not mention %q:\n%s", what, out)
+		}
+	}
+}
+
+func TestDuplicateKeyBodies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ctype, body string
+		want        map[string]string
+	}{
+		{"application/json", ` {"phone":"+1 415","code":"0042"}`, map[string]string{
+			"key given twice":     ` {"phone":"+1 415","phone":"+1 415","code":"0042"}`,
+			"key in another case": ` {"PHONE":"+1 415","phone":"+1 415","code":"0042"}`}},
+		{"", `{"a_1":{"x":[1]},"b":2}`, map[string]string{
+			"key given twice":     `{"a_1":{"x":[1]},"a_1":{"x":[1]},"b":2}`,
+			"key in another case": `{"A_1":{"x":[1]},"a_1":{"x":[1]},"b":2}`}},
+		{"application/json", `{"1":2}`, map[string]string{"key given twice": `{"1":2,"1":2}`}},
+		{"application/json", `{}`, map[string]string{}},
+		{"application/json", `[{"a":1}]`, map[string]string{}},
+		{"application/json", `{"a":"x` + "\n" + `y"}`, map[string]string{}},
+		{"application/x-www-form-urlencoded; charset=utf-8", "phoneNumber=%2B1&smsMessage=Code+1234", map[string]string{
+			"form key given twice": "phoneNumber=%2B1&phoneNumber=%2B1&smsMessage=Code+1234"}},
+		{"application/x-www-form-urlencoded", "", map[string]string{}},
+	} {
+		r := Post("/", []byte(tc.body))
+		if tc.ctype != "" {
+			r = Post("/", []byte(tc.body), "Content-Type", tc.ctype)
+		}
+		got := map[string]string{}
+		for what, b := range duplicateKeyBodies(r) {
+			got[what] = string(b)
+		}
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("duplicateKeyBodies(%q):\n got %q\nwant %q", tc.body, got, tc.want)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 // Package payload decodes webhook bodies strictly: valid UTF-8, exactly one JSON
-// object (or one form), values of the expected types, nothing after the end.
+// object (or one form), no key given twice, values of the expected types,
+// nothing after the end.
 //
 // encoding/json alone accepts too much for a security boundary: it turns invalid
-// UTF-8 into U+FFFD, decodes a bare null into a zero struct and reads only the
-// first of two concatenated objects. The helpers here refuse all of that, and say
-// which of a few stable reasons applied, so a bridge can answer with a fixed text.
+// UTF-8 into U+FFFD, decodes a bare null into a zero struct, reads only the
+// first of two concatenated objects, keeps the last of two equal keys and fills
+// a field from any key equal to its name under case folding. The helpers here
+// refuse all of that, and say which of a few stable reasons applied, so a bridge
+// can answer with a fixed text.
 package payload
 
 import (
@@ -29,7 +32,13 @@ var (
 	ErrDuplicate  = errors.New("payload: a field appears more than once")
 	ErrFieldType  = errors.New("payload: a field is not a string")
 	ErrEmptyField = errors.New("payload: empty field name")
+	ErrTooDeep    = errors.New("payload: body is nested too deeply")
 )
+
+// MaxDepth is how deeply objects and arrays may nest in a JSON body. Vendor
+// payloads nest a handful of levels; the bound keeps a hostile body from making
+// any decoder recurse thousands of times.
+const MaxDepth = 64
 
 // Media types the helpers understand.
 const (
@@ -37,15 +46,18 @@ const (
 	MediaForm = "application/x-www-form-urlencoded"
 )
 
-// JSON decodes body, which must be exactly one JSON object, into v. Unknown
-// fields are ignored, whatever their type; a declared field of the wrong type is
-// ErrMalformed.
+// JSON decodes body, which must be exactly one JSON object that passes
+// CheckKeys, into v. Unknown fields are ignored, whatever their type; a declared
+// field of the wrong type is ErrMalformed.
 func JSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return ErrNotUTF8
 	}
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return ErrNotObject
+	}
+	if err := CheckKeys(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
@@ -137,9 +149,6 @@ func jsonFields(body []byte, names []string) (map[string]string, error) {
 	if err := JSON(body, &raw); err != nil {
 		return nil, err
 	}
-	if err := noDuplicateKeys(body); err != nil {
-		return nil, err
-	}
 	out := make(map[string]string, len(names))
 	for _, n := range names {
 		v, ok := raw[n]
@@ -155,28 +164,38 @@ func jsonFields(body []byte, names []string) (map[string]string, error) {
 	return out, nil
 }
 
-// noDuplicateKeys refuses a top-level object that names a key twice; decoding
-// into a map would silently keep the last one.
-func noDuplicateKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // {
-		return ErrMalformed
+// RequireJSON refuses a request (ErrMediaType) unless it carries exactly one
+// Content-Type and IsJSONMediaType accepts it. Bridges whose vendor always
+// sends that type call it before decoding: a body labelled text/plain or a form
+// was not written by the vendor's JSON client, and a browser can send those
+// cross-origin without a preflight.
+func RequireJSON(req *bridge.Request) error {
+	if req == nil {
+		return ErrMediaType
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return ErrMalformed
+	var types []string
+	for _, h := range req.Headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			types = append(types, h.Values...)
 		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return ErrDuplicate
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return ErrMalformed
-		}
+	}
+	if len(types) != 1 || !IsJSONMediaType(types[0]) {
+		return ErrMediaType
 	}
 	return nil
+}
+
+// IsJSONMediaType reports whether a Content-Type value is application/json,
+// with at most a UTF-8 charset among its parameters. Structured "+json" types
+// are not: no vendor sends them to these hooks, and each would be a new format
+// to vet. The host's own JSON endpoints use the same rule.
+func IsJSONMediaType(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != MediaJSON {
+		return false
+	}
+	// JSON is UTF-8 (RFC 8259); a body declared in another charset would be
+	// read differently by whoever trusted the label.
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
 }

@@ -1,10 +1,12 @@
 package payload
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -31,7 +33,8 @@ func TestJSON(t *testing.T) {
 		"two objects":                {in: `{"a":"x"}{"a":"y"}`, err: ErrMalformed},
 		"truncated":                  {in: `{"a":`, err: ErrMalformed},
 		"not UTF-8":                  {in: "{\"a\":\"\xff\"}", err: ErrNotUTF8},
-		"deep nesting":               {in: `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, err: ErrMalformed},
+		"deep nesting":               {in: `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, err: ErrTooDeep},
+		"case-folded duplicate":      {in: `{"a":"x","A":"y"}`, err: ErrDuplicate},
 		"huge number, unknown field": {in: `{"x":1e999999999,"a":"x"}`, want: "x"},
 		"huge number, declared":      {in: `{"a":1e999999999}`, err: ErrMalformed},
 	}
@@ -73,6 +76,8 @@ func TestFields(t *testing.T) {
 		"vendor json type":     {r: req("application/vnd.acme+json", `{"smsMessage":"x"}`), want: map[string]string{"smsMessage": "x"}},
 		"json number field":    {r: req("application/json", `{"phoneNumber":12025550187}`), err: ErrFieldType},
 		"json duplicate key":   {r: req("application/json", `{"phoneNumber":"+1","phoneNumber":"+2"}`), err: ErrDuplicate},
+		"json folded key":      {r: req("application/json", `{"phoneNumber":"+1","PHONENUMBER":"+2"}`), err: ErrDuplicate},
+		"json nested dup":      {r: req("application/json", `{"phoneNumber":"+1","x":{"a":1,"a":2}}`), err: ErrDuplicate},
 		"form duplicate key":   {r: req(MediaForm, "phoneNumber=1&phoneNumber=2"), err: ErrDuplicate},
 		"form bad escape":      {r: req(MediaForm, "phoneNumber=%zz"), err: ErrMalformed},
 		"form semicolon":       {r: req(MediaForm, "a=1;b=2"), err: ErrMalformed},
@@ -93,5 +98,142 @@ func TestFields(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestCheckKeys(t *testing.T) {
+	t.Parallel()
+	nest := func(n int) string { return strings.Repeat(`{"a":`, n-1) + `{}` + strings.Repeat("}", n-1) }
+	tests := map[string]struct {
+		in  string
+		err error
+	}{
+		"object":                    {in: `{"a":1,"b":[true,null,{"c":"x"}],"d":{"e":1e999999}}`},
+		"same key in sibling items": {in: `{"list":[{"otp":"1"},{"otp":"2"}]}`},
+		"same key nested":           {in: `{"otp":{"otp":"1"}}`},
+		"key equal to a value":      {in: `{"a":"b","b":"a"}`},
+		"any value":                 {in: ` [1, "x", {"a":1}] `},
+		"64 levels":                 {in: nest(MaxDepth)},
+		"64 levels of arrays":       {in: strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)},
+
+		"duplicate":                  {in: `{"otp":"1","otp":"2"}`, err: ErrDuplicate},
+		"case-folded":                {in: `{"otp":"1","OTP":"2"}`, err: ErrDuplicate},
+		"case-folded, mixed":         {in: `{"CiD":"1","x":0,"cId":"2"}`, err: ErrDuplicate},
+		"escaped duplicate":          {in: `{"otp":"1","\u006ftp":"2"}`, err: ErrDuplicate},
+		"nested duplicate":           {in: `{"data":{"messageProfile":{"otpCode":"1","OTPCODE":"2"}}}`, err: ErrDuplicate},
+		"duplicate in array item":    {in: `{"a":[1,{"b":1,"B":2}]}`, err: ErrDuplicate},
+		"duplicate at top of array":  {in: `[{"b":1,"b":2}]`, err: ErrDuplicate},
+		"kelvin sign":                {in: `{"k":"1","\u212a":"2"}`, err: ErrDuplicate},
+		"kelvin sign, upper":         {in: `{"\u212aey":"1","KEY":"2"}`, err: ErrDuplicate},
+		"long s":                     {in: `{"s":"1","\u017f":"2"}`, err: ErrDuplicate},
+		"long s in a word":           {in: `{"phoneNumber":"1","phoneNumber":"2","status":0,"\u017ftatus":1}`, err: ErrDuplicate},
+		"accented":                   {in: `{"código":"1","CÓDIGO":"2"}`, err: ErrDuplicate},
+		"greek final sigma":          {in: `{"σ":"1","ς":"2"}`, err: ErrDuplicate},
+		"empty keys":                 {in: `{"":"1","":"2"}`, err: ErrDuplicate},
+		"65 levels":                  {in: nest(MaxDepth + 1), err: ErrTooDeep},
+		"65 levels of arrays":        {in: strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), err: ErrTooDeep},
+		"deep in a value":            {in: `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, err: ErrTooDeep},
+		"not UTF-8":                  {in: "{\"a\":\"\xff\"}", err: ErrNotUTF8},
+		"empty":                      {in: "", err: ErrMalformed},
+		"trailing comma":             {in: `{"a":1,}`, err: ErrMalformed},
+		"missing colon":              {in: `{"a" 1}`, err: ErrMalformed},
+		"key not a string":           {in: `{1:2}`, err: ErrMalformed},
+		"truncated":                  {in: `{"a":{"b":1}`, err: ErrMalformed},
+		"trailing garbage":           {in: `{"a":1}x`, err: ErrMalformed},
+		"two values":                 {in: `{"a":1}{"a":1}`, err: ErrMalformed},
+		"unbalanced":                 {in: `{"a":1]`, err: ErrMalformed},
+		"raw control in string":      {in: "{\"a\":\"x\ny\"}", err: ErrMalformed},
+		"duplicate before bad input": {in: `{"a":1,"a":2,`, err: ErrDuplicate},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if err := CheckKeys([]byte(tc.in)); !errors.Is(err, tc.err) {
+				t.Fatalf("CheckKeys(%.60q) = %v, want %v", tc.in, err, tc.err)
+			}
+		})
+	}
+}
+
+// TestCaseFoldedKeysAreAmbiguous shows why CheckKeys folds: encoding/json fills a
+// field from a key that differs only in case, including the Kelvin sign for k
+// and the long s for s, so either of two such keys could decide the value.
+func TestCaseFoldedKeysAreAmbiguous(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Key  string `json:"key"`
+		Sent string `json:"sent"`
+	}
+	if err := json.Unmarshal([]byte(`{"\u212aEY":"kelvin","\u017fent":"long s"}`), &v); err != nil || v.Key != "kelvin" || v.Sent != "long s" {
+		t.Fatalf("encoding/json no longer folds K and ſ (%+v, %v): CheckKeys may be stricter than needed", v, err)
+	}
+}
+
+// TestFoldKey checks the canonical form against bytes.EqualFold for every rune:
+// two runes fold to the same form exactly when EqualFold says they are equal.
+func TestFoldKey(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue // surrogates are not valid in UTF-8 text
+		}
+		s := string(r)
+		c := foldKey(s)
+		if !strings.EqualFold(s, c) {
+			t.Fatalf("foldKey(%U) = %q, which EqualFold does not match", r, c)
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if foldKey(string(f)) != c {
+				t.Fatalf("foldKey(%U) = %q but foldKey(%U) = %q", r, c, f, foldKey(string(f)))
+			}
+		}
+	}
+	if got := foldKey("Phone\u212aey\u017f"); got != "PHONEKEYS" {
+		t.Errorf("foldKey = %q", got)
+	}
+}
+
+func TestJSONRefusesAmbiguousKeys(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		OTP string `json:"otp"`
+	}
+	for _, in := range []string{`{"otp":"1","OTP":"2"}`, `{"x":{"y":1,"Y":2},"otp":"1"}`, `{"otp":"1","otp":"2"}`} {
+		if err := JSON([]byte(in), &v); !errors.Is(err, ErrDuplicate) {
+			t.Errorf("JSON(%s) = %v, want ErrDuplicate", in, err)
+		}
+	}
+	if err := JSON([]byte(strings.Repeat(`{"a":`, MaxDepth+1)+"1"+strings.Repeat("}", MaxDepth+1)), &v); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("JSON(too deep) = %v, want ErrTooDeep", err)
+	}
+}
+
+func TestRequireJSON(t *testing.T) {
+	t.Parallel()
+	for ct, want := range map[string]error{
+		"application/json":                    nil,
+		"Application/JSON":                    nil,
+		"application/json; charset=utf-8":     nil,
+		"application/json;charset=UTF-8":      nil,
+		"application/json; charset=\"utf-8\"": nil,
+		"":                                    ErrMediaType,
+		"text/plain":                          ErrMediaType,
+		"text/plain;charset=UTF-8":            ErrMediaType,
+		"application/x-www-form-urlencoded":   ErrMediaType,
+		"application/jsonp":                   ErrMediaType,
+		"application/json-patch+json":         ErrMediaType,
+		"application/vnd.acme+json":           ErrMediaType,
+		"application/json; charset=latin1":    ErrMediaType,
+		"application/json; =":                 ErrMediaType,
+		"application/json, text/plain":        ErrMediaType,
+	} {
+		if err := RequireJSON(req(ct, `{}`)); !errors.Is(err, want) {
+			t.Errorf("RequireJSON(%q) = %v, want %v", ct, err, want)
+		}
+	}
+	two := req("application/json", `{}`)
+	two.Headers = append(two.Headers, bridge.Header{Name: "content-type", Values: []string{"text/plain"}})
+	if err := RequireJSON(two); !errors.Is(err, ErrMediaType) {
+		t.Errorf("RequireJSON(two Content-Types) = %v, want ErrMediaType", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/phrase"
+	"github.com/smsplus/smsplus/sdk/payload"
 	"github.com/smsplus/smsplus/web"
 )
 
@@ -246,17 +247,20 @@ type verifyResponse struct {
 const maxVerifyBody = 16 << 10
 
 // decodeJSON reads a small JSON body strictly: the right content type, one object,
-// no unknown fields, nothing after it.
+// no unknown fields, nothing after it, and the SDK's key rule (payload.CheckKeys,
+// the one every bridge applies): no key given twice or in two letter cases at any
+// depth, and bounded nesting. encoding/json alone keeps the last of two "cid"
+// keys and fills cid from "CID", so such a body would mean whatever it picks.
 func decodeJSON(c echo.Context, v any) error {
 	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
+	if !payload.IsJSONMediaType(req.Header.Get(echo.HeaderContentType)) {
 		return errMediaType
 	}
 	body, err := readBody(req, maxVerifyBody)
 	if errors.Is(err, errBodyTooLarge) {
 		return errTooLarge
 	}
-	if err != nil {
+	if err != nil || payload.CheckKeys(body) != nil {
 		return errBadJSON
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -259,6 +259,14 @@ func TestVerifyBadInput(t *testing.T) {
 		"missing tp":                        {"application/json", `{"cid":"a","textId":"c"}`, 400, 100, "missing_required_data"},
 		"unknown cid":                       {"application/json", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 404, 101, "link_expired_or_invalid"},
 		"too large":                         {"application/json", `{"cid":"` + strings.Repeat("a", 20000) + `"}`, 413, 100, "body_too_large"},
+		// encoding/json would keep the last cid, or fill cid from CID: ambiguous.
+		"duplicate key":   {"application/json", `{"cid":"a","tp":"b","textId":"c","cid":"` + cid + `"}`, 400, 100, "malformed_request"},
+		"case-folded key": {"application/json", `{"cid":"` + cid + `","CID":"a","tp":"b","textId":"c"}`, 400, 100, "malformed_request"},
+		"escaped key":     {"application/json", `{"tp":"b","t\u0070":"x","textId":"c","cid":"` + cid + `"}`, 400, 100, "malformed_request"},
+		"too deep":        {"application/json", `{"cid":"` + cid + `","tp":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"textId":"c"}`, 400, 100, "malformed_request"},
+		"not UTF-8":       {"application/json", "{\"cid\":\"" + cid + "\xff\",\"tp\":\"b\",\"textId\":\"c\"}", 400, 100, "malformed_request"},
+		"charset":         {"application/json; charset=utf-8", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 404, 101, "link_expired_or_invalid"},
+		"json-like type":  {"application/jsonp", `{"cid":"` + cid + `","tp":"b","textId":"c"}`, 415, 100, "unsupported_media_type"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -319,6 +327,8 @@ func TestAccountRoutesBadInput(t *testing.T) {
 		"reset national phone":    {"/reset-account", `{"cid":"` + id + `","phone":"5555550100"}`, 400, 112},
 		"reset unknown challenge": {"/reset-account", `{"cid":"` + id + `","phone":"+15555550100"}`, 404, 101},
 		"reset unknown field":     {"/reset-account", `{"cid":"` + id + `","phone":"+15555550100","x":1}`, 400, 100},
+		"reset folded phone":      {"/reset-account", `{"cid":"` + id + `","phone":"+15555550100","Phone":"+15555550101"}`, 400, 100},
+		"disable duplicate token": {"/disable-account", `{"disableTid":"x","disableTid":"` + id + `","phone":"+15555550100"}`, 400, 100},
 		"reset-now node names":    {"/reset-account-now", `{"cid":"` + id + `","phoneNumber":"+15555550100"}`, 404, 101},
 		"reset-now our names":     {"/reset-account-now", `{"resetNowTid":"` + id + `","phone":"+15555550100"}`, 404, 101},
 		"reset-now missing":       {"/reset-account-now", `{"phoneNumber":"+15555550100"}`, 400, 100},

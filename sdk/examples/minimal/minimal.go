@@ -19,10 +19,11 @@ import (
 	"github.com/smsplus/smsplus/sdk/phone"
 )
 
-// The caller signs each call: X-SMSPlus-Signature: sha256=<hex HMAC-SHA256 of
-// "<timestamp>.<body>" keyed with the shared secret>, where <timestamp> is the
-// X-SMSPlus-Timestamp header (Unix seconds). Signing the timestamp lets the
-// bridge refuse a captured call replayed later.
+// The caller posts JSON (Content-Type: application/json) and signs each call:
+// X-SMSPlus-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed
+// with the shared secret>, where <timestamp> is the X-SMSPlus-Timestamp header
+// (Unix seconds). Signing the timestamp lets the bridge refuse a captured call
+// replayed later.
 const (
 	settingSecret   = "MINIMAL_SHARED_SECRET"
 	headerSignature = "X-SMSPlus-Signature"
@@ -92,6 +93,13 @@ func (m *minimal) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseRe
 	if len(req.Body) > maxBody {
 		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, "the body is too large"), nil
 	}
+	// The sender labels its JSON as such: a body with another label did not
+	// come from it, and is refused before any decoding.
+	if payload.RequireJSON(req) != nil {
+		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, "the content type must be application/json"), nil
+	}
+	// payload.JSON refuses a key given twice or in two letter cases, so what the
+	// sender signed has one meaning.
 	var h hook
 	if err := payload.JSON(req.Body, &h); err != nil {
 		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "the body is not a valid hook"), nil

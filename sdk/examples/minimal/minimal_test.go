@@ -79,6 +79,15 @@ func TestParse(t *testing.T) {
 		}(), code: bridge.CodeUnauthorized},
 		"bad phone":   {req: signed([]byte(`{"phone":"12","code":"1234"}`), now), code: bridge.CodeInvalidPhone},
 		"bad channel": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","channel":"fax"}`), now), code: bridge.CodeMalformed},
+		// Signed, yet ambiguous: encoding/json would keep the last code, or fill
+		// Code from CODE. payload.JSON refuses both shapes.
+		"duplicate key":   {req: signed([]byte(`{"phone":"+14155550142","code":"1234","code":"5678"}`), now), code: bridge.CodeMalformed},
+		"case-folded key": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","CODE":"5678"}`), now), code: bridge.CodeMalformed},
+		"text/plain": {req: func() *bridge.Request {
+			r := signed(body, now)
+			r.Headers[0].Values = []string{"text/plain"}
+			return r
+		}(), code: bridge.CodeMediaType},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
