@@ -35,7 +35,9 @@ func TestHookDestinationCodes(t *testing.T) {
 				return otpEvent(phone)(ctx, r)
 			}}
 			var out *outbox
+			obs := &observer{}
 			s, _ := newTestServer(t, map[string]*fakeHook{"acme": hook}, func(o *Options) {
+				o.Observer = obs
 				st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{})
 				if err != nil {
 					t.Fatal(err)
@@ -58,6 +60,13 @@ func TestHookDestinationCodes(t *testing.T) {
 			}
 			if rec != 200 || m["kind"] != "failed" || m["code"] != tc.code {
 				t.Fatalf("got %d %v, want failed %s", rec, m, tc.code)
+			}
+			// The metrics name the reason, not "other".
+			obs.mu.Lock()
+			last := obs.got[len(obs.got)-1]
+			obs.mu.Unlock()
+			if last.reason != tc.code {
+				t.Errorf("observed reason %q, want %q", last.reason, tc.code)
 			}
 			if out.count() != tc.sms {
 				t.Fatalf("%d SMS sent, want %d", out.count(), tc.sms)
