@@ -42,7 +42,10 @@ func BenchmarkHookWithFakes(b *testing.B) {
 				"SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
 				"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
 				"TYPINGDNA_API_KEY="+td.Key, "TYPINGDNA_API_SECRET="+td.Secret, "TYPINGDNA_SERVER="+td.URL,
-				"LOG_LEVEL=warn", "LOG_REQUESTS=false", "MAX_SMS_PER_PHONE_PER_HOUR=0")
+				"LOG_LEVEL=warn", "LOG_REQUESTS=false",
+				// 1000 texts in 10 s to one block of numbers: a benchmark, not a pumping
+				// attack, so the hourly caps are off (the destination checks stay on).
+				"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0", "MAX_SMS_PER_HOUR=0")
 			lat := openLoop(b, srv, 100, 10*time.Second)
 			slices.Sort(lat)
 			p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
@@ -70,7 +73,7 @@ func openLoop(b *testing.B, srv *server, rate int, d time.Duration) []time.Durat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := oktaPayload(b, fmt.Sprintf("+1555%07d", 3_000_000+i), "123456")
+			body := oktaPayload(b, fmt.Sprintf("+1415555%04d", i%10_000), "123456")
 			req, _ := http.NewRequest(http.MethodPost, srv.base+"/hooks/okta", strings.NewReader(string(body)))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+e2eSecret)

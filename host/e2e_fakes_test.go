@@ -56,11 +56,11 @@ func TestEndToEndWithFakes(t *testing.T) {
 	}
 
 	t.Run("delivered through twilio", func(t *testing.T) {
-		status, _, _ := answer(t, s, "+15555550201", "123456")
+		status, _, _ := answer(t, s, "+12015550201", "123456")
 		if status != "SUCCESSFUL" {
 			t.Fatalf("status %q", status)
 		}
-		if body := lastTo("+15555550201"); !strings.Contains(body, s.base+"/") || !strings.Contains(body, "123456") {
+		if body := lastTo("+12015550201"); !strings.Contains(body, s.base+"/") || !strings.Contains(body, "123456") {
 			t.Fatalf("twilio got %q; want the link and (enrolling) the code", body)
 		}
 	})
@@ -68,25 +68,25 @@ func TestEndToEndWithFakes(t *testing.T) {
 	t.Run("typingdna down: fallback sends the vendor's text", func(t *testing.T) {
 		td.AddFault(fake.Fault{Op: fake.OpGetUser, Times: 3, Status: 503, Code: 49})
 		defer td.ClearFaults()
-		status, _, _ := answer(t, s, "+15555550202", "246810")
+		status, _, _ := answer(t, s, "+12015550202", "246810")
 		if status != "SUCCESSFUL" {
 			t.Fatalf("status %q", status)
 		}
-		if body := lastTo("+15555550202"); body != "Your Acme verification code is 246810" {
+		if body := lastTo("+12015550202"); body != "Your Acme verification code is 246810" {
 			t.Fatalf("twilio got %q, want Okta's own message", body)
 		}
 	})
 
 	t.Run("twilio refuses the number", func(t *testing.T) {
-		tw.SetOutcomeFor("+15555550203", twiliofake.Fail(21211))
-		if _, reason, _ := answer(t, s, "+15555550203", "135791"); reason != "SMS_FAILED" {
+		tw.SetOutcomeFor("+12015550203", twiliofake.Fail(21211))
+		if _, reason, _ := answer(t, s, "+12015550203", "135791"); reason != "SMS_FAILED" {
 			t.Fatalf("reason %q, want SMS_FAILED", reason)
 		}
 	})
 
 	t.Run("twilio slower than the deadline: PENDING in time", func(t *testing.T) {
-		tw.SetOutcomeFor("+15555550204", twiliofake.Slow(4*time.Second))
-		status, _, took := answer(t, s, "+15555550204", "112233")
+		tw.SetOutcomeFor("+12015550204", twiliofake.Slow(4*time.Second))
+		status, _, took := answer(t, s, "+12015550204", "112233")
 		// The budget is 1.5 s; what must hold even on a loaded machine is Okta's 3 s.
 		if status != "PENDING" || took > 2500*time.Millisecond {
 			t.Fatalf("status %q after %v; want PENDING well inside Okta's 3 s", status, took)
@@ -97,10 +97,10 @@ func TestEndToEndWithFakes(t *testing.T) {
 		closed := startServer(t, bin, append(env, "BIOMETRICS_FAILURE_POLICY=fail_closed")...)
 		td.AddFault(fake.Fault{Op: fake.OpGetUser, Times: 3, Status: 503, Code: 49})
 		defer td.ClearFaults()
-		if _, reason, _ := answer(t, closed, "+15555550205", "975310"); reason != "BIOMETRICS_UNAVAILABLE" {
+		if _, reason, _ := answer(t, closed, "+12015550205", "975310"); reason != "BIOMETRICS_UNAVAILABLE" {
 			t.Fatalf("reason %q", reason)
 		}
-		if body := lastTo("+15555550205"); body != "" {
+		if body := lastTo("+12015550205"); body != "" {
 			t.Fatalf("fail closed still texted %q", body)
 		}
 	})

@@ -827,11 +827,14 @@ func TestOperations(t *testing.T) {
 	t.Run("graceful shutdown under load", func(t *testing.T) {
 		tw := twiliofake.New(t)
 		tw.SetOutcome(twiliofake.Slow(1000 * time.Millisecond))
-		const late = "+15555550299"
+		const late = "+12015550299"
 		tw.SetOutcomeFor(late, twiliofake.Slow(1300*time.Millisecond)) // outlives the drain
 		p := opsStart(t, bin, "SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
 			"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
-			"SHUTDOWN_DRAIN_MS=800", "MAX_SMS_PER_PHONE_PER_HOUR=0", "LOG_LEVEL=debug")
+			"SHUTDOWN_DRAIN_MS=800", "LOG_LEVEL=debug",
+			// 25 texts to one range within a second, 25 hooks in flight from one client
+			// address: this test is about shutdown, not caps.
+			"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0", "HOOK_MAX_PER_CLIENT=64")
 		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
 		if len(opsPluginPIDs(t, plugin)) == 0 {
 			t.Fatal("the okta plugin is not running")
@@ -841,7 +844,7 @@ func TestOperations(t *testing.T) {
 		results := make(chan opsHookResult, n+1)
 		for i := range n {
 			go func() {
-				results <- p.hook(oktaPayload(t, fmt.Sprintf("+1555555%04d", 200+i), "31415926"), "Bearer "+opsSecret)
+				results <- p.hook(oktaPayload(t, fmt.Sprintf("+1201555%04d", 200+i), "31415926"), "Bearer "+opsSecret)
 			}()
 		}
 		for deadline := time.Now().Add(10 * time.Second); tw.Requests() < n; time.Sleep(5 * time.Millisecond) {
@@ -924,7 +927,7 @@ func TestOperations(t *testing.T) {
 
 	t.Run("metrics count a scripted run; logs keep secrets", func(t *testing.T) {
 		const (
-			phone     = "+15555550123"
+			phone     = "+12015550123"
 			otp1      = "48291573"
 			otp2      = "90617342"
 			token     = "ops-metrics-token-1f6b2d9e"

@@ -41,7 +41,7 @@ func TestReplicasShareOneStore(t *testing.T) {
 			replicas := []*server{a, b}
 			owner := typist(local.TimingProfile{HoldMS: 95, FlightMS: 160, Rhythm: 1}, 21)
 			stranger := typist(local.TimingProfile{HoldMS: 170, FlightMS: 330, Rhythm: 99}, 22)
-			phone := "+1555555" + fmt.Sprintf("%04d", len(name))
+			phone := "+1201555" + fmt.Sprintf("%04d", len(name))
 
 			// A hook through one replica; the page and the enrollment through both.
 			a.t, b.t = t, t

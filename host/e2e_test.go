@@ -29,7 +29,7 @@ import (
 
 const (
 	e2eSecret = "e2e-okta-secret-0123456789"
-	e2ePhone  = "+15555550100"
+	e2ePhone  = "+12015550100"
 )
 
 type server struct {

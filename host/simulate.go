@@ -76,14 +76,14 @@ func basicAuth(vendor, userSetting, defaultUser string, secretSettings ...string
 
 func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError{errors.New("name the vendor (okta, auth0, pingone, cyberark, fusionauth): smsplus simulate okta --phone +15555550100")}
+		return usageError{errors.New("name the vendor (okta, auth0, pingone, cyberark, fusionauth): smsplus simulate okta --phone +12015550123")}
 	}
 	vendor, args := strings.ToLower(args[0]), args[1:]
 	var src sourceFlags
 	var phone, otp, target string
 	fs := newFlagSet("simulate", stdout)
 	src.register(fs)
-	fs.StringVar(&phone, "phone", "", "destination phone `number`, e.g. +15555550100 (required)")
+	fs.StringVar(&phone, "phone", "", "destination phone `number`, e.g. +12015550123 (required)")
 	fs.StringVar(&otp, "otp", "", "the one-time `code` to send (default: random 6 digits)")
 	fs.StringVar(&target, "url", "", "hook `URL` (default: http://localhost:PORT/hooks/VENDOR)")
 	if err := parseFlags(fs, args); err != nil {

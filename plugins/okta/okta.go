@@ -341,6 +341,9 @@ var causeTexts = map[string]string{
 	bridge.CodeInternal:      "SMS+ had an internal error",
 	bridge.CodeRateLimited:   "Too many requests for this destination",
 	bridge.CodeBiometricsOff: "Biometric verification is unavailable",
+
+	bridge.CodeDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar)",
+	bridge.CodeCountryNotAllowed:  "SMS+ does not text this country",
 }
 
 const (

@@ -46,7 +46,10 @@ func Status(code string) int {
 		return http.StatusUnsupportedMediaType
 	case bridge.CodeMalformed, bridge.CodeMissingField:
 		return http.StatusBadRequest
-	case bridge.CodeInvalidPhone, bridge.CodeInvalidOTP, bridge.CodeUnsupported, bridge.CodeNotOTP:
+	case bridge.CodeInvalidPhone, bridge.CodeInvalidOTP, bridge.CodeUnsupported, bridge.CodeNotOTP,
+		bridge.CodeDestinationRefused, bridge.CodeCountryNotAllowed:
+		// The request is understood and will be refused again: 422 tells the
+		// vendor not to retry (a retry loop is what SMS pumping would want).
 		return http.StatusUnprocessableEntity
 	case bridge.CodeRateLimited:
 		return http.StatusTooManyRequests
@@ -89,6 +92,9 @@ var texts = map[string]string{
 	bridge.CodeInternal:      "SMS+ had an internal error.",
 	bridge.CodeRateLimited:   "Too many requests for this destination.",
 	bridge.CodeBiometricsOff: "Biometric verification is unavailable.",
+
+	bridge.CodeDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar).",
+	bridge.CodeCountryNotAllowed:  "SMS+ does not text this country.",
 }
 
 // Text is the fixed text for a reason code.

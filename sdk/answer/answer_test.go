@@ -15,6 +15,8 @@ func TestStatus(t *testing.T) {
 		bridge.CodeUnsupported: 422, bridge.CodeNotOTP: 422, bridge.CodeRateLimited: 429, bridge.CodeSMSFailed: 502,
 		bridge.CodeDeadline: 504, bridge.CodeOverloaded: 503, bridge.CodeUnavailable: 503, bridge.CodeStoreFailed: 503,
 		bridge.CodeBiometricsOff: 503, bridge.CodeInternal: 500, "brand_new": 500, "": 500,
+		// The destination will be refused again: 4xx, the vendor must not retry.
+		bridge.CodeDestinationRefused: 422, bridge.CodeCountryNotAllowed: 422,
 	} {
 		if got := Status(code); got != want {
 			t.Errorf("Status(%q) = %d, want %d", code, got, want)
@@ -23,8 +25,14 @@ func TestStatus(t *testing.T) {
 			t.Errorf("Text(%q) is empty", code)
 		}
 	}
-	if Retryable(bridge.CodeInvalidPhone) || !Retryable(bridge.CodeSMSFailed) || !Retryable(bridge.CodeRateLimited) {
+	if Retryable(bridge.CodeInvalidPhone) || !Retryable(bridge.CodeSMSFailed) || !Retryable(bridge.CodeRateLimited) ||
+		Retryable(bridge.CodeDestinationRefused) || Retryable(bridge.CodeCountryNotAllowed) {
 		t.Error("Retryable")
+	}
+	for _, code := range []string{bridge.CodeDestinationRefused, bridge.CodeCountryNotAllowed} {
+		if Text(code) == Text("brand_new") {
+			t.Errorf("Text(%q) is the generic text", code)
+		}
 	}
 	if got := RejectionStatus(&bridge.Outcome{Status: 200}, bridge.CodeUnauthorized); got != 401 {
 		t.Errorf("RejectionStatus with 200 = %d", got)
@@ -76,6 +84,10 @@ func TestByStatus(t *testing.T) {
 			want: `{"status":"rejected","error":"missing_field","message":"recipient is required","retryable":false}`},
 		"rejected 2xx status": {out: &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized, Status: 200}, status: 401,
 			want: `{"status":"rejected","error":"unauthorized","message":"The credentials are missing or wrong.","retryable":false}`},
+		"failed destination": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeDestinationRefused, Message: "+19002345678 is premium_rate"}, status: 422,
+			want: `{"status":"failed","error":"destination_refused","message":"SMS+ does not text this type of number (premium rate, unassigned, satellite or similar).","retryable":false}`},
+		"failed country": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeCountryNotAllowed}, status: 422,
+			want: `{"status":"failed","error":"country_not_allowed","message":"SMS+ does not text this country.","retryable":false}`},
 		"unspecified": {out: &bridge.Outcome{Code: bridge.CodeSMSFailed}, status: 500,
 			want: `{"status":"failed","error":"internal_error","message":"SMS+ had an internal error.","retryable":true}`},
 		"nil": {out: nil, status: 500, want: `{"status":"failed","error":"internal_error","message":"SMS+ had an internal error.","retryable":true}`},

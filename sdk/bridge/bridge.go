@@ -226,8 +226,13 @@ const (
 	CodeInternal     = "internal_error"
 	CodeRateLimited  = "rate_limited"
 	// CodeCountryNotAllowed: the destination is outside the operator's allow-list.
+	// Not retryable: the same number will be refused again.
 	CodeCountryNotAllowed = "country_not_allowed"
-	CodeBiometricsOff     = "biometrics_unavailable"
+	// CodeDestinationRefused: the destination is of a type the host refuses
+	// (premium rate, shared cost, unassigned, satellite...: SMS pumping targets).
+	// Not retryable.
+	CodeDestinationRefused = "destination_refused"
+	CodeBiometricsOff      = "biometrics_unavailable"
 	// CodeMediaType: the Content-Type is not one the bridge reads.
 	CodeMediaType = "unsupported_media_type"
 	// CodeNotOTP: the vendor asked to deliver a message that carries no one-time

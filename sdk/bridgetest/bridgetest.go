@@ -605,7 +605,8 @@ var codes = []string{
 	bridge.CodeUnauthorized, bridge.CodeMalformed, bridge.CodeMissingField, bridge.CodeBodyTooLarge, bridge.CodeMethod,
 	bridge.CodeInvalidPhone, bridge.CodeInvalidOTP, bridge.CodeUnsupported, bridge.CodeSMSFailed, bridge.CodeDeadline,
 	bridge.CodeOverloaded, bridge.CodeUnavailable, bridge.CodeStoreFailed, bridge.CodeInternal, bridge.CodeRateLimited,
-	bridge.CodeBiometricsOff, bridge.CodeMediaType, bridge.CodeNotOTP, "", "brand_new_code", "+14155550142 604913",
+	bridge.CodeBiometricsOff, bridge.CodeMediaType, bridge.CodeNotOTP, bridge.CodeCountryNotAllowed, bridge.CodeDestinationRefused,
+	"", "brand_new_code", "+14155550142 604913",
 }
 
 func (k *kit) respond(ctx context.Context, t *testing.T) {

@@ -27,7 +27,7 @@ import (
 // and writes figures.txt next to the screenshots.
 func figures(t *testing.T, b *browser, srv *server) {
 	const runs = 7
-	link, _, _ := srv.challenge(t, "+15555550108", "777777", "EN-US")
+	link, _, _ := srv.challenge(t, "+12015550108", "777777", "EN-US")
 	tb := b.newTab(t, "en-US,en;q=0.9")
 	tb.setCache(true)
 	type timing struct {

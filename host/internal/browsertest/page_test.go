@@ -57,7 +57,7 @@ func TestChallengePage(t *testing.T) {
 
 	t.Run("CSP probe catches a violation", func(t *testing.T) {
 		// The console check below is only worth something if it sees violations.
-		link, _, _ := srv.challenge(t, "+15555550101", "100001", "EN-US")
+		link, _, _ := srv.challenge(t, "+12015550101", "100001", "EN-US")
 		tb := b.newTab(t, "en-US,en;q=0.9")
 		tb.navigate(link)
 		eval[bool](tb, `(function () { var i = document.createElement('img'); i.src = 'https://example.invalid/x.png'; document.body.appendChild(i); return true; })()`)
@@ -74,7 +74,7 @@ func TestChallengePage(t *testing.T) {
 	})
 
 	t.Run("enroll, reveal, reset now, opt out", func(t *testing.T) {
-		const phone = "+15555550102"
+		const phone = "+12015550102"
 		lang := "en"
 		link, _, body := srv.challenge(t, phone, "246810", "EN-US")
 		if !strings.Contains(body, "246810") {
@@ -177,7 +177,7 @@ func TestChallengePage(t *testing.T) {
 	})
 
 	t.Run("locked, then reset", func(t *testing.T) {
-		const phone = "+15555550103"
+		const phone = "+12015550103"
 		lang := "en"
 		// Enrolled earlier (through the API, with the owner's typing).
 		_, cid, _ := srv.challenge(t, phone, "111111", "EN-US")
@@ -232,7 +232,7 @@ func TestChallengePage(t *testing.T) {
 
 	t.Run("languages", func(t *testing.T) {
 		// The IAM sent the default locale, so the browser's language wins.
-		link, _, _ := srv.challenge(t, "+15555550104", "333333", "EN-US")
+		link, _, _ := srv.challenge(t, "+12015550104", "333333", "EN-US")
 		tb := b.newTab(t, "fr-FR,fr;q=0.9,en;q=0.5")
 		tb.navigate(link)
 		if got := eval[string](tb, `document.documentElement.lang + '|' + document.querySelector('h1').textContent`); got != "fr|"+txt("fr", "challenge.title") {
@@ -255,7 +255,7 @@ func TestChallengePage(t *testing.T) {
 		tb.shot("phrase-spelled-es")
 
 		// The IAM's own locale wins over the browser's.
-		link, _, body := srv.challenge(t, "+15555550105", "444444", "pt-BR")
+		link, _, body := srv.challenge(t, "+12015550105", "444444", "pt-BR")
 		if !strings.Contains(body, "senha") {
 			t.Errorf("SMS not in Portuguese: %q", body)
 		}
@@ -268,7 +268,7 @@ func TestChallengePage(t *testing.T) {
 	})
 
 	t.Run("small screen and dark mode", func(t *testing.T) {
-		link, _, _ := srv.challenge(t, "+15555550106", "555555", "EN-US")
+		link, _, _ := srv.challenge(t, "+12015550106", "555555", "EN-US")
 		tb := b.newTab(t, "en-US,en;q=0.9")
 		tb.colorScheme("dark")
 		tb.navigate(link)

@@ -79,7 +79,7 @@ func testTypingDNA(t *testing.T, b *browser, bin string, rng *rand.Rand) {
 
 	srv := startServer(t, bin, "BIOMETRICS_ENGINE=typingdna", "TYPINGDNA_API_KEY=fake-key", "TYPINGDNA_API_SECRET=fake-secret",
 		"TYPINGDNA_SERVER="+api.URL, "TYPINGDNA_RECORDER_URL="+recorder)
-	const phone = "+15555550107"
+	const phone = "+12015550107"
 	lang := "en"
 	link, _, body := srv.challenge(t, phone, "864202", "EN-US")
 	if !strings.Contains(body, "864202") {

@@ -34,8 +34,11 @@ var (
 	ErrTextMismatch       = errors.New("challenge: text id does not match the user's phrase")
 	ErrChallengeLocked    = errors.New("challenge: too many failed attempts on this challenge")
 	ErrBadPattern         = errors.New("challenge: bad typing pattern")
-	ErrRateLimited        = errors.New("challenge: too many codes sent to this phone")
+	ErrRateLimited        = errors.New("challenge: hourly cap on texts reached (phone, range or total)")
 	ErrCountryNotAllowed  = errors.New("challenge: destination country not allowed")
+	// ErrDestinationRefused: the number is of a type REFUSED_NUMBER_TYPES names
+	// (premium rate, unassigned, satellite...). Retrying cannot help.
+	ErrDestinationRefused = errors.New("challenge: destination type refused")
 	ErrBiometricsDown     = errors.New("challenge: biometrics engine unavailable and policy fails closed")
 	ErrWrongPosition      = errors.New("challenge: typing position refused")
 	ErrWrongPositionRetry = errors.New("challenge: typing position refused, one more try")

@@ -121,12 +121,26 @@ func linkID(t *testing.T, m sms.Message) string {
 type auditTrail struct {
 	mu     sync.Mutex
 	events []string
+	fields []map[string]any
 }
 
 func (a *auditTrail) Record(event, _ string, fields map[string]any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events = append(a.events, event)
+	a.fields = append(a.fields, fields)
+}
+
+// last returns the fields of the last entry of event, or nil.
+func (a *auditTrail) last(event string) map[string]any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.events) - 1; i >= 0; i-- {
+		if a.events[i] == event {
+			return a.fields[i]
+		}
+	}
+	return nil
 }
 
 func (a *auditTrail) has(event string) bool {
@@ -144,6 +158,7 @@ type fixture struct {
 	audit *auditTrail
 	svc   *Service
 	store storage.Store
+	db    string // the embedded store's file
 	out   *outbox
 	ver   *fakeVerifier
 	clock *clock
@@ -158,7 +173,8 @@ func newFixture(t *testing.T, key []byte) *fixture {
 func newFixtureWith(t *testing.T, key []byte, tweak func(*Settings, *Deps)) *fixture {
 	t.Helper()
 	c := newClock()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{Now: c.now})
+	db := filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(db, embedded.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +183,7 @@ func newFixtureWith(t *testing.T, key []byte, tweak func(*Settings, *Deps)) *fix
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{audit: &auditTrail{}, store: st, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
+	f := &fixture{audit: &auditTrail{}, store: st, db: db, out: &outbox{}, ver: &fakeVerifier{required: 2, samples: map[string]int{}}, clock: c}
 	set := Settings{
 		BaseURL: "https://sms.example", HashSalt: "salt", DefaultLanguage: "en", ChallengeTTL: 15 * time.Minute,
 		PerChallengeMaxFailedAttempts: 3, MaxFailedAttempts: 5, LockoutDuration: 15 * time.Minute,

@@ -58,9 +58,17 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	if ev.Voice {
 		return Started{}, ErrUnsupportedChannel
 	}
+	// Destination checks come first: they need no store, so a refused destination
+	// costs no counter, no dedupe record and no budget. Both apply: a country on
+	// the allow-list still has premium and unassigned ranges.
 	if !s.countryAllowed(phone) {
 		s.audit("refused_country", "", map[string]any{"bridge": ev.Bridge, "region": region(phone)})
 		return Started{}, ErrCountryNotAllowed
+	}
+	if t, refused := refusedType(destinationTypes(phone), s.set.RefusedNumberTypes); refused {
+		// The type only: the number would be the very thing audit entries must not hold.
+		s.audit("refused_number_type", "", map[string]any{"bridge": ev.Bridge, "type": t})
+		return Started{}, ErrDestinationRefused
 	}
 	// A vendor retry of the same code to the same phone (Auth0 retries, Okta
 	// resends) gets the first delivery's answer and no second SMS.
@@ -88,15 +96,8 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailure func(error)) (Started, error) {
 	lang := s.language(ev.Locale)
 	uid := UserID(phone, s.set.HashSalt)
-	if s.set.MaxSMSPerPhonePerHour > 0 {
-		n, err := s.Store.Incr(ctx, storage.SMSRate, uid, time.Hour)
-		if err != nil {
-			return Started{}, fmt.Errorf("count texts to phone: %w", err)
-		}
-		if n > int64(s.set.MaxSMSPerPhonePerHour) {
-			s.audit("refused_rate", uid, map[string]any{"bridge": ev.Bridge, "count": n})
-			return Started{}, ErrRateLimited
-		}
+	if err := s.countText(ctx, ev.Bridge, phone, uid); err != nil {
+		return Started{}, err
 	}
 	u, err := s.loadOrCreateUser(ctx, uid, lang)
 	if err != nil {
@@ -157,6 +158,50 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailu
 	s.audit("challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": st.Enrolling,
 		"transaction": st.TransactionID, "pending": pending})
 	return st, nil
+}
+
+// countText counts one text against the hourly caps before anything is sent:
+// per phone (MAX_SMS_PER_PHONE_PER_HOUR), per destination range
+// (MAX_SMS_PER_RANGE_PER_HOUR) and in total (MAX_SMS_PER_HOUR), each a fixed
+// one-hour window on an atomic store counter, so replicas share them.
+//
+// The caps are checked narrowest first and the first one exceeded stops the
+// count: a hook refused by a narrower cap never spends a wider one. A flood
+// towards one phone or one range (the shape of SMS pumping: a block of numbers
+// the fraudster is paid for) then burns only its own counter, and the global
+// budget is left for everyone else's codes; the global counter counts only
+// texts about to go out. The price is the other way round: a hook refused by the
+// global budget has already counted against its phone and range (the store has
+// no decrement, and a check before the increment would not be atomic). That
+// only happens once the budget is spent, when every hook is refused anyway.
+//
+// Vendor retries of a delivered code never get here (dedupe in Start), so they
+// are free, and refused destinations were turned away before any counter.
+func (s *Service) countText(ctx context.Context, bridge, phone, uid string) error {
+	caps := []struct {
+		limit int
+		ns    storage.Namespace
+		key   string
+		event string
+	}{
+		{s.set.MaxSMSPerPhonePerHour, storage.SMSRate, uid, "refused_rate"},
+		{s.set.MaxSMSPerRangePerHour, storage.SMSRangeRate, rangeKey(phone, s.set.HashSalt), "refused_range_cap"},
+		{s.set.MaxSMSPerHour, storage.SMSGlobalRate, globalKey, "refused_global_budget"},
+	}
+	for _, c := range caps {
+		if c.limit <= 0 {
+			continue
+		}
+		n, err := s.Store.Incr(ctx, c.ns, c.key, time.Hour)
+		if err != nil {
+			return fmt.Errorf("count texts (%s): %w", c.ns, err)
+		}
+		if n > int64(c.limit) {
+			s.audit(c.event, uid, map[string]any{"bridge": bridge, "count": n, "limit": c.limit})
+			return fmt.Errorf("%w (%s)", ErrRateLimited, c.event)
+		}
+	}
+	return nil
 }
 
 // send sends m, but answers by ctx's deadline: if the provider is slower, send

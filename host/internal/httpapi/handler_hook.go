@@ -145,9 +145,11 @@ func (s *Server) startChallenge(ctx context.Context, bridgeID, rid string, ev *b
 	case errors.Is(err, challenge.ErrSMS):
 		out.Code, out.Message = bridge.CodeSMSFailed, "SMS provider did not accept the message"
 	case errors.Is(err, challenge.ErrRateLimited):
-		out.Code, out.Message = bridge.CodeRateLimited, "Too many codes sent to this phone"
+		out.Code, out.Message = bridge.CodeRateLimited, "Hourly cap on texts reached"
 	case errors.Is(err, challenge.ErrCountryNotAllowed):
 		out.Code, out.Message = bridge.CodeCountryNotAllowed, "Destination country not allowed"
+	case errors.Is(err, challenge.ErrDestinationRefused):
+		out.Code, out.Message = bridge.CodeDestinationRefused, "Destination type refused"
 	case errors.Is(err, challenge.ErrBiometricsDown):
 		out.Code, out.Message = bridge.CodeBiometricsOff, "Typing biometrics unavailable"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

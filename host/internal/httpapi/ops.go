@@ -30,7 +30,8 @@ func init() {
 		bridge.CodeBodyTooLarge, bridge.CodeMethod, bridge.CodeInvalidPhone, bridge.CodeInvalidOTP,
 		bridge.CodeUnsupported, bridge.CodeSMSFailed, bridge.CodeDeadline, bridge.CodeOverloaded,
 		bridge.CodeUnavailable, bridge.CodeStoreFailed, bridge.CodeInternal, bridge.CodeRateLimited,
-		bridge.CodeCountryNotAllowed, bridge.CodeBiometricsOff, bridge.CodeMediaType, bridge.CodeNotOTP} {
+		bridge.CodeCountryNotAllowed, bridge.CodeDestinationRefused, bridge.CodeBiometricsOff, bridge.CodeMediaType,
+		bridge.CodeNotOTP} {
 		knownReasons[c] = true
 	}
 }

@@ -3,8 +3,10 @@ package metrics
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
@@ -25,11 +27,34 @@ var verificationEvents = map[string]string{
 // lockoutEvent is audited when a user is locked out.
 const lockoutEvent = "user_locked"
 
+// Reasons a text was refused before sending, from the audit events that report
+// them (challenge.Start and its caps).
+var refusalEvents = map[string]string{
+	"refused_number_type":   "number_type",
+	"refused_country":       "country",
+	"refused_rate":          "phone_cap",
+	"refused_range_cap":     "range_cap",
+	"refused_global_budget": "global_budget",
+}
+
+// refusedTypeLabel is the type label of a refused_number_type event: one of the
+// types REFUSED_NUMBER_TYPES can name, else "other", so that nothing else (a
+// number, above all) can become a label.
+func refusedTypeLabel(fields map[string]any) string {
+	if t, ok := fields["type"].(string); ok && slices.Contains(config.NumberTypes, t) {
+		return t
+	}
+	return "other"
+}
+
 // Auditor returns next, counting every event on its way: all of them by name,
-// verifications by result, and lockouts.
+// verifications by result, lockouts, and texts refused by reason.
 func (m *Metrics) Auditor(next Auditor) Auditor {
 	for _, result := range verificationEvents {
 		m.verifications.WithLabelValues(result) // export zeros from the start
+	}
+	for _, reason := range refusalEvents {
+		m.smsRefused.WithLabelValues(reason)
 	}
 	return &auditor{m: m, next: next}
 }
@@ -46,6 +71,12 @@ func (a *auditor) Record(event, user string, fields map[string]any) {
 	}
 	if event == lockoutEvent {
 		a.m.lockouts.Inc()
+	}
+	if reason, ok := refusalEvents[event]; ok {
+		a.m.smsRefused.WithLabelValues(reason).Inc()
+		if reason == "number_type" {
+			a.m.refusedTypes.WithLabelValues(refusedTypeLabel(fields)).Inc()
+		}
 	}
 	a.next.Record(event, user, fields)
 }
@@ -159,6 +190,11 @@ func (s *store) Delete(ctx context.Context, ns storage.Namespace, key string) er
 func (s *store) Incr(ctx context.Context, ns storage.Namespace, key string, ttl time.Duration) (int64, error) {
 	n, err := s.next.Incr(ctx, ns, key, ttl)
 	s.count("incr", err)
+	if err == nil && ns == storage.SMSGlobalRate {
+		// The budget's counter is shared by every replica, so its value is the
+		// whole deployment's use of the hour, read here for free.
+		s.m.budgetUsed.Set(float64(n))
+	}
 	return n, err
 }
 

@@ -42,6 +42,9 @@ type Metrics struct {
 	lockouts      prometheus.Counter
 	events        *prometheus.CounterVec
 	storeErrors   *prometheus.CounterVec
+	smsRefused    *prometheus.CounterVec
+	refusedTypes  *prometheus.CounterVec
+	budgetUsed    prometheus.Gauge
 }
 
 // New returns Metrics registered on a fresh registry, with the Go runtime,
@@ -83,9 +86,21 @@ func New() *Metrics {
 			Namespace: namespace, Name: "store_errors_total",
 			Help: "Data store calls that failed, by operation and kind (unavailable, timeout, other). Not found and already exists are answers, not errors.",
 		}, []string{"op", "kind"}),
+		smsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sms_refused_total",
+			Help: "Texts refused before sending, by reason: number_type (REFUSED_NUMBER_TYPES), country (ALLOWED_COUNTRIES), phone_cap, range_cap, global_budget (the MAX_SMS_PER_* caps).",
+		}, []string{"reason"}),
+		refusedTypes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sms_refused_number_types_total",
+			Help: "Texts refused for their destination type, by type (premium_rate, invalid, satellite, ...).",
+		}, []string{"type"}),
+		budgetUsed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "sms_hourly_budget_used",
+			Help: "Texts counted against MAX_SMS_PER_HOUR in the current one-hour window, all replicas together, as of this replica's last count (refused hooks past the budget included). Stays at its last value while no hook comes.",
+		}),
 	}
 	m.reg.MustRegister(m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
-		m.events, m.storeErrors, newBuildInfo(),
+		m.events, m.storeErrors, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -57,6 +57,8 @@ const (
 	Profiles          Namespace = "profile"
 	Audit             Namespace = "audit"
 	SMSRate           Namespace = "sms_rate"
+	SMSRangeRate      Namespace = "sms_range_rate"  // texts per destination range, keyed by a salted hash
+	SMSGlobalRate     Namespace = "sms_global_rate" // texts in total, shared by every replica
 	Deliveries        Namespace = "delivery"
 	InvalidPositions  Namespace = "invalid_position"
 	PhoneMismatches   Namespace = "phone_mismatch"
