@@ -1,0 +1,24 @@
+// Package e2e drives the real SMS+ binaries from tests: it builds `smsplus` and
+// the bridge plugins once per test process, starts `smsplus serve` on laptop
+// defaults (embedded store in a temporary DATA_DIR, console SMS sender, local
+// biometrics engine) on a free port, and gives tests what a vendor, a phone and an
+// operator see: hook answers, the texts the console sender prints, the challenge
+// page, /readyz, /metrics, and the processes.
+//
+// It is a normal package (not a _test file) so that every test package that runs
+// the binaries shares one harness. A test package that uses it should clean the
+// build up from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+//
+// Typical use:
+//
+//	bin := e2e.Shipped(t)                       // smsplus + every plugin in ./plugins
+//	s := bin.Start(t, "ENABLED_BRIDGES=okta")   // later settings win over the defaults
+//	a := s.Hook(t, "okta", "+12015550123", "0123456789")
+//	sms := s.WaitSMS(t, "+12015550123")
+//
+// Everything runs on loopback. The server listens on every address (":PORT"), so
+// tests may dial it from other loopback source addresses (127.0.0.2, ...) to act
+// as other clients.
+package e2e
