@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/smsplus/smsplus/host/internal/e2e"
 )
@@ -51,6 +50,3 @@ func tally(items []string) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// within formats a duration for messages.
-func within(d time.Duration) string { return d.Round(time.Millisecond).String() }

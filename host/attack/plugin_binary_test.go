@@ -40,9 +40,14 @@ func TestAttackReplacedPluginBinaryRunsOnRestart(t *testing.T) {
 	if _, st := s.PluginStatus(t, "okta"); st.SHA256 != original || st.Pinned {
 		t.Fatalf("before the attack: status %+v, want sha256 %s, not pinned", st, original)
 	}
-	pids := s.PluginPIDs()
-	if len(pids) != 1 {
-		t.Fatalf("plugin processes under the host: %v, want one", pids)
+	var running []int // the Okta plugin's process(es): they run the original file
+	for _, pid := range s.PluginPIDs() {
+		if sum, err := e2e.ExeSHA256(pid); err == nil && sum == original {
+			running = append(running, pid)
+		}
+	}
+	if len(running) == 0 {
+		t.Fatalf("no process under the host runs the okta plugin (processes: %v)", s.PluginPIDs())
 	}
 
 	// The replacement: the same bridge with bytes appended (an ELF file runs the
@@ -59,8 +64,10 @@ func TestAttackReplacedPluginBinaryRunsOnRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	replaced, _ := e2e.FileSHA256(file)
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	for _, pid := range running {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// Wait for the host to act on the death: a restart or an error.
@@ -162,8 +169,8 @@ func TestAttackHostKillLeavesPlugins(t *testing.T) {
 	t.Parallel()
 	s := e2e.Shipped(t).Start(t, "ENABLED_BRIDGES="+strings.Join(e2e.ShippedBridges, ","))
 	pids := s.PluginPIDs()
-	if len(pids) != len(e2e.ShippedBridges) {
-		t.Fatalf("plugin processes under the host: %v, want %d", pids, len(e2e.ShippedBridges))
+	if len(pids) < len(e2e.ShippedBridges) {
+		t.Fatalf("plugin processes under the host: %v, want at least %d", pids, len(e2e.ShippedBridges))
 	}
 	s.Kill()
 	deadline := time.Now().Add(2 * time.Second)

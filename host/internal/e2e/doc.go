@@ -16,7 +16,27 @@
 //	bin := e2e.Shipped(t)                       // smsplus + every plugin in ./plugins
 //	s := bin.Start(t, "ENABLED_BRIDGES=okta")   // later settings win over the defaults
 //	a := s.Hook(t, "okta", "+12015550123", "0123456789")
-//	sms := s.WaitSMS(t, "+12015550123")
+//	sms := s.NextSMS(t, "+12015550123")      // the console sender's text to that phone
+//
+// What it offers, by who would see it:
+//
+//   - building: Shipped (host + ./plugins/*, once per process), BuildPlugin (any
+//     main package, e.g. a bridge in its own module, optionally with -ldflags),
+//     Binaries.PluginDirWith (a private plugin folder a test may change).
+//   - running: Binaries.Start (ready or the test fails), StartExpectingFailure
+//     (exit code and output, or Started), Launch/WaitReady; DefaultEnv and
+//     MergeEnv ("KEY=v" sets, a bare "KEY" unsets); Server.Stop (SIGTERM),
+//     Server.Kill (SIGKILL), PluginPIDs, Stdout/Stderr, StoreFile, DataDir.
+//   - a vendor: Server.Hook (the sample payload and credential), PostHook,
+//     HookRequest + Do (own client: deadlines, source addresses), Sample,
+//     AuthHeaders, Secrets; Answer.Delivered, OktaStatus, OktaReason.
+//   - a phone: SMS, SMSTo, LastSMS, NextSMS, SMS.Link; NewChallenge (hook, text,
+//     page), NewLink, Page, Verify, Enroll, Pass; Owner and Impostor typists.
+//   - an operator: Readyz and PluginStatus (the plugins' status), Metrics
+//     (/metrics as a map; Value and Sum by labels), RedisServer (a private
+//     redis-server with given flags; skips without the binary unless CI=true).
+//   - processes: ChildPIDs, DescendantPIDs, Alive (zombies count as dead),
+//     ExeSHA256, FileSHA256.
 //
 // Everything runs on loopback. The server listens on every address (":PORT"), so
 // tests may dial it from other loopback source addresses (127.0.0.2, ...) to act

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,19 +44,50 @@ func Alive(pid int) bool {
 
 // ChildPIDs returns the live (non-zombie) children of parent, from /proc.
 func ChildPIDs(parent int) []int {
+	var out []int
+	for pid, ppid := range liveParents() {
+		if ppid == parent {
+			out = append(out, pid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DescendantPIDs returns the live (non-zombie) descendants of root: its
+// children, their children, and so on.
+func DescendantPIDs(root int) []int {
+	parents := liveParents()
+	var out []int
+	frontier := []int{root}
+	for len(frontier) > 0 {
+		var next []int
+		for pid, ppid := range parents {
+			if slices.Contains(frontier, ppid) {
+				next = append(next, pid)
+			}
+		}
+		out = append(out, next...)
+		frontier = next
+	}
+	slices.Sort(out)
+	return out
+}
+
+// liveParents maps every live (non-zombie) process to its parent.
+func liveParents() map[int]int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	out := map[int]int{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		state, ppid, ok := procStat(pid)
-		if ok && ppid == parent && state != 'Z' && state != 'X' {
-			out = append(out, pid)
+		if state, ppid, ok := procStat(pid); ok && state != 'Z' && state != 'X' {
+			out[pid] = ppid
 		}
 	}
 	return out

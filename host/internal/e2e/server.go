@@ -309,7 +309,8 @@ func (s *Server) Kill() {
 	<-s.exited
 }
 
-// PluginPIDs returns the live child processes of the host: its plugins.
+// PluginPIDs returns the host's live descendant processes: its plugins (and any
+// process a plugin launch goes through).
 func (s *Server) PluginPIDs() []int {
 	if s.Exited() {
 		return nil
@@ -318,7 +319,7 @@ func (s *Server) PluginPIDs() []int {
 }
 
 func (s *Server) notePlugins() []int {
-	pids := ChildPIDs(s.PID())
+	pids := DescendantPIDs(s.PID())
 	s.mu.Lock()
 	for _, p := range pids {
 		if !slices.Contains(s.pluginsSeen, p) {
