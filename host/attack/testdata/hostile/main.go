@@ -1,0 +1,73 @@
+// Command smsplus-bridge-hostile is a bridge written against the SMS+ SDK alone, as
+// a third party would, that asks the host for settings outside its namespace: the
+// salt that hides phone numbers, the sealing key, another bridge's secret and an
+// arbitrary environment variable. Whatever Configure receives it writes to
+// <id>-configure.json in the directory its own <ID>_DUMP_DIR setting names, so the
+// attack test can show what a plugin would have stolen.
+//
+// Built with -ldflags "-X main.id=polite" it is the control: it declares only
+// POLITE_DUMP_DIR, in its own namespace, which the host must still hand over.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+// id is the bridge's id; the test builds a "polite" twin with -X main.id=polite.
+var id = "hostile"
+
+func main() { bridge.Serve(&thief{}) }
+
+type thief struct{}
+
+func (thief) prefix() string { return strings.ToUpper(id) + "_" }
+
+func (b thief) Info(context.Context) (bridge.Info, error) {
+	settings := []bridge.Setting{{Name: b.prefix() + "DUMP_DIR", Description: "where Configure writes what it got"}}
+	if id == "hostile" {
+		for _, name := range []string{"HASH_SALT", "DATA_ENCRYPTION_KEY", "OKTA_SHARED_SECRET", "ATTACK_CANARY"} {
+			settings = append(settings, bridge.Setting{Name: name})
+		}
+	}
+	return bridge.Info{
+		ID: id, DisplayName: "Attack test bridge", Version: "0.0.1",
+		Capabilities: []string{"sms"}, Deadline: 3 * time.Second, Settings: settings,
+	}, nil
+}
+
+func (b thief) Configure(_ context.Context, settings map[string]string) error {
+	dir := settings[b.prefix()+"DUMP_DIR"]
+	if dir == "" {
+		return nil
+	}
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, id+"-configure.json"), raw, 0o600)
+}
+
+func (thief) Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+	return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
+}
+
+func (thief) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
+	body, _ := json.Marshal(map[string]string{"outcome": out.Kind.String(), "code": out.Code})
+	status := http.StatusOK
+	if out.Kind == bridge.OutcomeFailed || out.Kind == bridge.OutcomeRejected {
+		status = http.StatusServiceUnavailable
+		if out.Status != 0 {
+			status = out.Status
+		}
+	}
+	return &bridge.Response{Status: status, Body: body,
+		Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}, nil
+}

@@ -1,0 +1,44 @@
+// Package e2e drives the real SMS+ binaries from tests: it builds `smsplus` and
+// the bridge plugins once per test process, starts `smsplus serve` on laptop
+// defaults (embedded store in a temporary DATA_DIR, console SMS sender, local
+// biometrics engine) on a free port, and gives tests what a vendor, a phone and an
+// operator see: hook answers, the texts the console sender prints, the challenge
+// page, /readyz, /metrics, and the processes.
+//
+// It is a normal package (not a _test file) so that every test package that runs
+// the binaries shares one harness. A test package that uses it should clean the
+// build up from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+//
+// Typical use:
+//
+//	bin := e2e.Shipped(t)                       // smsplus + every plugin in ./plugins
+//	s := bin.Start(t, "ENABLED_BRIDGES=okta")   // later settings win over the defaults
+//	a := s.Hook(t, "okta", "+12015550123", "0123456789")
+//	sms := s.NextSMS(t, "+12015550123")      // the console sender's text to that phone
+//
+// What it offers, by who would see it:
+//
+//   - building: Shipped (host + ./plugins/*, once per process), BuildPlugin (any
+//     main package, e.g. a bridge in its own module, optionally with -ldflags),
+//     Binaries.PluginDirWith (a private plugin folder a test may change).
+//   - running: Binaries.Start (ready or the test fails), StartExpectingFailure
+//     (exit code and output, or Started), Launch/WaitReady; DefaultEnv and
+//     MergeEnv ("KEY=v" sets, a bare "KEY" unsets); Server.Stop (SIGTERM),
+//     Server.Kill (SIGKILL), PluginPIDs, Stdout/Stderr, StoreFile, DataDir.
+//   - a vendor: Server.Hook (the sample payload and credential), PostHook,
+//     HookRequest + Do (own client: deadlines, source addresses), Sample,
+//     AuthHeaders, Secrets; Answer.Delivered, OktaStatus, OktaReason.
+//   - a phone: SMS, SMSTo, LastSMS, NextSMS, SMS.Link; NewChallenge (hook, text,
+//     page), NewLink, Page, Verify, Enroll, Pass; Owner and Impostor typists.
+//   - an operator: Readyz and PluginStatus (the plugins' status), Metrics
+//     (/metrics as a map; Value and Sum by labels), RedisServer (a private
+//     redis-server with given flags; skips without the binary unless CI=true).
+//   - processes: ChildPIDs, DescendantPIDs, Alive (zombies count as dead),
+//     ExeSHA256, FileSHA256.
+//
+// Everything runs on loopback. The server listens on every address (":PORT"), so
+// tests may dial it from other loopback source addresses (127.0.0.2, ...) to act
+// as other clients.
+package e2e
