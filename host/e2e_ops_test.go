@@ -834,7 +834,7 @@ func TestOperations(t *testing.T) {
 			"SHUTDOWN_DRAIN_MS=800", "LOG_LEVEL=debug",
 			// 25 texts to one range within a second, 25 hooks in flight from one client
 			// address: this test is about shutdown, not caps.
-			"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0", "HOOK_MAX_PER_CLIENT=64")
+			"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0")
 		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
 		if len(opsPluginPIDs(t, plugin)) == 0 {
 			t.Fatal("the okta plugin is not running")

@@ -60,8 +60,8 @@ type Config struct {
 	// HookBodyTimeout bounds reading a hook's body, which happens before the hook
 	// takes an admission slot: a client that trickles its body never holds one.
 	HookBodyTimeout time.Duration
-	// HookMaxPerClient caps one client address's hooks in flight, so that one
-	// client with many sockets cannot take every admission slot.
+	// HookMaxPerClient caps the hook bodies one client address may be sending at
+	// once, so that one client with many sockets cannot tie up the server.
 	HookMaxPerClient int
 	// PluginAllowInsecurePermissions accepts plugin files and folders that group
 	// or others may write (PLUGIN_ALLOW_INSECURE_PERMISSIONS; off by default).

@@ -35,28 +35,28 @@ func (s *Server) handleHook(c echo.Context) error {
 	deadline := start.Add(budget)
 	rid := requestID(c)
 
-	// One client may not hold more than its share of hooks, whatever it sends:
-	// this is checked before anything is read, so it costs an attacker's socket
-	// nothing to be refused.
+	// The body is read before the hook takes an admission slot, under its own
+	// short deadline, and one client address may read only HookMaxPerClient
+	// bodies at a time (refused at once beyond that, before a byte is read): a
+	// client that trickles bodies over many sockets never holds a slot, so it
+	// cannot make SMS+ refuse the vendor's real hooks (and a refused hook makes
+	// some vendors text the raw code themselves). Once read, a hook is limited by
+	// admission only, so a vendor's burst while the SMS provider is slow is not
+	// refused for coming from one address.
 	client := c.RealIP()
 	if !s.clients.enter(client) {
+		stopReading(c)
 		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeOverloaded,
 			Message: "SMS+ is overloaded"}, start)
 	}
-	defer s.clients.leave(client)
-
-	// The body is read before the hook takes an admission slot, under its own
-	// short deadline: a client that trickles its body never holds a slot, so it
-	// cannot make SMS+ refuse the vendor's real hooks (and a refused hook makes
-	// some vendors text the raw code themselves).
 	body, err := s.readHookBody(c)
+	s.clients.leave(client)
 	if err != nil {
 		switch {
 		case errors.Is(err, errBodyTooLarge):
 			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge,
 				Message: "Request body too large", Status: http.StatusRequestEntityTooLarge}, start)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			c.Response().Header().Set(echo.HeaderConnection, "close")
 			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
 				Message: "Request body did not arrive in time", Status: http.StatusRequestTimeout}, start)
 		}
@@ -214,19 +214,37 @@ var errBodyTooLarge = errors.New("body too large")
 // deadline is lifted again afterwards: net/http keeps reading the connection in
 // the background to notice a client that goes away, and a deadline passing there
 // would cancel the hook's context while it still works.
+//
+// When the body cannot be read, reading stops for good (stopReading): after the
+// answer net/http would otherwise try to read the rest of the body, at the
+// client's pace.
 func (s *Server) readHookBody(c echo.Context) ([]byte, error) {
 	rc := http.NewResponseController(c.Response().Writer)
 	if err := rc.SetReadDeadline(time.Now().Add(s.HookBodyTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return nil, err
 	}
 	body, err := readBody(c.Request(), s.MaxBodyBytes)
+	if err != nil {
+		stopReading(c)
+		return nil, err
+	}
 	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		s.log.Debug("clear body read deadline", "err", err)
 	}
-	return body, err
+	return body, nil
 }
 
-// clientGate counts each client address's hooks in flight.
+// stopReading ends reading from a request whose body will not be read: its
+// answer closes the connection, and the read deadline is put in the past so
+// that net/http's attempt to drain the rest of the body fails at once instead
+// of waiting on a client that trickles it.
+func stopReading(c echo.Context) {
+	c.Response().Header().Set(echo.HeaderConnection, "close")
+	rc := http.NewResponseController(c.Response().Writer)
+	_ = rc.SetReadDeadline(time.Now())
+}
+
+// clientGate counts each client address's hook bodies being read.
 type clientGate struct {
 	max int
 	mu  sync.Mutex

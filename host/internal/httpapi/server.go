@@ -49,7 +49,8 @@ type Options struct {
 	// HookBodyTimeout bounds reading a hook's body, which happens before the hook
 	// takes an admission slot (0 = 1 s).
 	HookBodyTimeout time.Duration
-	// HookMaxPerClient caps one client address's hooks in flight (0 = 16).
+	// HookMaxPerClient caps the hook bodies one client address may be sending
+	// at once (0 = 16).
 	HookMaxPerClient int
 	// ReadyDetail, when set, adds its value to /readyz's answer under "detail"
 	// (the bridge plugins' status), ready or not.
@@ -76,7 +77,7 @@ type Server struct {
 	Options
 	log      *slog.Logger
 	inflight chan struct{}
-	clients  *clientGate // hooks in flight per client address
+	clients  *clientGate // hook bodies being read, per client address
 	e        *echo.Echo
 	draining atomic.Bool // set by Drain: /readyz answers 503
 }
