@@ -387,6 +387,8 @@ func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
 	}
 	p := &Plugin{Found: f, Info: inst.info, inst: inst, want: want, checksum: hex.EncodeToString(inst.sum)}
 	p.unavailable.Store(unavailable)
+	m.opts.Logger.Named(f.ID).Info("bridge started", "version", inst.info.Version, "pid", inst.pid,
+		"sha256", p.checksum, "sha256_pinned", want.setting != "")
 	return p, nil
 }
 
@@ -526,7 +528,7 @@ func (m *Manager) supervise(p *Plugin) {
 		p.inst, p.lastErr = next, ""
 		p.mu.Unlock()
 		p.restarts.Add(1)
-		log.Info("bridge restarted", "pid", next.pid, "restarts", p.Restarts())
+		log.Info("bridge restarted", "pid", next.pid, "restarts", p.Restarts(), "sha256", p.checksum)
 	}
 }
 
