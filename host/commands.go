@@ -71,51 +71,88 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 	if !reachable {
 		fmt.Fprintf(stdout, "no SMS+ server answers at %s: RUNNING is unknown (?)\n", server)
 	}
+	// Each binary is checked as a launch would check it, and launched only to read
+	// its Info when it passes: no setting is passed to it.
+	m := pluginhost.NewManager(pluginOptions(cfg, nil))
+	inspections := m.Inspect(ctx, found, cfg.EnabledBridges)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFOUND\tENABLED\tRUNNING\tVERSION\tPROTOCOL\tSHA256\tPATH")
-	yesNo := func(b bool) string {
-		if b {
-			return "yes"
+	var problems []string
+	for _, in := range inspections {
+		version, protocol := "-", "-"
+		if in.Info != nil {
+			version, protocol = in.Info.Version, fmt.Sprint(in.Info.Protocol)
 		}
-		return "no"
-	}
-	for _, f := range found {
-		pin := cfg.Setting(pluginhost.ChecksumSetting(f.ID))
-		version, protocol := "?", "?"
-		if info, err := pluginhost.Describe(ctx, f, 5*time.Second, pin); err == nil {
-			version, protocol = info.Version, fmt.Sprint(info.Protocol)
-		} else {
-			version = "error: " + firstLine(err.Error())
-		}
-		sum, _ := pluginhost.Checksum(f.Path)
-		if len(sum) > 16 {
-			sum = sum[:16] + "…"
-		}
-		switch {
-		case pin == "":
-			sum += " (not pinned)"
-		case strings.HasPrefix(strings.ToLower(strings.TrimSpace(pin)), strings.TrimSuffix(sum, "…")):
-			sum += " (pinned)"
-		default:
-			sum += " (MISMATCH with " + pluginhost.ChecksumSetting(f.ID) + ")"
-		}
-		enabled := slices.Contains(cfg.EnabledBridges, f.ID)
+		st, known := running[in.ID]
 		run := "?"
 		if reachable {
-			run = yesNo(running[f.ID])
+			run = yesNo(known && st.Running)
 		}
-		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, yesNo(enabled), run, version, protocol, sum, f.Path)
+		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, yesNo(slices.Contains(cfg.EnabledBridges, in.ID)), run,
+			version, protocol, checksumColumn(in, st), in.Path)
+		for _, p := range in.Problems {
+			problems = append(problems, in.ID+": "+p)
+		}
+		switch {
+		case st.Error != "":
+			problems = append(problems, in.ID+": the server reports: "+st.Error)
+		case st.Running && in.SHA256 != "" && st.SHA256 != in.SHA256:
+			problems = append(problems, fmt.Sprintf("%s: the file on disk (SHA-256 %s) is not the one the server runs (%s): "+
+				"the server will refuse it when the bridge restarts; put the original back, or pin the new one with %s and restart SMS+",
+				in.ID, in.SHA256, st.SHA256, pluginhost.ChecksumSetting(in.ID)))
+		}
 	}
 	for _, id := range cfg.EnabledBridges {
 		if !slices.ContainsFunc(found, func(f pluginhost.Found) bool { return f.ID == id }) {
 			fmt.Fprintf(tw, "%s\tno\tyes\t-\tmissing\t-\t-\tno %s%s binary found\n", id, pluginhost.Prefix, id)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stdout, "\nproblems (SMS+ refuses to launch these bridges until they are fixed):\n  - %s\n", strings.Join(problems, "\n  - "))
+	}
+	return nil
 }
 
-// runningBridges asks a running server's /readyz which bridges are running.
-func runningBridges(ctx context.Context, base string) (map[string]bool, bool) {
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// checksumColumn shows the start of the binary's SHA-256, whether it is pinned,
+// and, when the server runs another binary than the one on disk now, that one's.
+func checksumColumn(in pluginhost.Inspection, st pluginhost.Status) string {
+	if in.SHA256 == "" {
+		return "-"
+	}
+	out := short(in.SHA256)
+	switch {
+	case !in.Pinned:
+		out += " (not pinned)"
+	case slices.ContainsFunc(in.Problems, func(p string) bool { return strings.Contains(p, "does not match") }):
+		out += " (MISMATCH with " + pluginhost.ChecksumSetting(in.ID) + ")"
+	default:
+		out += " (pinned)"
+	}
+	if st.SHA256 != "" && st.SHA256 != in.SHA256 {
+		out += " (server runs " + short(st.SHA256) + ")"
+	}
+	return out
+}
+
+func short(sum string) string {
+	if len(sum) > 16 {
+		return sum[:16] + "…"
+	}
+	return sum
+}
+
+// runningBridges asks a running server's /readyz for the status of its bridges.
+func runningBridges(ctx context.Context, base string) (map[string]pluginhost.Status, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/readyz", nil)
@@ -135,9 +172,9 @@ func runningBridges(ctx context.Context, base string) (map[string]bool, bool) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		return nil, false
 	}
-	out := map[string]bool{}
+	out := map[string]pluginhost.Status{}
 	for _, p := range body.Detail.Plugins {
-		out[p.ID] = p.Running
+		out[p.ID] = p
 	}
 	return out, true
 }
@@ -166,9 +203,4 @@ func runVersion(stdout io.Writer) error {
 		}
 	}
 	return nil
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

@@ -253,22 +253,30 @@ func pluginDirs(cfg *config.Config) []string {
 	return pluginhost.DefaultDirs()
 }
 
+// pluginOptions are the plugin manager's settings. The manager answers each
+// bridge's declared settings through Setting, and only those in the bridge's
+// namespace (pluginhost.SettingsPrefix); PLUGIN_SHA256_<ID> pins are read there too.
+func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
+	// PLUGIN_RESTART_BACKOFF_MS: the wait before restarting a dead bridge (doubles
+	// up to 30 s).
+	backoff, _ := strconv.Atoi(cfg.Setting("PLUGIN_RESTART_BACKOFF_MS"))
+	return pluginhost.Options{
+		Setting:                  cfg.Setting,
+		RestartBackoff:           time.Duration(backoff) * time.Millisecond,
+		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
+		Logger:                   log,
+	}
+}
+
 func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*pluginhost.Manager, error) {
 	found, err := pluginhost.Discover(pluginDirs(cfg))
 	if err != nil {
 		return nil, err
 	}
 	level := hclog.LevelFromString(cfg.LogLevel)
-	// PLUGIN_RESTART_BACKOFF_MS: the wait before restarting a dead bridge (doubles
-	// up to 30 s). PLUGIN_SHA256_<ID> settings are read by the manager itself.
-	backoff, _ := strconv.Atoi(cfg.Setting("PLUGIN_RESTART_BACKOFF_MS"))
-	m := pluginhost.NewManager(pluginhost.Options{
-		Setting:        cfg.Setting,
-		RestartBackoff: time.Duration(backoff) * time.Millisecond,
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
-		}),
-	})
+	m := pluginhost.NewManager(pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
+		Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
+	})))
 	if err := m.Start(ctx, found, cfg.EnabledBridges); err != nil {
 		return nil, fmt.Errorf("bridges not started:\n%w", err)
 	}

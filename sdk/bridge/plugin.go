@@ -54,8 +54,10 @@ func PluginSets(b Bridge) map[int]plugin.PluginSet {
 }
 
 // Serve runs b as a plugin and never returns. Call it from the bridge's main.
-// It refuses to run when started by hand rather than by the SMS+ host.
+// It refuses to run when started by hand rather than by the SMS+ host, and it
+// exits when the host that launched it is gone.
 func Serve(b Bridge) {
+	go exitWhenOrphaned()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(Served(b)),

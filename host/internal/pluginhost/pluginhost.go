@@ -4,6 +4,11 @@
 // A bridge is a separate executable named smsplus-bridge-<id>, spoken to over
 // hashicorp/go-plugin's gRPC transport with automatic mutual TLS. A misbehaving
 // bridge can crash only its own process, never the host.
+//
+// A plugin is also a separate trust domain: it receives only the settings in its
+// own namespace (namespace.go), runs only as the exact file that was verified,
+// refused when others could have replaced it (binary.go), and dies with the host
+// (launch_linux.go).
 package pluginhost
 
 import (
@@ -25,6 +30,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -134,12 +140,16 @@ type Plugin struct {
 	// unavailable is the vendor's failure answer, rendered at each launch, so the
 	// host can still answer in the vendor's format while the plugin is down.
 	unavailable atomic.Pointer[bridge.Response]
-	checksum    string // SHA-256 of the binary that was launched
-	pinned      bool
+	// want is what every restart must find: the pinned SHA-256, or else the first
+	// launch's. So the binary that runs is always the one first launched, and
+	// checksum (its hex) is the SHA-256 of whatever process is running.
+	want     expected
+	checksum string
 }
 
 // instance is one running plugin process.
 type instance struct {
+	sum     []byte // SHA-256 of the file it runs
 	client  *plugin.Client
 	b       bridge.Bridge
 	info    bridge.Info
@@ -236,6 +246,14 @@ type Options struct {
 	MaxRestartBackoff time.Duration
 	// PollInterval is how often the supervisor checks that processes are alive.
 	PollInterval time.Duration
+	// AllowInsecurePermissions accepts plugin files and folders that group or
+	// others may write, or that another account owns (PLUGIN_ALLOW_INSECURE_PERMISSIONS);
+	// the problems are logged instead.
+	AllowInsecurePermissions bool
+
+	// afterVerify, when set, runs between a binary's checks and its exec (tests
+	// swap the file there).
+	afterVerify func(path string)
 }
 
 // Manager owns the plugins: it launches the enabled ones, restarts those that
@@ -246,6 +264,7 @@ type Manager struct {
 	plugins map[string]*Plugin
 	found   []Found
 	enabled []string
+	rule    settingsRule
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -285,7 +304,11 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	}
 	m.mu.Lock()
 	m.found, m.enabled = found, enabled
+	m.rule = newSettingsRule(knownIDs(found, enabled))
 	m.mu.Unlock()
+	if m.opts.AllowInsecurePermissions {
+		m.opts.Logger.Warn("PLUGIN_ALLOW_INSECURE_PERMISSIONS=true: plugin files and folders that others could replace are accepted")
+	}
 
 	problems := make([]error, len(enabled))
 	started := make([]*Plugin, len(enabled))
@@ -328,31 +351,85 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	return nil
 }
 
+// knownIDs are the bridges whose namespaces must stay apart: every one found or
+// enabled.
+func knownIDs(found []Found, enabled []string) []string {
+	ids := slices.Clone(enabled)
+	for _, f := range found {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// settingsRule returns the rule for the bridges Start was given.
+func (m *Manager) settingsRule() settingsRule {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.rule
+}
+
 // first launches a bridge for the first time.
 func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
 	pin, err := parsePin(f.ID, m.opts.Setting(ChecksumSetting(f.ID)))
 	if err != nil {
 		return nil, err
 	}
-	sum, err := Checksum(f.Path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+	want := expected{sum: pin}
+	if pin != nil {
+		want.setting = ChecksumSetting(f.ID)
 	}
-	inst, unavailable, err := m.launch(ctx, f, pin)
+	inst, unavailable, err := m.launch(ctx, f, want)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{Found: f, Info: inst.info, inst: inst, checksum: sum, pinned: pin != nil}
+	if want.sum == nil {
+		want.sum = inst.sum // from now on the binary must stay the one launched now
+	}
+	p := &Plugin{Found: f, Info: inst.info, inst: inst, want: want, checksum: hex.EncodeToString(inst.sum)}
 	p.unavailable.Store(unavailable)
+	m.opts.Logger.Named(f.ID).Info("bridge started", "version", inst.info.Version, "pid", inst.pid,
+		"sha256", p.checksum, "sha256_pinned", want.setting != "")
 	return p, nil
 }
 
-// launch starts one process of a bridge, checks that it is the bridge it claims
-// to be, configures it and renders its failure answer.
-func (m *Manager) launch(ctx context.Context, f Found, pin []byte) (*instance, *bridge.Response, error) {
+// verify opens the bridge's binary and refuses it when others could have
+// replaced it or when it is not the one expected. The caller must Close it.
+func (m *Manager) verify(f Found, want expected) (*binary, error) {
+	bin, err := openBinary(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	err = want.check(f.ID, bin)
+	if err == nil && len(bin.problems) > 0 {
+		if !m.opts.AllowInsecurePermissions {
+			err = bin.insecure()
+		} else {
+			m.opts.Logger.Named(f.ID).Warn("launching a plugin others could have replaced (PLUGIN_ALLOW_INSECURE_PERMISSIONS=true)",
+				"problems", strings.Join(bin.problems, "; "))
+		}
+	}
+	if err != nil {
+		_ = bin.Close()
+		return nil, err
+	}
+	return bin, nil
+}
+
+// launch verifies and starts one process of a bridge, checks that it is the
+// bridge it claims to be and declares only settings it may read, configures it
+// and renders its failure answer.
+func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance, *bridge.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
-	client, b, err := connect(f, pin, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
+	bin, err := m.verify(f, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bin.Close() // the process has its own copy of the descriptor
+	if m.opts.afterVerify != nil {
+		m.opts.afterVerify(f.Path)
+	}
+	client, b, pid, err := connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,6 +446,10 @@ func (m *Manager) launch(ctx context.Context, f Found, pin []byte) (*instance, *
 	if info.ID != f.ID {
 		return nil, nil, fmt.Errorf("binary %s reports id %q, want %q", f.Path, info.ID, f.ID)
 	}
+	// Checked before Configure, so a refused plugin never sees a value.
+	if err := m.settingsRule().check(f.ID, info.Settings); err != nil {
+		return nil, nil, err
+	}
 	settings := map[string]string{}
 	for _, s := range info.Settings {
 		if v := m.opts.Setting(s.Name); v != "" {
@@ -384,10 +465,7 @@ func (m *Manager) launch(ctx context.Context, f Found, pin []byte) (*instance, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("render failure answer: %w", err)
 	}
-	inst := &instance{client: client, b: b, info: info, started: time.Now()}
-	if rc := client.ReattachConfig(); rc != nil {
-		inst.pid = rc.Pid
-	}
+	inst := &instance{sum: bin.sum, client: client, b: b, info: info, pid: pid, started: time.Now()}
 	ok = true
 	return inst, unavailable, nil
 }
@@ -403,7 +481,6 @@ func (m *Manager) supervise(p *Plugin) {
 	backoff := m.opts.RestartBackoff
 	tick := time.NewTicker(m.opts.PollInterval)
 	defer tick.Stop()
-	pin, _ := parsePin(p.ID, m.opts.Setting(ChecksumSetting(p.ID))) // checked at first launch
 	for {
 		select {
 		case <-m.stop:
@@ -430,12 +507,14 @@ func (m *Manager) supervise(p *Plugin) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, m.opts.MaxRestartBackoff)
-		next, unavailable, err := m.launch(context.Background(), p.Found, pin)
+		next, unavailable, err := m.launch(context.Background(), p.Found, p.want)
 		if err != nil {
+			// The bridge stays down, answering its vendor's failure format, and the
+			// next try checks the binary again: putting the original back heals it.
 			p.mu.Lock()
 			p.lastErr = firstLine(err.Error())
 			p.mu.Unlock()
-			log.Error("bridge restart failed", "err", firstLine(err.Error()), "next_backoff", backoff.String())
+			log.Error("bridge restart failed; the bridge stays down", "err", firstLine(err.Error()), "next_backoff", backoff.String())
 			continue
 		}
 		select {
@@ -449,7 +528,7 @@ func (m *Manager) supervise(p *Plugin) {
 		p.inst, p.lastErr = next, ""
 		p.mu.Unlock()
 		p.restarts.Add(1)
-		log.Info("bridge restarted", "pid", next.pid, "restarts", p.Restarts())
+		log.Info("bridge restarted", "pid", next.pid, "restarts", p.Restarts(), "sha256", p.checksum)
 	}
 }
 
@@ -495,11 +574,13 @@ type Status struct {
 	Version    string `json:"version,omitempty"`
 	Protocol   int    `json:"protocol,omitempty"`
 	SDKVersion string `json:"sdk_version,omitempty"`
-	SHA256     string `json:"sha256,omitempty"`
-	Pinned     bool   `json:"sha256_pinned"`
-	Restarts   uint64 `json:"restarts"`
-	Error      string `json:"error,omitempty"`
-	Path       string `json:"-"`
+	// SHA256 is the SHA-256 of the file the running process executes (of the last
+	// one that ran while the bridge is down).
+	SHA256   string `json:"sha256,omitempty"`
+	Pinned   bool   `json:"sha256_pinned"`
+	Restarts uint64 `json:"restarts"`
+	Error    string `json:"error,omitempty"`
+	Path     string `json:"-"`
 }
 
 // Status lists every bridge found or enabled, sorted by id.
@@ -528,7 +609,7 @@ func (m *Manager) Status() []Status {
 			info = inst.info
 		}
 		st.Version, st.Protocol, st.SDKVersion = info.Version, info.Protocol, info.SDKVersion
-		st.SHA256, st.Pinned, st.Restarts = p.checksum, p.pinned, p.Restarts()
+		st.SHA256, st.Pinned, st.Restarts = p.checksum, p.want.setting != "", p.Restarts()
 		p.mu.RLock()
 		st.Error = p.lastErr
 		p.mu.RUnlock()
@@ -594,16 +675,26 @@ func pluginEnv(host []string) []string {
 	return append(env, "GOMAXPROCS="+procs)
 }
 
-// connect starts the plugin binary and returns its Bridge. With a pinned
-// checksum, go-plugin hashes the file and refuses to start it on a mismatch. The
+// connect starts the verified binary and returns its Bridge and process id. The
 // caller owns the client and must Kill it.
-func connect(f Found, pin []byte, logger hclog.Logger, timeout time.Duration) (*plugin.Client, bridge.Bridge, error) {
-	cmd := exec.Command(f.Path)
-	cmd.Env = pluginEnv(os.Environ())
+//
+// go-plugin's own checksum check (SecureConfig) is not used: it hashes the path,
+// then executes the path, and a file swapped in between runs.
+func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (*plugin.Client, bridge.Bridge, int, error) {
+	var run *procRunner
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  bridge.Handshake,
 		VersionedPlugins: bridge.PluginSets(nil),
-		Cmd:              cmd,
+		// go-plugin prepares spec (its environment: the handshake cookie, the
+		// client certificate); the host decides what runs.
+		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			cmd := command(bin.file, f.Path)
+			cmd.Env = append(pluginEnv(os.Environ()), spec.Env...)
+			cmd.Stdin = spec.Stdin
+			var err error
+			run, err = newProcRunner(cmd, f.Path)
+			return run, err
+		},
 		// A bridge gets its own settings through Configure and nothing else: the
 		// host's environment holds every other bridge's secret, the salt and the
 		// SMS and biometrics credentials.
@@ -613,44 +704,114 @@ func connect(f Found, pin []byte, logger hclog.Logger, timeout time.Duration) (*
 		Logger:           logger,
 		StartTimeout:     timeout,
 	}
-	if pin != nil {
-		cfg.SecureConfig = &plugin.SecureConfig{Checksum: pin, Hash: sha256.New()}
-	}
 	client := plugin.NewClient(cfg)
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, nil, fmt.Errorf("the SHA-256 of %s does not match %s: not launched", f.Path, ChecksumSetting(f.ID))
-		}
-		return nil, nil, fmt.Errorf("launch %s: %w", f.Path, err)
+		return nil, nil, 0, fmt.Errorf("launch %s: %w", f.Path, err)
 	}
 	raw, err := rpc.Dispense(bridge.PluginName)
 	if err != nil {
 		client.Kill()
-		return nil, nil, fmt.Errorf("dispense: %w", err)
+		return nil, nil, 0, fmt.Errorf("dispense: %w", err)
 	}
 	b, ok := raw.(bridge.Bridge)
 	if !ok {
 		client.Kill()
-		return nil, nil, fmt.Errorf("plugin does not implement the bridge contract")
+		return nil, nil, 0, fmt.Errorf("plugin does not implement the bridge contract")
 	}
-	return client, b, nil
+	return client, b, run.pid(), nil
 }
 
-// Describe launches a plugin only to read its Info, then stops it. pin, when
-// not "", is the hex SHA-256 the binary must have.
-func Describe(ctx context.Context, f Found, timeout time.Duration, pin string) (bridge.Info, error) {
-	sum, err := parsePin(f.ID, pin)
-	if err != nil {
-		return bridge.Info{}, err
+// Inspection is what `smsplus plugins` shows about a plugin binary on disk.
+type Inspection struct {
+	Found
+	SHA256 string // of the file on disk now
+	Pinned bool   // PLUGIN_SHA256_<ID> is set (Problems says when it does not match)
+	// Info is what the plugin reported; nil when it was not launched.
+	Info *bridge.Info
+	// Problems are the reasons the host refuses (or, with
+	// PLUGIN_ALLOW_INSECURE_PERMISSIONS, warns about) this plugin, with their fix.
+	Problems []string
+}
+
+// Inspect checks each found plugin as a launch would (permissions, pin, settings
+// namespace among found and enabled) and launches those that pass, only to read
+// their Info: nothing is configured and no setting is passed. A plugin refused
+// for its permissions or its checksum is not launched.
+func (m *Manager) Inspect(ctx context.Context, found []Found, enabled []string) []Inspection {
+	rule := newSettingsRule(knownIDs(found, enabled))
+	out := make([]Inspection, len(found))
+	for i, f := range found {
+		out[i] = m.inspect(ctx, f, rule)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return out
+}
+
+func (m *Manager) inspect(ctx context.Context, f Found, rule settingsRule) Inspection {
+	in := Inspection{Found: f}
+	bin, err := openBinary(f.Path)
+	if err != nil {
+		in.Problems = append(in.Problems, err.Error())
+		return in
+	}
+	defer bin.Close()
+	in.SHA256 = bin.SHA256()
+	if !m.preflight(&in, bin) {
+		return in
+	}
+	info, err := m.readInfo(ctx, bin, f)
+	if err != nil {
+		in.Problems = append(in.Problems, err.Error())
+		return in
+	}
+	in.Info = &info
+	if info.ID != f.ID {
+		in.Problems = append(in.Problems, fmt.Sprintf("the binary reports id %q, want %q", info.ID, f.ID))
+	}
+	if err := rule.check(f.ID, info.Settings); err != nil {
+		in.Problems = append(in.Problems, err.Error())
+	}
+	return in
+}
+
+// preflight records the checks made before a launch (pin, permissions) in in,
+// and reports whether a launch would go ahead.
+func (m *Manager) preflight(in *Inspection, bin *binary) bool {
+	launchable := true
+	pin, err := parsePin(in.ID, m.opts.Setting(ChecksumSetting(in.ID)))
+	switch {
+	case err != nil:
+		in.Problems, launchable = append(in.Problems, err.Error()), false
+	case pin != nil:
+		in.Pinned = true
+		if err := (expected{sum: pin, setting: ChecksumSetting(in.ID)}).check(in.ID, bin); err != nil {
+			in.Problems, launchable = append(in.Problems, err.Error()), false
+		}
+	}
+	for _, p := range bin.problems {
+		if m.opts.AllowInsecurePermissions {
+			p += " (accepted: PLUGIN_ALLOW_INSECURE_PERMISSIONS=true)"
+		} else {
+			launchable = false
+		}
+		in.Problems = append(in.Problems, p)
+	}
+	return launchable
+}
+
+// readInfo launches the verified binary only to read its Info, then stops it.
+func (m *Manager) readInfo(ctx context.Context, bin *binary, f Found) (bridge.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
-	client, b, err := connect(f, sum, hclog.NewNullLogger(), timeout)
+	client, b, _, err := connect(bin, f, hclog.NewNullLogger(), m.opts.StartTimeout)
 	if err != nil {
 		return bridge.Info{}, err
 	}
 	defer client.Kill()
-	return b.Info(ctx)
+	info, err := b.Info(ctx)
+	if err != nil {
+		return bridge.Info{}, fmt.Errorf("info: %w", err)
+	}
+	return info, nil
 }

@@ -132,9 +132,14 @@ func pluginDir(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(envTestHostDir); dir != "" {
+		runTestHost(dir, os.Getenv(envTestHostID)) // never returns
+	}
 	code := m.Run()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
+	for _, bin := range []string{buildDir, filepath.Dir(hostileBin)} {
+		if bin != "" && bin != "." {
+			_ = os.RemoveAll(bin)
+		}
 	}
 	os.Exit(code)
 }
@@ -260,11 +265,15 @@ func TestChecksumPinning(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Describe(context.Background(), fs[0], 10*time.Second, wrong); err == nil {
-		t.Error("Describe launched a binary with a wrong pin")
+	inspect := func(pin string) Inspection {
+		m := NewManager(Options{Setting: settingsWith(map[string]string{"PLUGIN_SHA256_CYBERARK": pin})})
+		return m.Inspect(context.Background(), fs, nil)[0]
 	}
-	if info, err := Describe(context.Background(), fs[0], 10*time.Second, sum); err != nil || info.ID != "cyberark" {
-		t.Errorf("Describe = %+v, %v", info, err)
+	if in := inspect(wrong); in.Info != nil || len(in.Problems) != 1 || !strings.Contains(in.Problems[0], "does not match") || in.SHA256 != sum {
+		t.Errorf("Inspect with a wrong pin: %+v", in)
+	}
+	if in := inspect(sum); in.Info == nil || in.Info.ID != "cyberark" || len(in.Problems) != 0 || !in.Pinned {
+		t.Errorf("Inspect = %+v", in)
 	}
 }
 
