@@ -28,7 +28,8 @@ import (
 // when DATA_ENCRYPTION_KEY is unset): after a hook and an enrollment, the raw
 // bytes of the embedded store's file hold the 10-digit code in no encoding (plain,
 // base64 standard and URL-safe at each of the 3 byte offsets, hex, UTF-16) and no
-// typing profile ("samples" key, plain or base64).
+// typing profile (its timings, `"samples":[[`, plain or base64; the audit trail's
+// sample count, `"samples":3`, is not biometric data).
 func TestAttackStoreFileHoldsCodesInClear(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
@@ -52,9 +53,9 @@ func TestAttackStoreFileHoldsCodesInClear(t *testing.T) {
 			found = append(found, "the code as "+name)
 		}
 	}
-	for name, form := range encodings([]byte(`"samples"`)) {
+	for name, form := range encodings([]byte(`"samples":[[`)) {
 		if bytes.Contains(raw, form) {
-			found = append(found, `the typing profile's "samples" key as `+name)
+			found = append(found, `the typing profile's timings as `+name)
 		}
 	}
 	if len(found) > 0 {
