@@ -51,3 +51,15 @@ type Verifier interface {
 	// Delete removes the user's biometric profile (every text).
 	Delete(ctx context.Context, userID string) error
 }
+
+// StrictVerifier is an engine that can hold a verification to a much stricter
+// standard than usual, for a request from a device the user has not verified
+// on before (see the challenge package's unknown-device policy). It accepts
+// fewer genuine patterns and, above all, far fewer impostors and mimics. An
+// engine without it cannot serve that policy, which then refuses.
+type StrictVerifier interface {
+	// SubmitStrict verifies pattern for an enrolled user, at the strict
+	// operating point. It never enrolls: for a user still enrolling it returns
+	// ErrBadPattern.
+	SubmitStrict(ctx context.Context, userID, textID, text, pattern string) (Result, error)
+}
