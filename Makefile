@@ -61,8 +61,13 @@ fuzz: ## run every fuzz target for FUZZTIME executions (default 1000000x; about 
 test-fuzz: ## run every fuzz target briefly, about 5 s each (part of `make test`)
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=40000x
 
-test-example: ## vet and test the third-party example bridge (its own module)
+# The hostile bridges are test fixtures built by the tests; each is its own module,
+# so `go vet ./...` at the root does not reach them.
+HOSTILE := host/attack/testdata/hostile host/internal/pluginhost/testdata/hostile
+
+test-example: ## vet and test the third-party example bridge, and vet the hostile test bridges (own modules)
 	cd sdk/examples/minimal && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	@for d in $(HOSTILE); do echo "go vet $$d"; (cd $$d && $(GO) vet ./...) || exit 1; done
 
 proto: ## regenerate the bridge contract's gRPC code
 	.ci/tools.sh && PATH="$(CURDIR)/.cache/bin:$$PATH" sdk/gen.sh
