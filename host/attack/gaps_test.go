@@ -197,6 +197,7 @@ func TestAttackForwardedForPicksRateLimitIdentity(t *testing.T) {
 		}
 	}
 	allowed := 60 + int(2*time.Since(start).Seconds()) + 1
+	t.Logf("%d page requests from 127.0.0.1 with a random X-Forwarded-For each: %d passed the per-IP limit", requests, passed)
 	if passed > allowed {
 		t.Errorf("%d page requests from 127.0.0.1, each with a random X-Forwarded-For: %d passed the per-IP limit, want <= %d "+
 			"(burst 60 + 2/s): the client chose the address it is limited by", requests, passed, allowed)

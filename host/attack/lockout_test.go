@@ -75,6 +75,7 @@ func TestAttackConcurrentLinksOutrunUserLockout(t *testing.T) {
 	done.Wait()
 	scored := s.Metrics(t).Value("smsplus_verifications_total", "result", "mismatch") - before
 
+	t.Logf("%d links x %d concurrent wrong attempts: %d scored mismatches; answers: %s", links, perLink, int(scored), tally(answers))
 	if scored > 5 {
 		t.Errorf("%d links x %d concurrent wrong attempts: %d scored mismatches, want <= MAX_FAILED_ATTEMPTS (5); answers: %s",
 			links, perLink, int(scored), tally(answers))

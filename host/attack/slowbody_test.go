@@ -78,11 +78,14 @@ func TestAttackSlowBodiesForceVendorFailover(t *testing.T) {
 	const perBridge = 8
 	var failures []string
 	delivered := map[string]int{}
+	var slowest time.Duration
 	for i := range perBridge * 2 {
 		bridge := []string{"okta", "auth0"}[i%2]
 		phone := fmt.Sprintf("+120155501%02d", 20+i)
 		req := s.HookRequest(bridge, e2e.AuthHeaders(bridge), e2e.Sample(t, bridge, phone, e2e.RandomOTP(8)))
+		began := time.Now()
 		a, err := e2e.Do(legit, req)
+		slowest = max(slowest, time.Since(began))
 		switch {
 		case err != nil:
 			failures = append(failures, bridge+": no answer within Okta's 3s")
@@ -92,6 +95,8 @@ func TestAttackSlowBodiesForceVendorFailover(t *testing.T) {
 			delivered[bridge]++
 		}
 	}
+	t.Logf("while %d connections trickled bodies: %d/%d Okta and %d/%d Auth0 hooks delivered, slowest answer %s",
+		conns, delivered["okta"], perBridge, delivered["auth0"], perBridge, slowest.Round(time.Millisecond))
 	if len(failures) > 0 {
 		t.Errorf("while %d connections trickled hook bodies, %d of %d Okta and %d of %d Auth0 legitimate hooks were answered "+
 			"as delivered within %s (the vendor texts the raw code for every other one): %s",
