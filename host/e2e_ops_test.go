@@ -648,7 +648,10 @@ func opsOktaStatus(body []byte) string {
 func (p *opsProc) post(route string, fields map[string]string) (int, map[string]any) {
 	p.t.Helper()
 	body, _ := json.Marshal(fields)
-	resp, err := http.Post(p.base+route, "application/json", bytes.NewReader(body))
+	if route == "/verify-otp" { // as the page sends it: with the phrase proof and the device's signature
+		body = phone.VerifyBody(fields["cid"], fields["textId"], fields["tp"], phrases.Lookup(phone.Client, p.base, fields["cid"], fields["textId"]))
+	}
+	resp, err := phone.Client.Post(p.base+route, "application/json", bytes.NewReader(body))
 	if err != nil {
 		p.t.Fatal(err)
 	}

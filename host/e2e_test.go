@@ -21,6 +21,7 @@ import (
 
 	"github.com/smsplus/smsplus/configs"
 	"github.com/smsplus/smsplus/host/internal/biometrics/local"
+	"github.com/smsplus/smsplus/host/internal/e2e"
 )
 
 // The end-to-end test builds the real binaries, starts `smsplus serve` on laptop
@@ -138,7 +139,7 @@ func (s *server) hook(body []byte, auth string) (int, map[string]any) {
 
 func (s *server) send(req *http.Request) (int, map[string]any) {
 	s.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := phone.Client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -151,10 +152,24 @@ func (s *server) send(req *http.Request) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// verify posts a pattern from the test's phone, as its page would: with the
+// proof that the phrase was typed (the harness reads the phrase from the
+// page's spelled-out view) and the browser's device cookie and signature.
 func (s *server) verify(cid, textID, tp string) (int, map[string]any) {
 	s.t.Helper()
-	return s.post("/verify-otp", map[string]string{"cid": cid, "tp": tp, "textId": textID})
+	body := phone.VerifyBody(cid, textID, tp, phrases.Lookup(phone.Client, s.base, cid, textID))
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/verify-otp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return s.send(req)
 }
+
+// The phones of these tests are one browser (each test uses its own numbers,
+// so their device cookies never meet), which keeps the device cookies SMS+
+// sets; phrases are read once per text id.
+var (
+	phone   = e2e.NewDevice(true)
+	phrases e2e.PhraseBook
+)
 
 func (s *server) post(path string, fields map[string]string) (int, map[string]any) {
 	s.t.Helper()

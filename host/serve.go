@@ -79,7 +79,11 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	log.Info("smsplus listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.DataStore,
 		"sms", cfg.SMSProvider, "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
-		"sealing_key", sealingKeySource(cfg))
+		"sealing_key", sealingKeySource(cfg), "unknown_device_policy", cfg.Device.UnknownPolicy)
+	if cfg.Device.UnknownPolicy == challenge.DevicePolicyStrict && !app.svc.StrictMatch() {
+		log.Warn("UNKNOWN_DEVICE_POLICY=strict, but the biometrics engine has no strict match: verifications from unknown devices are refused",
+			"biometrics", cfg.BiometricsEngine)
+	}
 	if cfg.SMSProvider == "console" {
 		fmt.Fprintf(stdout, "SMS+ development mode: SMS are printed here, not sent. Listening on %s\n", cfg.BaseURL)
 	}
@@ -187,6 +191,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		ResetDelayShort:               cfg.ResetDelayNewUser,
 		ResetDelayLong:                cfg.ResetDelay,
 		ResetFewPatterns:              cfg.ResetEstablishedPatterns,
+		DevicePolicy:                  cfg.Device.UnknownPolicy,
+		MaxDevices:                    cfg.Device.MaxPerUser,
+		DeviceTTL:                     cfg.Device.TTL,
 	}, challenge.Deps{
 		Store:    store,
 		Sender:   sender,
@@ -226,7 +233,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		MetricsToken:      cfg.MetricsToken,
 		PageRatePerMinute: cfg.PageRatePerMinute,
 		TrustedProxies:    cfg.TrustedProxies,
-		PageOptions:       httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL},
+		PageOptions: httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL,
+			SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://")},
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }

@@ -219,7 +219,8 @@ func (s *Service) Disable(ctx context.Context, tokenID, phone string) error {
 	if err := s.Verifier.Delete(ctx, uid); err != nil {
 		return fmt.Errorf("delete biometric profile: %w", err)
 	}
-	for _, ns := range []storage.Namespace{storage.Users, storage.UserFailures, storage.Lockouts, storage.PendingResets, storage.InvalidPositions, storage.AcceptedPatterns} {
+	// The device bindings go too: the next enrollment binds afresh.
+	for _, ns := range []storage.Namespace{storage.Users, storage.UserFailures, storage.Lockouts, storage.PendingResets, storage.InvalidPositions, storage.AcceptedPatterns, storage.Devices} {
 		if err := s.Store.Delete(ctx, ns, uid); err != nil {
 			return fmt.Errorf("delete %s: %w", ns, err)
 		}
@@ -251,7 +252,9 @@ func (s *Service) resetProfile(ctx context.Context, uid, why string) (user, erro
 	if err := s.Store.Put(ctx, storage.Users, uid, val, 0); err != nil {
 		return user{}, fmt.Errorf("store user: %w", err)
 	}
-	for _, ns := range []storage.Namespace{storage.PendingResets, storage.UserFailures, storage.Lockouts, storage.InvalidPositions, storage.AcceptedPatterns} {
+	// The device bindings go with the profile: whoever enrolls next binds the
+	// browser they enroll in, as on a first enrollment.
+	for _, ns := range []storage.Namespace{storage.PendingResets, storage.UserFailures, storage.Lockouts, storage.InvalidPositions, storage.AcceptedPatterns, storage.Devices} {
 		if err := s.Store.Delete(ctx, ns, uid); err != nil {
 			return user{}, fmt.Errorf("clear %s: %w", ns, err)
 		}

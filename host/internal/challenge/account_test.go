@@ -31,7 +31,7 @@ func (f *fixture) reveal(t *testing.T, cid string) Result {
 		t.Fatal(err)
 	}
 	for {
-		res, err := f.svc.Verify(ctx, cid, page.TextID, "genuine")
+		res, err := f.verify(ctx, cid, page.TextID, "genuine")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,16 +229,16 @@ func TestPostureCheckOneRetry(t *testing.T) {
 	f.ver.enroll(UserID(phone, "salt"))
 	cid := f.start(t, "123456")
 	textID := biometrics.TextID("blue river")
-	if _, err := f.svc.Verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPositionRetry) {
+	if _, err := f.verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPositionRetry) {
 		t.Fatalf("first wrong position: %v", err)
 	}
-	if _, err := f.svc.Verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPosition) {
+	if _, err := f.verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPosition) {
 		t.Fatalf("second wrong position: %v", err)
 	}
-	if _, err := f.svc.Verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPositionRetry) {
+	if _, err := f.verify(ctx, cid, textID, "pos1:genuine"); !errors.Is(err, ErrWrongPositionRetry) {
 		t.Fatalf("the counter restarts after the refusal: %v", err)
 	}
-	res, err := f.svc.Verify(ctx, cid, textID, "pos3:genuine")
+	res, err := f.verify(ctx, cid, textID, "pos3:genuine")
 	if err != nil || res.OTP != "123456" {
 		t.Fatalf("right position: %+v %v", res, err)
 	}

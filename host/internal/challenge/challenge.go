@@ -102,6 +102,14 @@ type Settings struct {
 	RequiredPosition int
 	// SMSTimeout bounds a send that continues after the hook answered PENDING.
 	SMSTimeout time.Duration
+
+	// DevicePolicy decides a verification from a device the user has not
+	// bound: DevicePolicyRefuse (the default) or DevicePolicyStrict (device.go).
+	DevicePolicy string
+	// MaxDevices bounds a user's bound devices (the least recently used goes);
+	// DeviceTTL is how long a binding lasts without a pass, and its cookie's life.
+	MaxDevices int
+	DeviceTTL  time.Duration
 }
 
 // Failure policies for an unreachable biometrics engine.
@@ -132,6 +140,13 @@ func (s *Settings) defaults() {
 	if s.RequiredPosition == 0 {
 		s.RequiredPosition = 3
 	}
+	if s.DevicePolicy == "" {
+		s.DevicePolicy = DevicePolicyRefuse
+	}
+	if s.MaxDevices <= 0 {
+		s.MaxDevices = DefaultMaxDevices
+	}
+	def(&s.DeviceTTL, DefaultDeviceTTL)
 }
 
 // PostureChecker is an engine that can tell how the phone was held while typing

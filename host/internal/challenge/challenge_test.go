@@ -303,16 +303,16 @@ func TestEnrollThenRevealOnce(t *testing.T) {
 		t.Fatalf("page = %+v, err = %v", page, err)
 	}
 	for i := 1; i <= 2; i++ {
-		res, err := f.svc.Verify(ctx, cid, textID, "anything")
+		res, err := f.verify(ctx, cid, textID, "anything")
 		if err != nil || res.Action != biometrics.ActionEnroll || res.OTP != "" || res.Enrollment.Samples != i {
 			t.Fatalf("enroll %d: res = %+v, err = %v", i, res, err)
 		}
 	}
-	res, err := f.svc.Verify(ctx, cid, textID, "genuine")
+	res, err := f.verify(ctx, cid, textID, "genuine")
 	if err != nil || !res.Match || res.OTP != "012345" {
 		t.Fatalf("verify: res = %+v, err = %v", res, err)
 	}
-	if _, err := f.svc.Verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second reveal: err = %v, want ErrNotFound", err)
 	}
 	for _, e := range []string{"challenge_created", "enrollment_sample", "otp_revealed"} {
@@ -399,16 +399,16 @@ func TestPerChallengeLimit(t *testing.T) {
 	cid := f.start(t, "123456")
 	textID := biometrics.TextID("blue river")
 	for i, left := range []int{2, 1} {
-		res, err := f.svc.Verify(ctx, cid, textID, "impostor")
+		res, err := f.verify(ctx, cid, textID, "impostor")
 		if err != nil || res.Match || res.AttemptsLeft != left {
 			t.Fatalf("failure %d: res = %+v, err = %v", i+1, res, err)
 		}
 	}
-	if _, err := f.svc.Verify(ctx, cid, textID, "impostor"); !errors.Is(err, ErrChallengeLocked) {
+	if _, err := f.verify(ctx, cid, textID, "impostor"); !errors.Is(err, ErrChallengeLocked) {
 		t.Fatalf("third failure: err = %v, want ErrChallengeLocked", err)
 	}
 	// Locked for good: even the genuine typist cannot use this link any more.
-	if _, err := f.svc.Verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrChallengeLocked) {
+	if _, err := f.verify(ctx, cid, textID, "genuine"); !errors.Is(err, ErrChallengeLocked) {
 		t.Fatalf("after lock: err = %v, want ErrChallengeLocked", err)
 	}
 	if _, err := f.svc.Page(ctx, cid); !errors.Is(err, ErrChallengeLocked) {
@@ -425,7 +425,7 @@ func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
 	var lockErr *UserLockedError
 	for i := 0; i < 5; i++ {
 		cid := f.start(t, fmt.Sprintf("12345%d", i))
-		_, err := f.svc.Verify(ctx, cid, textID, "impostor")
+		_, err := f.verify(ctx, cid, textID, "impostor")
 		if i < 4 && err != nil {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
@@ -445,7 +445,7 @@ func TestUserLockoutAcrossChallengesExpires(t *testing.T) {
 	}
 	f.clock.advance(15*time.Minute + time.Second)
 	cid = f.start(t, "222333")
-	res, err := f.svc.Verify(ctx, cid, textID, "genuine")
+	res, err := f.verify(ctx, cid, textID, "genuine")
 	if err != nil || res.OTP != "222333" {
 		t.Fatalf("after the lock expired: res = %+v, err = %v", res, err)
 	}
@@ -456,14 +456,14 @@ func TestVerifyRefusals(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	cid := f.start(t, "123456")
-	if _, err := f.svc.Verify(ctx, cid, "42", "genuine"); !errors.Is(err, ErrTextMismatch) {
+	if _, err := f.verify(ctx, cid, "42", "genuine"); !errors.Is(err, ErrTextMismatch) {
 		t.Fatalf("wrong text id: %v", err)
 	}
-	if _, err := f.svc.Verify(ctx, cid, biometrics.TextID("blue river"), "garbage"); !errors.Is(err, ErrBadPattern) {
+	if _, err := f.verify(ctx, cid, biometrics.TextID("blue river"), "garbage"); !errors.Is(err, ErrBadPattern) {
 		t.Fatalf("bad pattern: %v", err)
 	}
 	for _, id := range []string{"", "short", strings.Repeat("a", 22) + "x", "../../etc/passwd00000", strings.Repeat("A", 22)} {
-		if _, err := f.svc.Verify(ctx, id, "1", "genuine"); !errors.Is(err, ErrNotFound) {
+		if _, err := f.verify(ctx, id, "1", "genuine"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("id %q: %v", id, err)
 		}
 	}
@@ -484,7 +484,7 @@ func TestConcurrentVerifyRevealsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := f.svc.Verify(context.Background(), cid, biometrics.TextID("blue river"), "genuine")
+			res, err := f.verify(context.Background(), cid, biometrics.TextID("blue river"), "genuine")
 			switch {
 			case err == nil && res.OTP == "555111":
 				reveals.Add(1)
@@ -581,7 +581,7 @@ func TestUserFailuresReservedBeforeScoring(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				defer finished.Add(1)
-				_, _ = f.svc.Verify(ctx, cid, biometrics.TextID("blue river"), "impostor")
+				_, _ = f.verify(ctx, cid, biometrics.TextID("blue river"), "impostor")
 			}()
 		}
 	}
@@ -596,7 +596,7 @@ func TestUserFailuresReservedBeforeScoring(t *testing.T) {
 		t.Fatalf("%d wrong patterns scored for one user, want at most MaxFailedAttempts = 5", n)
 	}
 	var locked *UserLockedError
-	if _, err := f.svc.Verify(ctx, cids[0], biometrics.TextID("blue river"), "genuine"); !errors.As(err, &locked) {
+	if _, err := f.verify(ctx, cids[0], biometrics.TextID("blue river"), "genuine"); !errors.As(err, &locked) {
 		t.Fatalf("after the burst the user must be locked, got %v", err)
 	}
 }

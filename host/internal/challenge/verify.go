@@ -2,6 +2,9 @@ package challenge
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +57,25 @@ type Result struct {
 	// ResetCancelled: a reset of the profile was pending and this pass, by the
 	// profile's owner, cancelled it.
 	ResetCancelled bool
+	// DeviceCookie, when set, is the device token the browser must keep for
+	// this user from now on (a new binding, or the rotation after a pass).
+	DeviceCookie *DeviceCookie
+	// NewDevice: the attempt came from a device the user had not bound, and
+	// was held to the strict standard (DevicePolicyStrict).
+	NewDevice bool
+	// Reason says why a mismatch failed: ReasonTyping or ReasonPhrase.
+	Reason string
+}
+
+// Attempt is one verification request.
+type Attempt struct {
+	CID     string
+	TextID  string
+	Pattern string
+	// PhraseProof is PhraseProof(CID, the text typed): it proves which text
+	// was typed without sending it.
+	PhraseProof string
+	Device      DeviceEvidence
 }
 
 // Verify scores a typing pattern for a challenge. While the user is enrolling the
@@ -63,31 +85,162 @@ type Result struct {
 // match takes the challenge out of the store: the OTP is revealed at most once.
 // Every accepted pattern counts toward the profile's standing (acceptPattern),
 // and a pass cancels a pending reset: the owner is evidently still here.
-func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Result, error) {
-	rec, u, err := s.open(ctx, cid)
+//
+// Before any typing is scored, the attempt must prove the phrase shown was
+// typed (PhraseProof; another text is a failed attempt) and come from a device
+// bound to the user (device.go): from another one, DevicePolicy decides, and
+// the attempt counts against the limits whatever the outcome.
+func (s *Service) Verify(ctx context.Context, a Attempt) (Result, error) {
+	rec, u, err := s.open(ctx, a.CID)
 	if err != nil {
 		return Result{}, err
 	}
-	if textID != u.TextID {
+	if a.TextID != u.TextID {
 		return Result{}, ErrTextMismatch
 	}
-	if pc, ok := s.Verifier.(PostureChecker); ok {
-		if err := s.checkPosture(ctx, pc, rec.UserID, pattern); err != nil {
-			return Result{}, err
-		}
+	typed, err := base64.RawURLEncoding.DecodeString(a.PhraseProof)
+	if err != nil || len(typed) != sha256.Size {
+		return Result{}, ErrPhraseProofMissing
+	}
+	dc, err := s.checkDevice(ctx, rec.UserID, a)
+	if err != nil {
+		return Result{}, err
 	}
 	enr, err := s.Verifier.Enrollment(ctx, rec.UserID, u.TextID)
 	if err != nil {
 		return Result{}, fmt.Errorf("enrollment of user: %w", err)
 	}
-	var attempt, userAttempt int64 // this request's attempt numbers on the challenge and the user
-	if enr.Enrolled {
-		if attempt, userAttempt, err = s.reserveAttempt(ctx, cid, rec); err != nil {
+	submit := s.Verifier.Submit
+	out := Result{}
+	if dc.proof == proofInvalid || (dc.bound() && !dc.known()) {
+		// Not from a device bound to the user: refused before anything is
+		// scored, unless the policy asks for (and the engine has) a strict match.
+		sv, strict := s.strictVerifier()
+		outcome := "refused"
+		switch {
+		case dc.proof == proofInvalid:
+			// A bound device's key, but not over this request: a captured
+			// request moved to another link, or a forgery.
+			outcome = "proof_invalid"
+		case !enr.Enrolled:
+			// No strict match is possible against a profile still being made.
+		case s.set.DevicePolicy == DevicePolicyStrict && !strict:
+			outcome = "strict_unavailable"
+		case strict:
+			outcome = ""
+			submit, out.NewDevice = sv.SubmitStrict, true
+		}
+		if outcome != "" {
+			return Result{}, s.refuseDevice(ctx, a.CID, rec, outcome)
+		}
+	}
+	if pc, ok := s.Verifier.(PostureChecker); ok {
+		if err := s.checkPosture(ctx, pc, rec.UserID, a.Pattern); err != nil {
 			return Result{}, err
 		}
 	}
+	phraseOK := hmac.Equal(typed, phraseDigest(a.CID, u.Phrase))
+	if !enr.Enrolled {
+		return s.enrollSample(ctx, a, rec, u, dc, phraseOK)
+	}
 
-	res, err := s.Verifier.Submit(ctx, rec.UserID, u.TextID, u.Phrase, pattern)
+	// Every attempt from here on takes its place in the failure counts first.
+	attempt, userAttempt, err := s.reserveAttempt(ctx, a.CID, rec)
+	if err != nil {
+		return Result{}, err
+	}
+	if !phraseOK {
+		if out.NewDevice {
+			s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": "strict_failed"})
+		}
+		out.Action, out.Reason = biometrics.ActionVerify, ReasonPhrase
+		return s.fail(ctx, rec, attempt, userAttempt, out, "phrase_mismatch", nil)
+	}
+	if dc.known() && dc.proof == proofNone && dc.list.Devices[dc.index].Key != "" {
+		// The device's key is gone (Safari wipes script-written storage after
+		// 7 days without a visit) or was left out: the cookie alone vouches.
+		s.audit("device_no_proof", rec.UserID, map[string]any{"device": dc.list.Devices[dc.index].ID, "new_key": dc.newKey != ""})
+	}
+
+	res, err := submit(ctx, rec.UserID, u.TextID, u.Phrase, a.Pattern)
+	if errors.Is(err, biometrics.ErrBadPattern) {
+		return Result{}, errors.Join(ErrBadPattern, err)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("submit pattern: %w", err)
+	}
+	out.Action, out.Match, out.Enrollment = res.Action, res.Match, res.Enrollment
+	if !res.Match {
+		if out.NewDevice {
+			s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": "strict_failed"})
+		}
+		return s.fail(ctx, rec, attempt, userAttempt, out, "verify_failed", map[string]any{"strict": out.NewDevice})
+	}
+	otp, err := s.reveal(ctx, a.CID)
+	if err != nil {
+		return Result{}, err
+	}
+	// A pass clears the failure state, including a lockout written by an
+	// attempt refused while this one, holding the last place, was scored.
+	for _, ns := range []storage.Namespace{storage.UserFailures, storage.Lockouts, storage.InvalidPositions} {
+		if err := s.Store.Delete(ctx, ns, rec.UserID); err != nil {
+			s.Log.Warn("clear failure state", "ns", ns, "err", err)
+		}
+	}
+	s.acceptPattern(ctx, rec.UserID)
+	s.audit("otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge, "new_device": out.NewDevice})
+	out.OTP = otp
+	// The code is out; a failure below must not hide it, so these only log.
+	switch {
+	case out.NewDevice:
+		s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": "strict_passed"})
+		out.DeviceCookie, err = s.bind(ctx, rec.UserID, dc, "strict_pass")
+	case dc.known():
+		out.DeviceCookie, err = s.afterPass(ctx, rec.UserID, dc, a.Device.Tokens[DeviceTag(rec.UserID)])
+	default:
+		// Enrolled before devices were bound: this browser is the first.
+		out.DeviceCookie, err = s.bind(ctx, rec.UserID, dc, "first_pass")
+	}
+	if err != nil {
+		s.Log.Warn("device binding after a pass", "err", err)
+	}
+	if out.DisableToken, err = s.issueToken(ctx, tokenDisable, rec.UserID); err != nil {
+		s.Log.Warn("issue disable token", "err", err)
+	}
+	if out.ResetCancelled = s.cancelReset(ctx, rec.UserID); out.ResetCancelled {
+		if out.ResetToken, err = s.issueToken(ctx, tokenReset, rec.UserID); err != nil {
+			s.Log.Warn("issue reset token", "err", err)
+		}
+	}
+	return out, nil
+}
+
+// refuseDevice counts an attempt from an unknown device as a failed one, audits
+// it and returns the error that says so (or the lockout it caused).
+func (s *Service) refuseDevice(ctx context.Context, cid string, rec record, outcome string) error {
+	s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": outcome})
+	s.Log.Info("verification from an unknown device refused", "user", shortID(rec.UserID), "outcome", outcome)
+	attempt, userAttempt, err := s.reserveAttempt(ctx, cid, rec)
+	if err != nil {
+		return err
+	}
+	res, err := s.fail(ctx, rec, attempt, userAttempt, Result{}, "", nil)
+	if err != nil {
+		return err
+	}
+	return &UnknownDeviceError{AttemptsLeft: res.AttemptsLeft}
+}
+
+// enrollSample stores an enrollment sample from the user's bound device, or
+// from the first browser the user enrolls in, which it binds. The text typed
+// must be the phrase: a sample of another text would teach the profile the
+// wrong rhythm.
+func (s *Service) enrollSample(ctx context.Context, a Attempt, rec record, u user, dc deviceCheck, phraseOK bool) (Result, error) {
+	if !phraseOK {
+		s.audit("phrase_mismatch", rec.UserID, map[string]any{"enrolling": true})
+		return Result{}, ErrPhraseMismatch
+	}
+	res, err := s.Verifier.Submit(ctx, rec.UserID, u.TextID, u.Phrase, a.Pattern)
 	if errors.Is(err, biometrics.ErrBadPattern) {
 		return Result{}, errors.Join(ErrBadPattern, err)
 	}
@@ -95,38 +248,18 @@ func (s *Service) Verify(ctx context.Context, cid, textID, pattern string) (Resu
 		return Result{}, fmt.Errorf("submit pattern: %w", err)
 	}
 	out := Result{Action: res.Action, Match: res.Match, Enrollment: res.Enrollment}
-	switch {
-	case res.Action == biometrics.ActionEnroll:
-		s.acceptPattern(ctx, rec.UserID)
-		s.audit("enrollment_sample", rec.UserID, map[string]any{"samples": res.Enrollment.Samples})
-		return out, nil
-	case res.Match:
-		otp, err := s.reveal(ctx, cid)
-		if err != nil {
-			return Result{}, err
-		}
-		// A pass clears the failure state, including a lockout written by an
-		// attempt refused while this one, holding the last place, was scored.
-		for _, ns := range []storage.Namespace{storage.UserFailures, storage.Lockouts, storage.InvalidPositions} {
-			if err := s.Store.Delete(ctx, ns, rec.UserID); err != nil {
-				s.Log.Warn("clear failure state", "ns", ns, "err", err)
-			}
-		}
-		s.acceptPattern(ctx, rec.UserID)
-		s.audit("otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge})
-		out.OTP = otp
-		// The code is out; a failure below must not hide it, so these only log.
-		if out.DisableToken, err = s.issueToken(ctx, tokenDisable, rec.UserID); err != nil {
-			s.Log.Warn("issue disable token", "err", err)
-		}
-		if out.ResetCancelled = s.cancelReset(ctx, rec.UserID); out.ResetCancelled {
-			if out.ResetToken, err = s.issueToken(ctx, tokenReset, rec.UserID); err != nil {
-				s.Log.Warn("issue reset token", "err", err)
-			}
-		}
+	if res.Action != biometrics.ActionEnroll {
+		// Enrolled meanwhile by a concurrent sample: nothing was compared.
 		return out, nil
 	}
-	return s.fail(ctx, rec, attempt, userAttempt, out)
+	s.acceptPattern(ctx, rec.UserID)
+	s.audit("enrollment_sample", rec.UserID, map[string]any{"samples": res.Enrollment.Samples})
+	if !dc.bound() {
+		if out.DeviceCookie, err = s.bind(ctx, rec.UserID, dc, "enrollment"); err != nil {
+			return Result{}, err
+		}
+	}
+	return out, nil
 }
 
 // reserveAttempt takes this attempt's place in the challenge's and the user's
@@ -157,12 +290,19 @@ func (s *Service) reserveAttempt(ctx context.Context, cid string, rec record) (c
 	return challengeAttempt, userAttempt, nil
 }
 
-// fail records a mismatch whose place in the failure counts was reserved by
-// reserveAttempt, and answers with what is left. What is left follows from this
-// request's own attempt numbers, so that concurrent requests get consistent
-// answers: attempts 1..max-1 learn how many remain, the last one locks.
-func (s *Service) fail(ctx context.Context, rec record, attempt, userAttempt int64, out Result) (Result, error) {
-	s.audit("verify_failed", rec.UserID, map[string]any{"user_failures": userAttempt})
+// fail records a failed attempt whose place in the failure counts was
+// reserved by reserveAttempt, and answers with what is left. What is left
+// follows from this request's own attempt numbers, so that concurrent requests
+// get consistent answers: attempts 1..max-1 learn how many remain, the last one
+// locks. event (with fields) is audited unless empty.
+func (s *Service) fail(ctx context.Context, rec record, attempt, userAttempt int64, out Result, event string, fields map[string]any) (Result, error) {
+	if event != "" {
+		f := map[string]any{"user_failures": userAttempt}
+		for k, v := range fields {
+			f[k] = v
+		}
+		s.audit(event, rec.UserID, f)
+	}
 	if userAttempt >= int64(s.set.MaxFailedAttempts) {
 		return Result{}, s.lockUser(ctx, rec.UserID, true)
 	}

@@ -103,6 +103,9 @@ type Config struct {
 	// none by default, so a client cannot pick the address it is limited by.
 	TrustedProxies []*net.IPNet
 
+	// Device: device binding and the unknown-device policy (device.go).
+	Device Device
+
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
 	// they declare, whatever their names.
 	raw map[string]string
@@ -420,6 +423,7 @@ func parse(raw map[string]string) (*Config, error) {
 	c.MetricsToken = r.str("metrics_token")
 	c.PageRatePerMinute = r.int("page_rate_limit_per_minute", 0, 100000)
 	c.TrustedProxies = r.trustedProxies("trusted_proxies")
+	c.Device = r.device()
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		r.problem("METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for an open /metrics")
 	}

@@ -32,6 +32,13 @@
 //     AuthHeaders, Secrets; Answer.Delivered, OktaStatus, OktaReason.
 //   - a phone: SMS, SMSTo, LastSMS, NextSMS, SMS.Link; NewChallenge (hook, text,
 //     page), NewLink, Page, Verify, Enroll, Pass; Owner and Impostor typists.
+//   - a browser: Device (a cookie jar and a key standing in for the page's
+//     WebCrypto key), NewDevice, Server.Phone (the browser every request above
+//     comes from, so Enroll binds it), VerifyFrom, EnrollFrom, PassFrom,
+//     Device.VerifyBody and Device.Post (a request to capture and replay),
+//     Cookies, SetCookies, NewKey, WipeKey; PhraseBook and SpelledPhrase (the
+//     phrase, read from the page's spelled-out view: every verification proves
+//     the phrase was typed).
 //   - an operator: Readyz and PluginStatus (the plugins' status), Metrics
 //     (/metrics as a map; Value and Sum by labels), RedisServer (a private
 //     redis-server with given flags; skips without the binary unless CI=true).

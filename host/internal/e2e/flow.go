@@ -43,12 +43,18 @@ func (s *Server) NewLink(t testing.TB, bridge, phone, otp string) Challenge {
 	return Challenge{Phone: phone, OTP: otp, SMS: m, Link: link, CID: cid, Hook: a}
 }
 
-// Enroll submits typist's samples on c until the engine says the user is
-// enrolled (at most max samples), and returns how many it took.
+// Enroll submits typist's samples on c from the server's Phone until the engine
+// says the user is enrolled (at most max samples), and returns how many it
+// took. The first sample binds the Phone to the user.
 func (s *Server) Enroll(t testing.TB, c Challenge, ty *Typist, max int) int {
 	t.Helper()
+	return s.enroll(t, s.Phone(), c, ty, max)
+}
+
+func (s *Server) enroll(t testing.TB, d *Device, c Challenge, ty *Typist, max int) int {
+	t.Helper()
 	for i := 1; i <= max; i++ {
-		a := s.Verify(t, c.CID, c.TextID, ty.Type(c.TextID, c.Len))
+		a := s.VerifyFrom(t, d, c.CID, c.TextID, ty.Type(c.TextID, c.Len))
 		res := a.JSON()
 		if a.Status != 200 || res["action"] != "enroll" {
 			t.Fatalf("enrollment sample %d: %s", i, a)
@@ -67,9 +73,14 @@ func (s *Server) Enroll(t testing.TB, c Challenge, ty *Typist, max int) int {
 // answer that revealed the code.
 func (s *Server) Pass(t testing.TB, c Challenge, owner *Typist, tries int) Answer {
 	t.Helper()
+	return s.pass(t, s.Phone(), c, owner, tries)
+}
+
+func (s *Server) pass(t testing.TB, d *Device, c Challenge, owner *Typist, tries int) Answer {
+	t.Helper()
 	var last Answer
 	for range tries {
-		last = s.Verify(t, c.CID, c.TextID, owner.Type(c.TextID, c.Len))
+		last = s.VerifyFrom(t, d, c.CID, c.TextID, owner.Type(c.TextID, c.Len))
 		if last.Status == 200 && last.JSON()["otp"] == c.OTP {
 			return last
 		}

@@ -162,14 +162,15 @@ func (s *Server) PostRaw(t testing.TB, path, ctype string, body []byte) Answer {
 	return must(t, a, err)
 }
 
-// PostRawErr is PostRaw for goroutines.
+// PostRawErr is PostRaw for goroutines. It is sent from the server's Phone
+// (its cookies go with it).
 func (s *Server) PostRawErr(path, ctype string, body []byte) (Answer, error) {
 	req, err := http.NewRequest(http.MethodPost, s.Base+path, bytes.NewReader(body))
 	if err != nil {
 		return Answer{}, err
 	}
 	req.Header.Set("Content-Type", ctype)
-	return Do(nil, req)
+	return Do(s.Phone().Client, req)
 }
 
 // Get fetches path (or an absolute URL) with extra headers.
@@ -186,7 +187,7 @@ func (s *Server) Get(t testing.TB, path string, headers map[string]string) Answe
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	a, err := Do(nil, req)
+	a, err := Do(s.Phone().Client, req)
 	return must(t, a, err)
 }
 
@@ -208,7 +209,9 @@ func (s *Server) Page(t testing.TB, link string) (textID string, length int) {
 	return string(id[1]), length
 }
 
-// Verify posts a typing pattern for a challenge to /verify-otp.
+// Verify posts a typing pattern for a challenge to /verify-otp from the
+// server's Phone, as its page would: with the proof that the phrase was typed
+// right and the browser's signature (see Device).
 func (s *Server) Verify(t testing.TB, cid, textID, pattern string) Answer {
 	t.Helper()
 	a, err := s.VerifyErr(cid, textID, pattern)
@@ -217,6 +220,5 @@ func (s *Server) Verify(t testing.TB, cid, textID, pattern string) Answer {
 
 // VerifyErr is Verify for goroutines.
 func (s *Server) VerifyErr(cid, textID, pattern string) (Answer, error) {
-	body, _ := json.Marshal(map[string]string{"cid": cid, "tp": pattern, "textId": textID})
-	return s.PostRawErr("/verify-otp", "application/json", body)
+	return s.VerifyFromErr(s.Phone(), cid, textID, pattern, "")
 }

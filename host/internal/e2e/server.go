@@ -56,6 +56,11 @@ type Server struct {
 	mu          sync.Mutex
 	pluginsSeen []int          // plugin processes seen under the host, killed at cleanup if left over
 	smsTaken    map[string]int // phone -> texts returned by NextSMS
+	phone       *Device        // the default browser (Phone)
+
+	// Phrases are the users' phrases, read from the pages' spelled-out view
+	// when a test verifies (device.go).
+	Phrases PhraseBook
 }
 
 // FreePort returns a TCP port free on every address at the time of the call.

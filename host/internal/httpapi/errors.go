@@ -20,6 +20,7 @@ type apiError struct {
 	Name            string `json:"error"`
 	Message         string `json:"message"`
 	TryAgainMinutes int    `json:"tryAgainMinutes,omitempty"`
+	AttemptsLeft    int    `json:"attemptsLeft,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Name }
@@ -42,8 +43,17 @@ var (
 	errMethod        = &apiError{Status: 405, Code: 405, Name: "method_not_allowed", Message: "Method not allowed."}
 	errRateLimited   = &apiError{Status: 429, Code: 429, Name: "rate_limited", Message: "Too many requests from your network. Please wait a minute and try again."}
 	errUnavailable   = &apiError{Status: 503, Code: 503, Name: "unavailable", Message: "The service is temporarily unavailable. Please try again."}
+	errProofMissing  = &apiError{Status: 400, Code: 100, Name: "phrase_proof_required", Message: "The request does not say which text was typed (phraseProof)."}
+	errPhrase        = &apiError{Status: 400, Code: 115, Name: "phrase_mismatch", Message: "The text typed is not the phrase shown."}
 	errInternal      = &apiError{Status: 500, Code: 500, Name: "internal_error", Message: "Something went wrong on our side."}
 )
+
+// unknownDevice: code 114, a Node SMS+ code no one used. It counted as a failed
+// attempt; attemptsLeft says what is left on this link.
+func unknownDevice(e *challenge.UnknownDeviceError) *apiError {
+	return &apiError{Status: 403, Code: 114, Name: "unknown_device", AttemptsLeft: e.AttemptsLeft,
+		Message: "This phone or browser is not the one set up for typing protection; the code is shown only there."}
+}
 
 func userLocked(e *challenge.UserLockedError) *apiError {
 	return &apiError{Status: 403, Code: 105, Name: "user_locked", Message: "Too many failed attempts. Try again later.", TryAgainMinutes: e.Minutes()}
@@ -53,12 +63,19 @@ func userLocked(e *challenge.UserLockedError) *apiError {
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var locked *challenge.UserLockedError
+	var unknown *challenge.UnknownDeviceError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &locked):
 		return userLocked(locked)
+	case errors.As(err, &unknown):
+		return unknownDevice(unknown)
+	case errors.Is(err, challenge.ErrPhraseProofMissing):
+		return errProofMissing
+	case errors.Is(err, challenge.ErrPhraseMismatch):
+		return errPhrase
 	case errors.Is(err, challenge.ErrNotFound):
 		return errLinkInvalid
 	case errors.Is(err, challenge.ErrChallengeLocked):

@@ -68,6 +68,8 @@ func (s *Server) handleResetNow(c echo.Context) error {
 	if err := s.Service.ResetNow(c.Request().Context(), tid, phone); err != nil {
 		return err
 	}
+	// The bindings are gone: the browser's cookie is worth nothing now.
+	s.setDeviceCookie(c, s.Service.DeviceTag(phone), "", 0)
 	return c.JSON(http.StatusOK, accountResponse{Result: 1, Action: "reset"})
 }
 
@@ -82,6 +84,7 @@ func (s *Server) handleDisable(c echo.Context) error {
 	if err := s.Service.Disable(c.Request().Context(), in.DisableTid, in.Phone); err != nil {
 		return err
 	}
+	s.setDeviceCookie(c, s.Service.DeviceTag(in.Phone), "", 0)
 	return c.JSON(http.StatusOK, accountResponse{Result: 1, Action: "disabled"})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,6 +30,11 @@ type PageOptions struct {
 	// "typingdna" (TYPINGDNA_RECORDER_URL; empty: DefaultRecorderURL). The
 	// page's CSP allows exactly this script besides its own.
 	RecorderURL string
+	// SecureCookies: SMS+ is served over https (BASE_URL), so device cookies
+	// are Secure and carry the __Host- prefix. Over http (development on
+	// localhost, the tests) they can be neither: Safari drops Secure cookies
+	// from http://localhost, and the prefix requires Secure.
+	SecureCookies bool
 }
 
 // DefaultRecorderURL is where TypingDNA publishes its JavaScript recorder.
@@ -205,11 +211,16 @@ func (s *Server) writePage(c echo.Context, status int, lang, nonce, recorderCSP 
 // verifyRequest keeps the Node SMS+ field names. The pattern and text id are
 // read as raw JSON so that one of the wrong type is told apart from a bad link:
 // an unknown link is answered 101 before the pattern is looked at, as the Node
-// SMS+ does.
+// SMS+ does. phraseProof proves which text was typed (challenge.PhraseProof);
+// deviceKey and deviceProof are the browser's public key and its signature over
+// the request (challenge.ProofMessage), where the browser can make them.
 type verifyRequest struct {
-	CID    string          `json:"cid"`
-	TP     json.RawMessage `json:"tp"`
-	TextID json.RawMessage `json:"textId"`
+	CID         string          `json:"cid"`
+	TP          json.RawMessage `json:"tp"`
+	TextID      json.RawMessage `json:"textId"`
+	PhraseProof string          `json:"phraseProof"`
+	DeviceKey   string          `json:"deviceKey"`
+	DeviceProof string          `json:"deviceProof"`
 }
 
 // jsonString returns a raw JSON value as a string, and whether it was one.
@@ -240,6 +251,11 @@ type verifyResponse struct {
 	ResetNowTid  string          `json:"resetNowTid,omitempty"`
 	// ResetCancelled: this pass cancelled a pending reset of the profile.
 	ResetCancelled bool `json:"resetCancelled,omitempty"`
+	// Device is "new" when the attempt came from a device the user had not
+	// bound and was held to the strict standard (UNKNOWN_DEVICE_POLICY=strict).
+	Device string `json:"device,omitempty"`
+	// Reason of a failed attempt: "phrase" when another text was typed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // maxVerifyBody bounds a verify request: a pattern for a 128-character phrase fits
@@ -287,14 +303,23 @@ func (s *Server) handleVerify(c echo.Context) error {
 		}
 		return errBadPattern
 	}
-	res, err := s.Service.Verify(c.Request().Context(), in.CID, textID, tp)
+	res, err := s.Service.Verify(c.Request().Context(), challenge.Attempt{
+		CID: in.CID, TextID: textID, Pattern: tp, PhraseProof: in.PhraseProof,
+		Device: challenge.DeviceEvidence{Tokens: s.deviceTokens(c), Key: in.DeviceKey, Proof: in.DeviceProof},
+	})
 	if err != nil {
 		return err
 	}
+	if res.DeviceCookie != nil {
+		s.setDeviceCookie(c, res.DeviceCookie.Tag, res.DeviceCookie.Token, res.DeviceCookie.MaxAge)
+	}
 	out := verifyResponse{Action: string(res.Action), OTP: res.OTP, AttemptsLeft: res.AttemptsLeft,
-		DisableTid: res.DisableToken, ResetNowTid: res.ResetToken, ResetCancelled: res.ResetCancelled}
+		DisableTid: res.DisableToken, ResetNowTid: res.ResetToken, ResetCancelled: res.ResetCancelled, Reason: res.Reason}
 	if res.Match {
 		out.Result = 1
+	}
+	if res.NewDevice {
+		out.Device = "new"
 	}
 	if res.Action == biometrics.ActionEnroll {
 		out.Enrollment = &enrollmentJSON{Samples: res.Enrollment.Samples, Required: res.Enrollment.Required}
@@ -303,4 +328,49 @@ func (s *Server) handleVerify(c echo.Context) error {
 		s.log.Info("otp revealed", "request_id", requestID(c))
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// Device cookies: one per user bound in the browser, named by the user's tag
+// (challenge.DeviceTag), so that a dual-SIM phone keeps both bindings. Over
+// https: "__Host-smsplus-<tag>", Secure, HttpOnly, SameSite=Strict, Path=/,
+// no Domain: only SMS+'s own origin ever sees it, no script can read it, and no
+// other site's request carries it. The page's own fetch to /verify-otp is
+// same-site, so it carries the cookie even when the page was opened from a
+// text message or another site.
+const (
+	deviceCookieHost  = "__Host-smsplus-"
+	deviceCookiePlain = "smsplus-"
+	maxDeviceCookies  = 16
+)
+
+func (s *Server) deviceCookiePrefix() string {
+	if s.SecureCookies {
+		return deviceCookieHost
+	}
+	return deviceCookiePlain
+}
+
+// deviceTokens reads the request's device cookies, by tag.
+func (s *Server) deviceTokens(c echo.Context) map[string]string {
+	prefix := s.deviceCookiePrefix()
+	out := map[string]string{}
+	for _, ck := range c.Request().Cookies() {
+		if tag, ok := strings.CutPrefix(ck.Name, prefix); ok && len(out) < maxDeviceCookies {
+			out[tag] = ck.Value
+		}
+	}
+	return out
+}
+
+// setDeviceCookie stores a device token in the browser; a zero maxAge deletes it.
+func (s *Server) setDeviceCookie(c echo.Context, tag, token string, maxAge time.Duration) {
+	ck := &http.Cookie{
+		Name: s.deviceCookiePrefix() + tag, Value: token, Path: "/",
+		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(maxAge / time.Second),
+	}
+	if maxAge <= 0 {
+		ck.MaxAge, ck.Value = -1, ""
+	}
+	c.SetCookie(ck)
 }

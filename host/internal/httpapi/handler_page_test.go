@@ -250,7 +250,8 @@ func TestPageEveryStageEveryLanguage(t *testing.T) {
 		verifyCID, _ := startChallenge(t, svc, "")
 		lockedCID, _ := startChallenge(t, svc, "")
 		for range 2 {
-			if _, err := svc.Verify(context.Background(), lockedCID, biometrics.TextID(pagePhrase), "p"); err != nil {
+			if _, err := svc.Verify(context.Background(), challenge.Attempt{CID: lockedCID, TextID: biometrics.TextID(pagePhrase), Pattern: "p",
+				PhraseProof: challenge.PhraseProof(lockedCID, pagePhrase)}); err != nil {
 				var locked *challenge.UserLockedError
 				if !errors.As(err, &locked) {
 					t.Fatal(err)
@@ -437,7 +438,8 @@ func TestPageCSPAndRecorder(t *testing.T) {
 	s, svc := newPageServer(t, v, func(o *Options) { o.Engine = "typingdna" })
 	cid, _ = startChallenge(t, svc, "")
 	for range 2 {
-		_, _ = svc.Verify(context.Background(), cid, biometrics.TextID(pagePhrase), "p")
+		_, _ = svc.Verify(context.Background(), challenge.Attempt{CID: cid, TextID: biometrics.TextID(pagePhrase), Pattern: "p",
+			PhraseProof: challenge.PhraseProof(cid, pagePhrase)})
 	}
 	rec = get(s, "/"+cid)
 	if rec.Code != 403 || strings.Contains(rec.Header().Get("Content-Security-Policy"), "typingdna") || strings.Contains(rec.Body.String(), "typingdna.js") {
@@ -567,7 +569,7 @@ func TestPendingResetShownAndCancelled(t *testing.T) {
 	if !strings.Contains(page.Body.String(), `id="reset-pending"`) {
 		t.Fatalf("the page does not say a reset is pending:\n%s", page.Body.String())
 	}
-	rec := post("/verify-otp", `{"cid":"`+cid+`","tp":"x","textId":"`+biometrics.TextID(pagePhrase)+`"}`)
+	rec := post("/verify-otp", `{"cid":"`+cid+`","tp":"x","textId":"`+biometrics.TextID(pagePhrase)+`","phraseProof":"`+challenge.PhraseProof(cid, pagePhrase)+`"}`)
 	var out struct {
 		OTP            string `json:"otp"`
 		ResetCancelled bool   `json:"resetCancelled"`

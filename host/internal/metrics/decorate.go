@@ -22,6 +22,23 @@ var verificationEvents = map[string]string{
 	"verify_failed":     "mismatch",
 	"enrollment_sample": "enroll_sample",
 	"wrong_position":    "wrong_position",
+	"phrase_mismatch":   "phrase_mismatch",
+}
+
+// unknownDeviceEvent is audited for each verification from a device the user
+// has not bound; its policy and outcome become labels, from fixed sets only.
+const unknownDeviceEvent = "unknown_device"
+
+var (
+	devicePolicies = []string{"refuse", "strict"}
+	deviceOutcomes = []string{"refused", "proof_invalid", "strict_unavailable", "strict_failed", "strict_passed"}
+)
+
+func oneOf(fields map[string]any, key string, allowed []string) string {
+	if v, ok := fields[key].(string); ok && slices.Contains(allowed, v) {
+		return v
+	}
+	return "other"
 }
 
 // lockoutEvent is audited when a user is locked out.
@@ -71,6 +88,9 @@ func (a *auditor) Record(event, user string, fields map[string]any) {
 	}
 	if event == lockoutEvent {
 		a.m.lockouts.Inc()
+	}
+	if event == unknownDeviceEvent {
+		a.m.unknownDevs.WithLabelValues(oneOf(fields, "policy", devicePolicies), oneOf(fields, "outcome", deviceOutcomes)).Inc()
 	}
 	if reason, ok := refusalEvents[event]; ok {
 		a.m.smsRefused.WithLabelValues(reason).Inc()

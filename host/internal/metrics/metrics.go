@@ -45,6 +45,7 @@ type Metrics struct {
 	smsRefused    *prometheus.CounterVec
 	refusedTypes  *prometheus.CounterVec
 	budgetUsed    prometheus.Gauge
+	unknownDevs   *prometheus.CounterVec
 }
 
 // New returns Metrics registered on a fresh registry, with the Go runtime,
@@ -72,7 +73,7 @@ func New() *Metrics {
 		}),
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "verifications_total",
-			Help: "Typing patterns scored, by result (match, mismatch, enroll_sample, wrong_position).",
+			Help: "Typing patterns scored, by result (match, mismatch, enroll_sample, wrong_position), and attempts of another text than the phrase (phrase_mismatch).",
 		}, []string{"result"}),
 		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "lockouts_total",
@@ -98,8 +99,12 @@ func New() *Metrics {
 			Namespace: namespace, Name: "sms_hourly_budget_used",
 			Help: "Texts counted against MAX_SMS_PER_HOUR in the current one-hour window, all replicas together, as of this replica's last count (refused hooks past the budget included). Stays at its last value while no hook comes.",
 		}),
+		unknownDevs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "unknown_devices_total",
+			Help: "Verifications from a device not bound to the user, by UNKNOWN_DEVICE_POLICY (refuse, strict) and outcome: refused, proof_invalid (a bound device's key over another request: a captured request moved to another link), strict_unavailable (strict policy, engine without a strict match), strict_failed, strict_passed (the device is bound now).",
+		}, []string{"policy", "outcome"}),
 	}
-	m.reg.MustRegister(m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
+	m.reg.MustRegister(m.unknownDevs, m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
 		m.events, m.storeErrors, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -65,6 +65,9 @@ const (
 	// AcceptedPatterns counts each user's accepted typing patterns (enrollment
 	// samples and successful verifications): how established a profile is.
 	AcceptedPatterns Namespace = "accepted_patterns"
+	// Devices holds each user's bound devices (browsers): the SHA-256 of each
+	// device's cookie token, its public key, when it was bound and last used.
+	Devices Namespace = "device"
 )
 
 var (
