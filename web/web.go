@@ -47,8 +47,8 @@ var staticFiles embed.FS
 // StaticPrefix is the URL path the host serves Static under.
 const StaticPrefix = "/static/"
 
-// Static returns the static assets (page.js, recorder.js, tdna.js, favicon.svg
-// and page.css, which pages inline), to be served under StaticPrefix.
+// Static returns the static assets (page.js, recorder.js, tdna.js, device.js,
+// favicon.svg and page.css, which pages inline), to be served under StaticPrefix.
 func Static() fs.FS {
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -180,9 +180,9 @@ const (
 var scriptKeys = []string{
 	"challenge.lead", "disable.done", "disable.title", "enroll.progress", "input.submit",
 	"locked.link", "locked.user", "motion.denied",
-	"msg.bad_pattern", "msg.checking", "msg.empty", "msg.enroll_done", "msg.enroll_next", "msg.length",
-	"msg.link_dead", "msg.miss", "msg.network", "msg.position", "msg.position_retry", "msg.rate",
-	"msg.recorder", "msg.server", "msg.token_dead", "msg.untimed",
+	"msg.bad_pattern", "msg.checking", "msg.crypto", "msg.device_strict", "msg.empty", "msg.enroll_done",
+	"msg.enroll_next", "msg.length", "msg.link_dead", "msg.miss", "msg.network", "msg.phrase", "msg.phrase_enroll",
+	"msg.position", "msg.position_retry", "msg.rate", "msg.recorder", "msg.server", "msg.token_dead", "msg.untimed",
 	"phone.invalid", "phone.mismatch", "phone.mismatch_once",
 	"reset.after", "reset.done", "reset.title", "resetnow.done",
 	"result.code_label", "result.copied", "result.copy_failed", "result.ok",

@@ -269,8 +269,9 @@ func TestRenderChallenge(t *testing.T) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	if got := scripts(doc); len(got) != 2 || !strings.HasPrefix(got[0], "/static/recorder.js?v=") || !strings.HasPrefix(got[1], "/static/page.js?v=") {
-		t.Errorf("scripts %v, want recorder.js then page.js", got)
+	if got := scripts(doc); len(got) != 3 || !strings.HasPrefix(got[0], "/static/recorder.js?v=") ||
+		!strings.HasPrefix(got[1], "/static/device.js?v=") || !strings.HasPrefix(got[2], "/static/page.js?v=") {
+		t.Errorf("scripts %v, want recorder.js, device.js, page.js", got)
 	}
 
 	img := byID(doc, "phrase")
@@ -385,8 +386,9 @@ func TestRenderTypingDNA(t *testing.T) {
 	out, doc := renderChallenge(t, p)
 	checkCSPSafe(t, doc, recorder)
 	got := scripts(doc)
-	if len(got) != 3 || got[0] != recorder || !strings.HasPrefix(got[1], "/static/tdna.js?v=") || !strings.HasPrefix(got[2], "/static/page.js?v=") {
-		t.Errorf("scripts %v, want the TypingDNA recorder, tdna.js, page.js", got)
+	if len(got) != 4 || got[0] != recorder || !strings.HasPrefix(got[1], "/static/tdna.js?v=") ||
+		!strings.HasPrefix(got[2], "/static/device.js?v=") || !strings.HasPrefix(got[3], "/static/page.js?v=") {
+		t.Errorf("scripts %v, want the TypingDNA recorder, tdna.js, device.js, page.js", got)
 	}
 	if strings.Contains(out, "recorder.js") {
 		t.Error("the local recorder is loaded in TypingDNA mode")
@@ -400,6 +402,29 @@ func TestRenderTypingDNA(t *testing.T) {
 	p.RecorderURL = ""
 	if err := RenderChallenge(&bytes.Buffer{}, p); err == nil {
 		t.Error("TypingDNA mode without a recorder URL rendered")
+	}
+}
+
+// TestRenderDeviceStage: the page page.js shows when the browser is not the one
+// SMS+ knows for the user: what happened, what to do, the way to reset.
+func TestRenderDeviceStage(t *testing.T) {
+	t.Parallel()
+	_, doc := renderChallenge(t, basePage())
+	stage := byID(doc, "stage-device")
+	if stage == nil || !hidden(stage) {
+		t.Fatal("no hidden device stage")
+	}
+	if got := text(byID(doc, "device-title")); got != "device.title" {
+		t.Errorf("title %q", got)
+	}
+	body := text(stage)
+	for _, key := range []string{"device.text", "device.what", "locked.reset"} {
+		if !strings.Contains(body, key) {
+			t.Errorf("the device stage lacks %s", key)
+		}
+	}
+	if v, _ := attr(byID(doc, "device-reset"), "type"); v != "button" {
+		t.Error("no reset button on the device stage")
 	}
 }
 
@@ -703,8 +728,8 @@ func TestPageWeight(t *testing.T) {
 		p      ChallengePage
 		assets []string
 	}{
-		"local":     {local, []string{"recorder.js", "page.js", "favicon.svg"}},
-		"typingdna": {tdna, []string{"tdna.js", "page.js", "favicon.svg"}},
+		"local":     {local, []string{"recorder.js", "device.js", "page.js", "favicon.svg"}},
+		"typingdna": {tdna, []string{"tdna.js", "device.js", "page.js", "favicon.svg"}},
 	} {
 		var buf bytes.Buffer
 		if err := RenderChallenge(&buf, tc.p); err != nil {
@@ -729,17 +754,24 @@ func TestPageWeight(t *testing.T) {
 }
 
 // TestScriptsAvoidStorage: the code must never reach the URL or browser storage,
-// and the scripts build no markup from strings.
+// and the scripts build no markup from strings. device.js alone may use
+// IndexedDB, for the device's key pair, and never sees the code.
 func TestScriptsAvoidStorage(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"page.js", "recorder.js", "tdna.js"} {
+	for _, name := range []string{"page.js", "recorder.js", "tdna.js", "device.js"} {
 		b, err := fs.ReadFile(Static(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, bad := range []string{"localStorage", "sessionStorage", "indexedDB", "document.cookie", "location.", "history.", "eval(", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "new Function"} {
-			if bytes.Contains(b, []byte(bad)) {
-				t.Errorf("%s uses %s", name, bad)
+		bad := []string{"localStorage", "sessionStorage", "document.cookie", "location.", "history.", "eval(", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "new Function", "caches."}
+		if name == "device.js" {
+			bad = append(bad, "otp", "textContent", "document.")
+		} else {
+			bad = append(bad, "indexedDB")
+		}
+		for _, w := range bad {
+			if bytes.Contains(b, []byte(w)) {
+				t.Errorf("%s uses %s", name, w)
 			}
 		}
 	}
@@ -759,7 +791,7 @@ func TestScripts(t *testing.T) {
 			t.Errorf("%s: %v\n%s", script, err, out)
 		}
 	}
-	for _, name := range []string{"recorder.js", "page.js", "tdna.js"} {
+	for _, name := range []string{"recorder.js", "page.js", "tdna.js", "device.js"} {
 		if out, err := exec.Command(node, "--check", filepath.Join("static", name)).CombinedOutput(); err != nil {
 			t.Errorf("node --check %s: %v\n%s", name, err, out)
 		}

@@ -7,9 +7,11 @@
  *
  * It records the typing with window.SMSPlusRecorder (recorder.js for the local
  * engine, tdna.js over TypingDNA's recorder), posts the pattern to /verify-otp
- * and shows the answer. The code is only ever kept in the page: never in the URL
- * or in browser storage. Texts come from the page's JSON data block (#texts), in
- * the page's language.
+ * with the proofs window.SMSPlusProof makes (device.js: which text was typed,
+ * and this browser's signature) and shows the answer. A browser SMS+ does not
+ * know gets the "device" stage: what happened and how to reset. The code is
+ * only ever kept in the page: never in the URL or in browser storage. Texts come
+ * from the page's JSON data block (#texts), in the page's language.
  */
 (function () {
   'use strict';
@@ -43,7 +45,7 @@
   var cid = data.cid || '';
   var statusEl = $('status');
   var current = data.stage;
-  var STAGES = ['challenge', 'result', 'locked', 'reset', 'disable', 'done'];
+  var STAGES = ['challenge', 'result', 'locked', 'device', 'reset', 'disable', 'done'];
   var PHONE = /^\+[1-9][0-9]{6,14}$/;
 
   // say puts a message in the live region next to what the user is doing: the
@@ -69,7 +71,7 @@
     });
     var langs = $('langs');
     if (langs) {
-      langs.hidden = name !== 'challenge' && name !== 'locked';
+      langs.hidden = name !== 'challenge' && name !== 'locked' && name !== 'device';
     }
     var target = focus || $(name + '-title');
     if (target) {
@@ -180,11 +182,22 @@
     show('locked');
   }
 
+  // unknownDevice says this browser is not the one SMS+ knows for the user,
+  // and offers the reset.
+  function unknownDevice() {
+    show('device');
+  }
+
   function initReset() {
     var form = $('reset-form');
     var phone = $('reset-phone');
-    $('reset-open').addEventListener('click', function () { show('reset', phone); });
-    $('reset-back').addEventListener('click', function () { show('locked'); });
+    var from = 'locked'; // the stage the reset was opened from
+    $('reset-open').addEventListener('click', function () { from = 'locked'; show('reset', phone); });
+    var deviceReset = $('device-reset');
+    if (deviceReset) {
+      deviceReset.addEventListener('click', function () { from = 'device'; show('reset', phone); });
+    }
+    $('reset-back').addEventListener('click', function () { show(from); });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var number = phoneOf(phone);
@@ -404,7 +417,23 @@
         return;
       }
       if (res.status === 200 && b.result === 0) {
-        retype(t('msg.miss', { left: typeof b.attemptsLeft === 'number' ? b.attemptsLeft : '?' }), 'error');
+        var left = { left: typeof b.attemptsLeft === 'number' ? b.attemptsLeft : '?' };
+        if (b.reason === 'phrase') {
+          retype(t('msg.phrase', left), 'error'); // other words than the picture's
+        } else if (b.device === 'new') {
+          retype(t('msg.device_strict', left), 'error'); // held to the strict standard
+        } else {
+          retype(t('msg.miss', left), 'error');
+        }
+        return;
+      }
+      if (res.status === 403 && b.code === 114) {
+        recorder.detach();
+        unknownDevice();
+        return;
+      }
+      if (b.code === 115) {
+        retype(t('msg.phrase_enroll'), 'error');
         return;
       }
       if (res.status === 403 && b.code === 105) {
@@ -462,19 +491,33 @@
         retype(t('msg.untimed'), 'error');
         return;
       }
+      var proofs = window.SMSPlusProof;
+      if (!proofs) {
+        stop(t('msg.crypto'));
+        return;
+      }
       sending = true;
       busy(form, true);
       say(t('msg.checking'));
-      post('/verify-otp', { cid: cid, tp: tp, textId: textId }).then(function (res) {
-        if (res.status === 200 && terms) {
-          // Agreed once; the first answer means the sample was taken.
-          $('consent').hidden = true;
-          terms = null;
+      proofs.make(cid, typed, tp).then(function (p) {
+        var body = { cid: cid, tp: tp, textId: textId, phraseProof: p.phraseProof };
+        if (p.deviceKey && p.deviceProof) {
+          body.deviceKey = p.deviceKey;
+          body.deviceProof = p.deviceProof;
         }
-        handle(res);
+        return post('/verify-otp', body).then(function (res) {
+          if (res.status === 200 && terms) {
+            // Agreed once; the first answer means the sample was taken.
+            $('consent').hidden = true;
+            terms = null;
+          }
+          handle(res);
+        }, function () {
+          // The typing is still recorded: sending again needs no retyping.
+          networkError();
+        });
       }, function () {
-        // The typing is still recorded: sending again needs no retyping.
-        networkError();
+        stop(t('msg.crypto'));
       }).then(function () {
         sending = false;
         busy(form, false);

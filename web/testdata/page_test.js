@@ -1,5 +1,6 @@
 // Exercises static/page.js (with the real recorder, or tdna.js over a stand-in
-// TypingDNA recorder) against a minimal stand-in DOM and a fake fetch, one
+// TypingDNA recorder, and the real device.js over Node's WebCrypto and a
+// stand-in IndexedDB) against a minimal stand-in DOM and a fake fetch, one
 // scenario per server answer and stage. Run by web_test.go (TestScripts); the
 // browser test (host/internal/browsertest) drives the same page in Chromium.
 'use strict';
@@ -12,6 +13,8 @@ const read = (name) => fs.readFileSync(path.join(__dirname, '..', 'static', name
 const recorderJS = read('recorder.js');
 const tdnaJS = read('tdna.js');
 const pageJS = read('page.js');
+const deviceJS = read('device.js');
+const nodeCrypto = require('crypto');
 
 // Texts are their own keys followed by their placeholders, e.g. "msg.miss {left}",
 // so a test sees which text was shown with which values.
@@ -20,13 +23,15 @@ for (const k of ['challenge.lead', 'disable.done', 'disable.title', 'input.submi
   'msg.bad_pattern', 'msg.checking', 'msg.empty', 'msg.enroll_done', 'msg.length', 'msg.link_dead', 'msg.network',
   'msg.position', 'msg.position_retry', 'msg.rate', 'msg.recorder', 'msg.server', 'msg.token_dead', 'msg.untimed',
   'phone.invalid', 'phone.mismatch', 'phone.mismatch_once', 'reset.after', 'reset.title', 'resetnow.done',
-  'result.copied', 'result.copy_failed', 'result.ok', 'terms.required']) {
+  'result.copied', 'result.copy_failed', 'result.ok', 'terms.required', 'msg.crypto', 'msg.phrase_enroll']) {
   TEXTS[k] = k;
 }
 Object.assign(TEXTS, {
   'enroll.progress': 'enroll.progress {done}/{required}',
   'msg.enroll_next': 'msg.enroll_next {done}/{required}',
   'msg.miss': 'msg.miss {left}',
+  'msg.phrase': 'msg.phrase {left}',
+  'msg.device_strict': 'msg.device_strict {left}',
   'locked.user': 'locked.user {minutes}',
   'reset.done': 'reset.done {delay} ({time})',
   'result.code_label': 'result.code_label {digits}',
@@ -36,8 +41,8 @@ Object.assign(TEXTS, {
 
 const IDS = ['page', 'texts', 'status', 'langs', 'lead', 'enroll', 'progress', 'progress-text', 'motion', 'motion-allow',
   'form', 'typed', 'submit', 'consent', 'terms',
-  'stage-challenge', 'stage-result', 'stage-locked', 'stage-reset', 'stage-disable', 'stage-done',
-  'challenge-title', 'result-title', 'locked-title', 'reset-title', 'disable-title', 'done-title',
+  'stage-challenge', 'stage-result', 'stage-locked', 'stage-device', 'stage-reset', 'stage-disable', 'stage-done',
+  'challenge-title', 'result-title', 'locked-title', 'device-title', 'reset-title', 'disable-title', 'done-title', 'device-reset',
   'otp', 'copy', 'result-status', 'resetnow', 'resetnow-text', 'resetnow-form', 'resetnow-phone', 'resetnow-submit', 'resetnow-skip',
   'disable-open', 'disable-form', 'disable-phone', 'disable-submit', 'disable-back',
   'locked-text', 'reset-open', 'reset-form', 'reset-phone', 'reset-submit', 'reset-back', 'done-text', 'done-more'];
@@ -83,7 +88,7 @@ function page(answers, opts) {
   for (const id of IDS) {
     els[id] = element(id, els);
   }
-  for (const id of ['stage-result', 'stage-locked', 'stage-reset', 'stage-disable', 'stage-done', 'copy', 'resetnow', 'disable-open', 'motion']) {
+  for (const id of ['stage-result', 'stage-locked', 'stage-device', 'stage-reset', 'stage-disable', 'stage-done', 'copy', 'resetnow', 'disable-open', 'motion']) {
     els[id].hidden = true;
   }
   if (opts.stage === 'locked') {
@@ -107,6 +112,9 @@ function page(answers, opts) {
   const win = {
     performance: { now: () => clock, mark() {} },
     isSecureContext: opts.secure !== false,
+    crypto: opts.crypto === false ? undefined : globalThis.crypto,
+    indexedDB: opts.idb === false ? undefined : (opts.idb || fakeIndexedDB()),
+    TextEncoder, btoa, setTimeout, clearTimeout,
     addEventListener(type, fn) { windowHandlers[type] = fn; },
     fetch(url, init) {
       requests.push({ url, init, body: JSON.parse(init.body) });
@@ -136,6 +144,7 @@ function page(answers, opts) {
   } else {
     vm.runInContext(recorderJS, ctx);
   }
+  vm.runInContext(deviceJS, ctx);
   vm.runInContext(pageJS, ctx);
 
   const input = els.typed;
@@ -149,12 +158,67 @@ function page(answers, opts) {
       input.fire('keyup', { key: ch, code: 'Key' + ch, keyCode: 65, timeStamp: clock });
     }
   }
-  return { els, requests, type, submit: (form) => fire(els[form || 'form'], 'submit'), click: (id) => fire(els[id], 'click'), copied, windowHandlers };
+  return { els, requests, type, ctx, submit: (form) => fire(els[form || 'form'], 'submit'), click: (id) => fire(els[id], 'click'), copied, windowHandlers };
 }
 
+// settle lets the page's promises run, WebCrypto's included (Node runs those
+// on its thread pool).
 async function settle() {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-  await new Promise((r) => setImmediate(r));
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+// fakeIndexedDB is an in-memory stand-in for what device.js uses of
+// IndexedDB: open (with an upgrade), one object store, get and put, and
+// transactions that complete. Like the real one, it stores values as they are
+// (a CryptoKey stays a CryptoKey).
+function fakeIndexedDB() {
+  const stores = {};
+  const later = (fn) => setTimeout(fn, 0);
+  function req(run) {
+    const r = {};
+    later(() => { try { r.result = run(); r.onsuccess && r.onsuccess(); } catch (e) { r.error = e; r.onerror && r.onerror(); } });
+    return r;
+  }
+  const db = {
+    createObjectStore(name) { stores[name] = stores[name] || new Map(); },
+    transaction(name) {
+      const tx = {};
+      let pending = 0;
+      const done = () => later(() => { if (pending === 0 && tx.oncomplete) tx.oncomplete(); });
+      tx.objectStore = () => ({
+        get(k) { return req(() => stores[name].get(k)); },
+        put(v, k) { pending++; return req(() => { stores[name].set(k, v); pending--; done(); }); },
+      });
+      return tx;
+    },
+  };
+  let upgraded = false;
+  return {
+    stores,
+    open() {
+      const r = {};
+      later(() => {
+        r.result = db;
+        if (!upgraded) { upgraded = true; r.onupgradeneeded && r.onupgradeneeded(); }
+        r.onsuccess && r.onsuccess();
+      });
+      return r;
+    },
+  };
+}
+
+function hmac(cid, text) {
+  return nodeCrypto.createHmac('sha256', cid).update(text).digest('base64url');
+}
+
+// verifySignature checks the device proof of a request body with Node's WebCrypto.
+async function verifySignature(body) {
+  const key = await crypto.subtle.importKey('spki', Buffer.from(body.deviceKey, 'base64url'), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  const msg = 'smsplus-device-proof-v1\n' + body.cid + '\n' + body.phraseProof + '\n' + body.tp;
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(body.deviceProof, 'base64url'), new TextEncoder().encode(msg));
 }
 
 async function fire(el, type) {
@@ -166,7 +230,7 @@ async function fire(el, type) {
 const verified = (extra) => ({ status: 200, body: Object.assign({ result: 1, action: 'verify', otp: '123456' }, extra) });
 
 function visible(p) {
-  return ['challenge', 'result', 'locked', 'reset', 'disable', 'done'].filter((s) => !p.els['stage-' + s].hidden).join();
+  return ['challenge', 'result', 'locked', 'device', 'reset', 'disable', 'done'].filter((s) => !p.els['stage-' + s].hidden).join();
 }
 
 const tests = {
@@ -181,8 +245,10 @@ const tests = {
     expect(r.init.method, 'POST', 'method');
     expect(r.init.headers['Content-Type'], 'application/json', 'content type');
     expect(r.init.referrerPolicy, 'no-referrer', 'referrer policy');
-    expect(Object.keys(r.body).sort().join(), 'cid,textId,tp', 'body keys');
+    expect(Object.keys(r.body).sort().join(), 'cid,deviceKey,deviceProof,phraseProof,textId,tp', 'body keys');
     expect(r.body.cid, 'CID123', 'cid');
+    expect(r.body.phraseProof, hmac('CID123', 'abc'), 'phrase proof: HMAC-SHA256 keyed by the challenge id');
+    expect(await verifySignature(r.body), true, 'device proof: the key signs cid, phrase proof and pattern');
     expect(r.body.textId, '42', 'textId');
     expect(/^sp1:42:3:0,80;230,310;460,540$/.test(r.body.tp), true, 'tp ' + r.body.tp);
     expect(p.els.progress.value, 2, 'progress value');
@@ -409,6 +475,69 @@ const tests = {
     await p.submit();
     expect(p.requests.length, 0, 'no request');
     expect(p.els.status.textContent, 'msg.untimed', 'status');
+  },
+  async 'the phrase proof is of the text as typed, normalized'() {
+    const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2, reason: 'phrase' } }]);
+    p.type('xyz');
+    await p.submit();
+    expect(p.requests[0].body.phraseProof, hmac('CID123', 'xyz'), 'proof of what was typed');
+    expect(p.els.status.textContent, 'msg.phrase 2', 'other words are said as such');
+    expect(p.els.typed.value, '', 'cleared for a new try');
+    const n = vm.runInNewContext('SMSPlusProof.normalize("  Blue \t RIVER ")', { SMSPlusProof: p.ctx.window.SMSPlusProof });
+    expect(n, 'blue river', 'normalized as the server normalizes the phrase');
+  },
+  async 'enrollment sample of other words'() {
+    const p = page([{ status: 400, body: { code: 115 } }], { enrolling: true });
+    p.type('abc');
+    await p.submit();
+    expect(p.els.status.textContent, 'msg.phrase_enroll', 'status');
+    expect(p.els.form.hidden, false, 'form kept');
+  },
+  async 'the device key is kept across visits, and made anew when wiped'() {
+    const idb = fakeIndexedDB();
+    const keys = [];
+    for (const db of [idb, idb, fakeIndexedDB()]) {
+      const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2 } }], { idb: db });
+      p.type('abc');
+      await p.submit();
+      keys.push(p.requests[0].body.deviceKey);
+      expect(await verifySignature(p.requests[0].body), true, 'signed');
+    }
+    expect(keys[0] === keys[1], true, 'the same key on the next visit');
+    expect(keys[0] !== keys[2], true, 'a new key after the storage was wiped');
+    expect(idb.stores.keys.get('device').privateKey.extractable, false, 'the private key cannot be read out');
+  },
+  async 'no IndexedDB: the phrase proof alone'() {
+    const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2 } }], { idb: false });
+    p.type('abc');
+    await p.submit();
+    expect(Object.keys(p.requests[0].body).sort().join(), 'cid,phraseProof,textId,tp', 'body keys');
+  },
+  async 'no WebCrypto: nothing is sent'() {
+    const p = page([verified()], { crypto: false });
+    p.type('abc');
+    await p.submit();
+    expect(p.requests.length, 0, 'no request');
+    expect(p.els.status.textContent, 'msg.crypto', 'status');
+    expect(p.els.form.hidden, true, 'form hidden');
+  },
+  async 'unknown device: said plainly, with the way to reset'() {
+    const p = page([{ status: 403, body: { code: 114, attemptsLeft: 2 } }]);
+    p.type('abc');
+    await p.submit();
+    expect(visible(p), 'device', 'stage');
+    expect(p.els.focus, 'device-title', 'focus on the heading');
+    expect(p.els.langs.hidden, false, 'language switch stays');
+    await p.click('device-reset');
+    expect(visible(p), 'reset', 'reset stage');
+    await p.click('reset-back');
+    expect(visible(p), 'device', 'back to the device stage');
+  },
+  async 'a strict match that failed on a new device'() {
+    const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 1, device: 'new' } }]);
+    p.type('abc');
+    await p.submit();
+    expect(p.els.status.textContent, 'msg.device_strict 1', 'status');
   },
   async 'TypingDNA: the adapter asks for a same-text pattern under the text id'() {
     const calls = [];
