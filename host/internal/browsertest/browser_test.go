@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/smsplus/smsplus/host/internal/e2e"
 )
 
 // The browser side of the tests: one Chromium for the whole run, one tab per
@@ -128,10 +132,22 @@ const cspProbe = `document.addEventListener('securitypolicyviolation', function 
 
 // newTab opens a tab emulating a 360x740 phone (touch, device scale 2), with
 // acceptLanguage as the browser's languages. Its console is checked when the
-// test ends.
+// test ends. Tabs share the browser's profile (cookies, IndexedDB): one phone.
 func (b *browser) newTab(t *testing.T, acceptLanguage string) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	return b.openTab(t, acceptLanguage)
+}
+
+// otherPhone opens a tab in a profile of its own (a new browser context:
+// no cookies, no storage shared with the other tabs): another phone.
+func (b *browser) otherPhone(t *testing.T, acceptLanguage string) *tab {
+	t.Helper()
+	return b.openTab(t, acceptLanguage, chromedp.WithNewBrowserContext())
+}
+
+func (b *browser) openTab(t *testing.T, acceptLanguage string, opts ...chromedp.ContextOption) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	tb := &tab{t: t, b: b, ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatal(err)
@@ -193,6 +209,18 @@ func eval[T any](tb *tab, expr string) T {
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// evalAwait is eval for an expression that gives a promise: its value.
+func evalAwait[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		tb.t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -385,22 +413,58 @@ func (p typist) pattern(textID string, n int, rng *rand.Rand) string {
 	return "sp1:" + textID + ":" + strconv.Itoa(n) + ":" + strings.Join(parts, ";")
 }
 
-// standIn is what the test types: it cannot read the phrase (a picture), only
-// its length, and the recorders send key timings, never the characters.
-func standIn(n int) string {
-	const letters = "thequickbrownfoxjumpsoverthelazydog"
-	return strings.Repeat(letters, n/len(letters)+1)[:n]
-}
-
-// typePhrase types a stand-in of the phrase's length into #typed, key by key,
-// with the typist's timing, through real key events.
+// typePhrase types the phrase into #typed, key by key, with the typist's
+// timing, through real key events.
 func (tb *tab) typePhrase(p typist, rng *rand.Rand) {
 	tb.t.Helper()
-	n := eval[int](tb, `parseInt(document.getElementById('page').dataset.length, 10)`)
-	holds, flights := p.timings(n, rng)
+	holds, flights := p.timings(tb.phraseLength(), rng)
+	tb.typeTimings(holds, flights)
+}
+
+// phraseLength is the length of the phrase the page asks for.
+func (tb *tab) phraseLength() int {
+	tb.t.Helper()
+	return eval[int](tb, `parseInt(document.getElementById('page').dataset.length, 10)`)
+}
+
+// phrases are the phrases the tests read, by text id.
+var phrases sync.Map
+
+// phrase is the phrase on the tab's page. The page shows it as a picture; the
+// test reads it, as any client can, from the page's spelled-out view
+// (?spell=1): every verification proves the phrase was typed.
+func (tb *tab) phrase() string {
+	tb.t.Helper()
+	textID := eval[string](tb, `document.getElementById('page').dataset.textId`)
+	if p, ok := phrases.Load(textID); ok {
+		return p.(string)
+	}
+	url := eval[string](tb, `location.origin + '/' + document.getElementById('page').dataset.cid + '?spell=1'`)
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	p := e2e.SpelledPhrase(body)
+	if p == "" {
+		tb.t.Fatalf("no spelled phrase at %s (%d)", url, resp.StatusCode)
+	}
+	phrases.Store(textID, p)
+	return p
+}
+
+// typeTimings types the phrase with exactly these holds and flights (one of
+// each per character).
+func (tb *tab) typeTimings(holds, flights []time.Duration) {
+	tb.t.Helper()
+	text := tb.phrase()
+	if len(text) != len(holds) {
+		tb.t.Fatalf("%d timings for a phrase of %d characters", len(holds), len(text))
+	}
 	tb.must(chromedp.Focus(chromedp.ID("typed")))
 	tb.call(func(ctx context.Context) error {
-		for i, r := range standIn(n) {
+		for i, r := range text {
 			evs := kb.Encode(r)
 			if len(evs) != 3 {
 				return errors.New("unexpected key encoding")
@@ -418,8 +482,8 @@ func (tb *tab) typePhrase(p typist, rng *rand.Rand) {
 		}
 		return nil
 	})
-	if got := eval[string](tb, `document.getElementById('typed').value`); got != standIn(n) {
-		tb.t.Fatalf("typed %q, want %q", got, standIn(n))
+	if got := eval[string](tb, `document.getElementById('typed').value`); got != text {
+		tb.t.Fatalf("typed %q, want %q", got, text)
 	}
 }
 

@@ -5,6 +5,7 @@ package browsertest
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/smsplus/smsplus/host/internal/e2e"
 	"github.com/smsplus/smsplus/host/internal/i18n"
 )
 
@@ -179,16 +181,24 @@ func TestChallengePage(t *testing.T) {
 	t.Run("locked, then reset", func(t *testing.T) {
 		const phone = "+12015550103"
 		lang := "en"
-		// Enrolled earlier (through the API, with the owner's typing).
+		// Enrolled earlier on this phone (through the API, with the owner's
+		// typing; the device cookie it set is this browser's).
 		_, cid, _ := srv.challenge(t, phone, "111111", "EN-US")
 		tb := b.newTab(t, "en-US,en;q=0.9")
 		link := srv.base + "/" + cid
 		tb.navigate(link)
 		textID := eval[string](tb, `document.getElementById('page').dataset.textId`)
 		n := eval[int](tb, `parseInt(document.getElementById('page').dataset.length, 10)`)
+		api, phrase := e2e.NewDevice(false), srv.phrase(t, cid)
 		for i := 1; i <= 3; i++ {
-			if status, res := srv.post(t, "/verify-otp", map[string]string{"cid": cid, "textId": textID, "tp": owner.pattern(textID, n, rng)}); status != 200 || res["action"] != "enroll" {
-				t.Fatalf("enroll %d: %d %v", i, status, res)
+			a, err := api.Post(srv.base, "/verify-otp", api.VerifyBody(cid, textID, owner.pattern(textID, n, rng), phrase))
+			if err != nil || a.Status != 200 || a.JSON()["action"] != "enroll" {
+				t.Fatalf("enroll %d: %v %v", i, a, err)
+			}
+			for _, c := range a.Header.Values("Set-Cookie") {
+				if hc, err := http.ParseSetCookie(c); err == nil {
+					tb.setCookie(srv.base, hc)
+				}
 			}
 		}
 
@@ -214,7 +224,7 @@ func TestChallengePage(t *testing.T) {
 		tb.fill("reset-phone", "+1 555 555 0199")
 		tb.click("reset-submit")
 		tb.waitStatus(txt(lang, "phone.mismatch"))
-		tb.fill("reset-phone", "+1 (555) 555-0103")
+		tb.fill("reset-phone", "+1 (201) 555-0103")
 		tb.click("reset-submit")
 		tb.waitStage("done")
 		done := tb.text("done-text")
@@ -297,6 +307,10 @@ func TestChallengePage(t *testing.T) {
 			t.Errorf("title %q", got)
 		}
 		tb.shot("link-expired")
+	})
+
+	t.Run("device binding", func(t *testing.T) {
+		testDeviceBinding(t, b, srv, rng)
 	})
 
 	t.Run("TypingDNA mode", func(t *testing.T) {
