@@ -25,9 +25,9 @@
 //
 // # Atomicity
 //
-// Every method is built from single-document operations whose filter is the plain
-// {_id: x}, which every server serves from the _id index (FerretDB v1 uses an index
-// for nothing else), and is correct however many SMS+ replicas share the collection:
+// Every method is built from single-document operations and is correct however
+// many SMS+ replicas share the collection. Counters use only the plain filter
+// {_id: x}; Create over an expired record and Take add one condition to it:
 //
 //   - Create inserts; on a duplicate _id it deletes the record only if expired
 //     (a filter on expires_at) and inserts once more: exactly one insert wins.
@@ -92,9 +92,10 @@
 //
 // What FerretDB still cannot promise: its update is a read and a later write, and
 // if a Delete and the counter's re-creation both complete between the two, the late
-// write brings back the deleted counter. Counting then resumes in the deleted
-// window (the Delete is lost) without ever handing out a value of that window twice.
-// Take and Create over an expired record share this read-then-write gap.
+// write brings back the deleted counter. Counting then resumes from the deleted
+// window's count, which may be lower than the count since the Delete, though no
+// value of a window is ever handed out twice. Take and Create over an expired
+// record share this read-then-write gap.
 //
 // # Expiry
 //
