@@ -214,7 +214,7 @@ func TestChallengePage(t *testing.T) {
 		tb.fill("reset-phone", "+1 555 555 0199")
 		tb.click("reset-submit")
 		tb.waitStatus(txt(lang, "phone.mismatch"))
-		tb.fill("reset-phone", "+1 (555) 555-0103")
+		tb.fill("reset-phone", "+1 (201) 555-0103")
 		tb.click("reset-submit")
 		tb.waitStage("done")
 		done := tb.text("done-text")
