@@ -23,6 +23,9 @@ type Bridges struct {
 	// PluginAllowInsecurePermissions accepts plugin files and folders that group
 	// or others may write (PLUGIN_ALLOW_INSECURE_PERMISSIONS; off by default).
 	PluginAllowInsecurePermissions bool
+	// PluginRestartBackoff is the first wait before restarting a dead bridge; it
+	// doubles up to 30 s (PLUGIN_RESTART_BACKOFF_MS).
+	PluginRestartBackoff time.Duration
 }
 
 func (r *reader) bridges() Bridges {
@@ -34,7 +37,14 @@ func (r *reader) bridges() Bridges {
 		HookBodyTimeout:                r.millis("hook_body_timeout_ms", 50, 10000),
 		HookMaxPerClient:               r.int("hook_max_per_client", 1, 100000),
 		PluginAllowInsecurePermissions: r.bool("plugin_allow_insecure_permissions"),
+		PluginRestartBackoff:           r.millis("plugin_restart_backoff_ms", 1, 30000),
 	}
+	// Read by the plugin host from the process environment (pluginhost.pluginEnv);
+	// checked here so that a bad value is a problem, not ignored.
+	if r.str("plugin_gomaxprocs") != "" {
+		r.int("plugin_gomaxprocs", 1, 1024)
+	}
+	r.bridgeSecrets(c.EnabledBridges)
 	if c.HookBodyTimeout >= c.HookBudget {
 		r.problem("HOOK_BODY_TIMEOUT_MS: must be less than HOOK_BUDGET_MS (%d), or no time is left for the hook itself", c.HookBudget.Milliseconds())
 	}

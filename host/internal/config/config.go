@@ -45,6 +45,8 @@ type Config struct {
 	from map[string]string
 	// warnings found while reading (problems that do not stop SMS+).
 	warnings []string
+	// knownKeys are the host's settings (names.go).
+	knownKeys map[string]bool
 }
 
 // Sources says where to read settings from. Environ is os.Environ() in production.
@@ -76,6 +78,7 @@ var defaults = map[string]any{
 	"max_body_bytes":                    "65536",
 	"hook_body_timeout_ms":              "1000",
 	"hook_max_per_client":               "16",
+	"plugin_restart_backoff_ms":         "200",
 	"refused_number_types":              "invalid,premium_rate,shared_cost,uan,satellite,international_network,personal_number",
 	"max_sms_per_range_per_hour":        "30",
 	"max_sms_per_hour":                  "2000",
@@ -111,6 +114,7 @@ func Load(src Sources) (*Config, error) {
 
 // parse reads each section. A new section is one more line here.
 func parse(r *reader) (*Config, error) {
+	r.files()
 	c := &Config{raw: r.raw, from: r.from}
 	c.Core = r.core()
 	c.Page = r.page()
@@ -121,7 +125,7 @@ func parse(r *reader) (*Config, error) {
 	c.Policies = r.policies()
 	c.Ops = r.ops()
 
-	c.warnings = r.warnings
+	c.warnings, c.knownKeys = r.warnings, r.known()
 	if len(r.problems) > 0 {
 		return c, &Error{Problems: r.problems}
 	}

@@ -20,9 +20,10 @@ func (r *reader) ops() Ops {
 		LogFormat:     r.oneOf("log_format", "json", "text"),
 		LogRequests:   r.bool("log_requests"),
 		ShutdownDrain: r.millis("shutdown_drain_ms", 0, 60000),
-		MetricsToken:  r.secret("metrics_token"),
 	}
-	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+	token, ok := r.checkedSecret("metrics_token")
+	c.MetricsToken = token
+	if ok && token != "" && len(token) < 16 {
 		r.problem("METRICS_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16), or unset for an open /metrics")
 	}
 	return c

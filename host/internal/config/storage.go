@@ -42,7 +42,7 @@ func (r *reader) storage() Storage {
 	if c.DataStore == "embedded" && c.DataDir == "" {
 		r.problem("DATA_DIR: must name a directory for the embedded store")
 	}
-	if s := r.secret("data_encryption_key"); s != "" {
+	if s, ok := r.checkedSecret("data_encryption_key"); s != "" && ok {
 		key, err := decodeKey(s)
 		if err != nil {
 			r.problem("DATA_ENCRYPTION_KEY: %v", err)
@@ -246,8 +246,8 @@ func (r *reader) firestore() *Firestore {
 // of its file. nil means Application Default Credentials. Problems never quote
 // the credential: it holds a private key.
 func (r *reader) firestoreCredential(key string) []byte {
-	cred := r.secret(key)
-	if cred == "" {
+	cred, ok := r.checkedSecret(key)
+	if cred == "" || !ok {
 		return nil
 	}
 	js := []byte(cred)
