@@ -54,7 +54,7 @@ func checkSettings(ctx context.Context, cfg *config.Config, rep *report) {
 	if m != nil {
 		m.Stop()
 	}
-	rep.problem(bridgeSecretProblems(cfg, declared)...)
+	rep.problem(bridgeSettingProblems(cfg, declared)...)
 	rep.warn(cfg.Warnings(namespaces(cfg, declared)...)...)
 	_, _, _, err = newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
 	rep.add(err)

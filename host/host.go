@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/smsplus/smsplus/host/internal/config"
 )
@@ -180,18 +179,4 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func printProblems(w io.Writer, err error) {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		fmt.Fprintf(w, "%d configuration problem(s):\n", len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintf(w, "  - %s\n", p)
-		}
-		return
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "  - %s\n", line)
-	}
 }

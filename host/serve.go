@@ -47,7 +47,13 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	cfg, err := src.load(environ)
 	if err != nil {
-		printProblems(stderr, err)
+		// The warnings too: HASH_SALTT explains why HASH_SALT is missing.
+		var rep report
+		rep.add(err)
+		if cfg != nil {
+			rep.warn(cfg.Warnings(namespaces(cfg, nil)...)...)
+		}
+		rep.print(stderr)
 		return errors.New("not started: fix the configuration (smsplus check-config lists every problem)")
 	}
 	log := newLogger(cfg, stderr)
@@ -153,7 +159,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		return nil, fmt.Errorf("bridges not started:\n%w", err)
 	}
 	declared := declaredSettings(ctx, cfg, plugins, false)
-	if problems := bridgeSecretProblems(cfg, declared); len(problems) > 0 {
+	if problems := bridgeSettingProblems(cfg, declared); len(problems) > 0 {
 		_ = store.Close()
 		plugins.Stop()
 		return nil, &config.Error{Problems: problems}
@@ -319,7 +325,7 @@ func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, lo
 	texts, warning, err := catalog(cfg)
 	if warning != "" {
 		// A Node SMS+ .env may name a language we have no texts for; keep running.
-		log.Warn(warning)
+		log.Warn("configuration warning", "warning", warning)
 	}
 	if err != nil {
 		problems = append(problems, err)

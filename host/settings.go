@@ -65,18 +65,16 @@ func namespaces(cfg *config.Config, declared map[string][]bridge.Setting) []conf
 	return out
 }
 
-// bridgeSecretProblems refuses placeholders in the settings the enabled bridges
-// declare secret.
-func bridgeSecretProblems(cfg *config.Config, declared map[string][]bridge.Setting) []string {
-	var names []string
+// bridgeSettingProblems checks the settings the enabled bridges declare as the
+// host's are checked: X_FILE, and placeholders in the secret ones.
+func bridgeSettingProblems(cfg *config.Config, declared map[string][]bridge.Setting) []string {
+	var settings []config.BridgeSetting
 	for _, id := range cfg.EnabledBridges {
 		for _, s := range declared[id] {
-			if s.Secret {
-				names = append(names, s.Name)
-			}
+			settings = append(settings, config.BridgeSetting{Name: s.Name, Secret: s.Secret})
 		}
 	}
-	return cfg.SecretProblems(names...)
+	return cfg.BridgeProblems(settings...)
 }
 
 // report gathers the problems and warnings of every check, each once.

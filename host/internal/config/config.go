@@ -9,7 +9,9 @@
 // policies, ops, page) has its own small reader that returns the typed section
 // and adds its problems, each prefixed by the setting's name, in the style of
 // Authelia's validators; parse calls them all, so every problem is reported at
-// once.
+// once. Any setting X may be read from the file X_FILE names (files.go); a
+// well-known placeholder is refused as a secret (secret.go); names that look
+// like settings but are none draw warnings (names.go).
 package config
 
 import (
@@ -105,17 +107,28 @@ const delim = "\x00"
 // With problems, the config is returned too (as far as it could be read), so that
 // check-config can go on to check the rest.
 func Load(src Sources) (*Config, error) {
-	raw, from, err := read(src)
+	raw, from, err := merge(src)
 	if err != nil {
 		return nil, err
 	}
 	return parse(newReader(raw, from))
 }
 
-// parse reads each section. A new section is one more line here.
+// parse reads X_FILE settings, then each section.
 func parse(r *reader) (*Config, error) {
-	r.files()
-	c := &Config{raw: r.raw, from: r.from}
+	known := knownSettings()
+	r.files(known)
+	c := &Config{raw: r.raw, from: r.from, knownKeys: known}
+	c.read(r)
+	c.warnings = r.warnings
+	if len(r.problems) > 0 {
+		return c, &Error{Problems: r.problems}
+	}
+	return c, nil
+}
+
+// read reads each section. A new section is one more line here.
+func (c *Config) read(r *reader) {
 	c.Core = r.core()
 	c.Page = r.page()
 	c.Storage = r.storage()
@@ -124,17 +137,11 @@ func parse(r *reader) (*Config, error) {
 	c.Bridges = r.bridges()
 	c.Policies = r.policies()
 	c.Ops = r.ops()
-
-	c.warnings, c.knownKeys = r.warnings, r.known()
-	if len(r.problems) > 0 {
-		return c, &Error{Problems: r.problems}
-	}
-	return c, nil
 }
 
-// read merges the layers (defaults, YAML file, .env file, environment) into one
+// merge merges the layers (defaults, YAML file, .env file, environment) into one
 // map of lower-case keys, and says where each key that is not a default was set.
-func read(src Sources) (raw, from map[string]string, err error) {
+func merge(src Sources) (raw, from map[string]string, err error) {
 	k := koanf.New(delim)
 	if err := k.Load(confmap.Provider(defaults, ""), nil); err != nil {
 		return nil, nil, fmt.Errorf("load defaults: %w", err)
@@ -207,8 +214,16 @@ func (e *Error) Error() string {
 	return "configuration problems:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
-// Setting returns the raw value of a setting by its environment name (any case).
-func (c *Config) Setting(name string) string { return c.raw[strings.ToLower(name)] }
+// Setting returns the value of a setting by its environment name (any case),
+// read from X_FILE when X is unset (files.go). It is safe for concurrent use.
+func (c *Config) Setting(name string) string {
+	key := strings.ToLower(name)
+	if v := c.raw[key]; v != "" || c.raw[key+fileSuffix] == "" {
+		return v
+	}
+	v, _, _ := fromFile(c.raw, c.from, key) // a problem is reported by BridgeProblems
+	return v
+}
 
 // EmbeddedPath is the file of the embedded store.
 func (c *Config) EmbeddedPath() string { return filepath.Join(c.DataDir, "smsplus.db") }

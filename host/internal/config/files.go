@@ -10,42 +10,77 @@ import (
 	"strings"
 )
 
-// fileSuffix turns any setting X into X_FILE: the path of a file holding X's
-// value, the way Docker and Kubernetes hand secrets to a container
-// (HASH_SALT_FILE=/run/secrets/hash_salt). It works for every setting, a bridge's
-// included, so no setting name may end in _FILE.
+// fileSuffix turns a setting X into X_FILE: the path of a file holding X's value,
+// the way Docker and Kubernetes hand secrets to a container
+// (HASH_SALT_FILE=/run/secrets/hash_salt). It works for every setting, the
+// bridges' included, so no setting name may end in _FILE.
+//
+// The host's settings and those in an enabled bridge's namespace (OKTA_...) are
+// read from their files at load, so that their problems are reported with the
+// rest; any other X only when asked for it (Setting), since names ending in _FILE
+// are common in an environment (SSL_CERT_FILE) and none of SMS+'s business until
+// a bridge declares one (BridgeProblems then reports its problems).
 const fileSuffix = "_file"
 
 // maxFileSize bounds a setting read from a file (a service account key is a few KiB).
 const maxFileSize = 1 << 20
 
-// files reads every X_FILE into X. Setting both is a problem, and so is a file
-// that cannot be read; problems name the file, never what it holds. The
-// file's trailing newlines are dropped (echo and editors add one).
-func (r *reader) files() {
-	keys := make([]string, 0, len(r.from))
+// files reads X_FILE into X for the host's settings (known) and the enabled
+// bridges'.
+func (r *reader) files(known map[string]bool) {
+	prefixes := enabledPrefixes(r.raw["enabled_bridges"])
+	var keys []string
 	for key := range r.from {
-		keys = append(keys, key)
+		base, ok := strings.CutSuffix(key, fileSuffix)
+		if ok && r.raw[key] != "" && (known[base] || slices.ContainsFunc(prefixes, func(p string) bool {
+			return strings.HasPrefix(base, p)
+		})) {
+			keys = append(keys, base)
+		}
 	}
 	slices.Sort(keys)
 	for _, key := range keys {
-		base, ok := strings.CutSuffix(key, fileSuffix)
-		path := r.raw[key]
-		if !ok || base == "" || path == "" {
-			continue
+		v, set, problem := fromFile(r.raw, r.from, key)
+		if problem != "" {
+			r.problem("%s", problem)
+		} else if set {
+			r.raw[key] = v
 		}
-		if _, set := r.from[base]; set && r.raw[base] != "" {
-			r.problem("%s and %s: set only one of them (%s names a file holding the value of %s)",
-				envName(base), envName(key), envName(key), envName(base))
-			continue
-		}
-		v, err := readSettingFile(path)
-		if err != nil {
-			r.problem("%s: %v", envName(key), err)
-			continue
-		}
-		r.raw[base] = v
 	}
+}
+
+// enabledPrefixes are the namespaces of ENABLED_BRIDGES (lower case: okta_);
+// the bridges reader checks the ids.
+func enabledPrefixes(ids string) []string {
+	var out []string
+	for _, id := range strings.Split(ids, ",") {
+		if id = strings.ToLower(strings.TrimSpace(id)); id != "" && validBridgeID(id) {
+			out = append(out, strings.ReplaceAll(id, "-", "_")+"_")
+		}
+	}
+	return out
+}
+
+// fromFile reads the value of key from the file key_FILE names. set is false
+// when key_FILE is unset. problem, when set, says why the value could not be
+// read: both key and key_FILE set, or a file that cannot be read. It names the
+// file, never quotes what it holds. The file's trailing newlines are dropped
+// (echo and editors add one).
+func fromFile(raw, from map[string]string, key string) (v string, set bool, problem string) {
+	fileKey := key + fileSuffix
+	path := raw[fileKey]
+	if path == "" {
+		return "", false, ""
+	}
+	if _, explicit := from[key]; explicit && raw[key] != "" {
+		return "", true, fmt.Sprintf("%s and %s: set only one of them (%s names a file holding the value of %s)",
+			envName(key), envName(fileKey), envName(fileKey), envName(key))
+	}
+	v, err := readSettingFile(path)
+	if err != nil {
+		return "", true, fmt.Sprintf("%s: %v", envName(fileKey), err)
+	}
+	return v, true, ""
 }
 
 // readSettingFile reads a setting's value; errors name the file, never quote it.

@@ -49,6 +49,14 @@ func TestSettingFromFile(t *testing.T) {
 		}
 	}
 
+	// Other names are read when asked for (a bridge declares them); a name ending
+	// in _FILE that is nobody's setting is not read at all.
+	c, err = Load(Sources{Environ: []string{"HASH_SALT=s", "PING_SHARED_SECRET_FILE=" + crlf,
+		"SSL_CERT_FILE=" + filepath.Join(dir, "missing"), "AWS_WEB_IDENTITY_TOKEN_FILE=" + filepath.Join(dir, "missing")}})
+	if err != nil || c.Setting("PING_SHARED_SECRET") != "okta-secret-from-file" {
+		t.Errorf("a setting of a bridge that is not enabled: %q, %v", c.Setting("PING_SHARED_SECRET"), err)
+	}
+
 	c, err = Load(Sources{Environ: []string{"HASH_SALT=s", "DATA_STORE=firestore", "FIREBASE_PROJECT_ID=p",
 		"FIREBASE_CREDENTIAL_FILE=" + cred}})
 	if err != nil || !strings.Contains(string(c.Firestore.Credential), "service_account") {
@@ -80,7 +88,7 @@ func TestSettingFromFileProblems(t *testing.T) {
 			want: []string{"HASH_SALT and HASH_SALT_FILE: set only one"},
 		},
 		"both set for a bridge": {
-			env:  []string{"HASH_SALT=pepper", "OKTA_SHARED_SECRET=abc", "OKTA_SHARED_SECRET_FILE=" + secret},
+			env:  []string{"HASH_SALT=pepper", "ENABLED_BRIDGES=okta", "OKTA_SHARED_SECRET=abc", "OKTA_SHARED_SECRET_FILE=" + secret},
 			want: []string{"OKTA_SHARED_SECRET and OKTA_SHARED_SECRET_FILE"},
 		},
 		"missing file": {

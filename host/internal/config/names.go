@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Unknown names: a setting that SMS+ does not read is almost always a typo
@@ -56,19 +57,19 @@ var others = regexp.MustCompile(`^FIREBASE_(CONFIG|TOKEN|[A-Z]+_EMULATOR_HOST)$`
 // pinPrefix starts the checksum pins of bridge binaries (pluginhost.ChecksumSetting).
 const pinPrefix = "PLUGIN_SHA256_"
 
-// known is the set of the host's settings (lower case), whatever the store.
-func (r *reader) known() map[string]bool {
-	known := maps.Clone(r.read)
+// knownSettings is the set of the host's settings (lower case): every key the
+// section readers read, whatever the store selected.
+var knownSettings = sync.OnceValue(func() map[string]bool {
 	dry := newReader(map[string]string{}, nil)
+	new(Config).read(dry)
 	dry.redis()
 	dry.mongo()
 	dry.firestore()
-	maps.Copy(known, dry.read)
 	for _, s := range sharedSettings {
-		known[s] = true
+		dry.read[s] = true
 	}
-	return known
-}
+	return dry.read
+})
 
 func (c *Config) known() map[string]bool { return c.knownKeys }
 

@@ -17,7 +17,9 @@ import (
 //
 //	func (r *reader) device() Device
 //
-// and parse gives it one line. Keys are the lower-case setting names.
+// and Config.read gives it one line (c.Device = r.device()): its settings are
+// then known (no unknown-name warning) and may come from files (X_FILE). Keys
+// are the lower-case setting names.
 type reader struct {
 	raw map[string]string
 	// from says where each setting that did not come from the defaults was set:

@@ -65,7 +65,7 @@ func (r *reader) uriPassword(key, uri string) {
 // bridgeSecrets refuses placeholders in the settings of the enabled bridges that
 // name a secret (OKTA_SHARED_SECRET, CYBERARK_PASS, ...), before any bridge is
 // launched. The host checks the rest of what bridges declare secret once it
-// knows it (SecretProblems).
+// knows it (BridgeProblems).
 func (r *reader) bridgeSecrets(ids []string) {
 	var keys []string
 	for key := range r.raw {
@@ -84,14 +84,23 @@ func (r *reader) bridgeSecrets(ids []string) {
 // secretName matches setting names that say they hold a secret.
 var secretName = regexp.MustCompile(`_(secret|pass|password|passwd|token|api_key|private_key)$`)
 
-// SecretProblems checks the values of settings a bridge declares secret (by
-// their environment names), as the section readers check the host's: one
-// problem per placeholder.
-func (c *Config) SecretProblems(names ...string) []string {
+// BridgeSetting is a setting a bridge declares, by its environment name.
+type BridgeSetting struct {
+	Name   string
+	Secret bool
+}
+
+// BridgeProblems checks the settings the enabled bridges declare as the section
+// readers check the host's: X and X_FILE both set, an X_FILE that cannot be
+// read, a placeholder as a secret. One problem per setting, worded as the
+// readers word it (the host drops those reported twice).
+func (c *Config) BridgeProblems(settings ...BridgeSetting) []string {
 	var out []string
-	for _, n := range names {
-		if why := placeholder(c.Setting(n)); why != "" {
-			out = append(out, placeholderProblem(n, "", why))
+	for _, s := range settings {
+		if _, _, problem := fromFile(c.raw, c.from, strings.ToLower(s.Name)); problem != "" {
+			out = append(out, problem)
+		} else if why := placeholder(c.Setting(s.Name)); s.Secret && why != "" {
+			out = append(out, placeholderProblem(s.Name, "", why))
 		}
 	}
 	return out

@@ -83,16 +83,37 @@ func TestPlaceholderSecretsRefused(t *testing.T) {
 	}
 }
 
-// A bridge's declared secrets are checked once the host knows them.
-func TestSecretProblems(t *testing.T) {
+// A bridge's declared settings are checked once the host knows them: X_FILE,
+// and placeholders in the secret ones.
+func TestBridgeProblems(t *testing.T) {
 	t.Parallel()
-	c, err := Load(Sources{Environ: []string{"HASH_SALT=pepper", "PING_SHARED_SECRET=replace-me", "ACME_KEY=3f9a0c7e", "OTHER=changeme"}})
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	write(t, secret, "3f9a0c7e5d1b\n")
+	c, err := Load(Sources{Environ: []string{"HASH_SALT=pepper", "PING_SHARED_SECRET=replace-me", "ACME_KEY=3f9a0c7e",
+		"ACME_MODE=example", "ACME_TOKEN_FILE=" + filepath.Join(dir, "missing"), "ACME_USER=u", "ACME_USER_FILE=" + secret,
+		"ACME_PASS_FILE=" + secret, "OTHER=changeme"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := c.SecretProblems("PING_SHARED_SECRET", "ACME_KEY", "UNSET_SECRET")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "PING_SHARED_SECRET: ") || !strings.Contains(got[0], "placeholder") {
-		t.Errorf("problems = %q", got)
+	got := c.BridgeProblems(BridgeSetting{"PING_SHARED_SECRET", true}, BridgeSetting{"ACME_KEY", true},
+		BridgeSetting{"ACME_MODE", false}, BridgeSetting{"ACME_TOKEN", true}, BridgeSetting{"ACME_USER", false},
+		BridgeSetting{"ACME_PASS", true}, BridgeSetting{"UNSET_SECRET", true})
+	want := []string{
+		"PING_SHARED_SECRET: the value is a well-known placeholder",
+		"ACME_TOKEN_FILE: cannot read " + filepath.Join(dir, "missing"),
+		"ACME_USER and ACME_USER_FILE: set only one of them",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("problems = %q, want %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if v := c.Setting("ACME_PASS"); v != "3f9a0c7e5d1b" {
+		t.Errorf("ACME_PASS from its file = %q", v)
 	}
 }
 
