@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/smsplus/smsplus/host/internal/config"
 )
@@ -53,7 +52,12 @@ Post a realistic example hook of VENDOR (okta, auth0, pingone, cyberark,
 fusionauth), with the configured secret, to a running server.`,
 	"check-config": `smsplus check-config [--config FILE] [--env-file FILE]
 
-Report every configuration problem at once, in plain words; exit 1 if any.`,
+Report every configuration problem at once, in plain words: the settings (a
+placeholder such as replace-me is refused as a secret), each enabled bridge's
+own check of its settings, the SMS provider's and the biometrics engine's.
+Exit 1 if there is any. Warnings (a name that looks like a setting but is
+none, such as HASH_SALTT) are listed apart and do not change the exit code.
+Any setting X may be read from the file X_FILE names.`,
 	"plugins": `smsplus plugins [--config FILE] [--env-file FILE] [--url URL]
 
 List the bridge plugins found, enabled or not, with versions and checksums.`,
@@ -180,18 +184,4 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func printProblems(w io.Writer, err error) {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		fmt.Fprintf(w, "%d configuration problem(s):\n", len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintf(w, "  - %s\n", p)
-		}
-		return
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "  - %s\n", line)
-	}
 }
