@@ -127,10 +127,39 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printBridgeSettings(stdout, inspections, cfg)
 	if len(problems) > 0 {
 		fmt.Fprintf(stdout, "\nproblems (SMS+ refuses to launch these bridges until they are fixed):\n  - %s\n", strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// printBridgeSettings lists what each bridge's Info declares: its name and its
+// settings (required or not, secret or not, set or not, what they are), never
+// a value. Whether the values are right is the bridge's to say (check-config).
+func printBridgeSettings(w io.Writer, inspections []pluginhost.Inspection, cfg *config.Config) {
+	for _, in := range inspections {
+		if in.Info == nil || len(in.Info.Settings) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%s) reads:\n", in.ID, in.Info.DisplayName)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, st := range in.Info.Settings {
+			kind := "optional"
+			if st.Required {
+				kind = "required"
+			}
+			if st.Secret {
+				kind += ", secret"
+			}
+			set := "not set"
+			if cfg.Setting(st.Name) != "" {
+				set = "set"
+			}
+			fmt.Fprintf(tw, "  %s\t%s, %s\t%s\n", st.Name, kind, set, st.Description)
+		}
+		_ = tw.Flush()
+	}
 }
 
 func yesNo(b bool) string {

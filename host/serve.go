@@ -22,6 +22,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/host/internal/httpapi"
 	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/metrics"
@@ -31,6 +32,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/backend"
+	"github.com/smsplus/smsplus/sdk/bridge"
 	"github.com/smsplus/smsplus/web"
 )
 
@@ -214,8 +216,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		},
 		Log: log,
 	})
+	flow := hookflow.New(svc, hookflow.Options{Budget: cfg.HookBudget, Observer: met, Log: log})
 	api := httpapi.New(httpapi.Options{
 		Service: svc,
+		Flow:    flow,
 		Hooks: func(id string) (httpapi.Hook, bool) {
 			p, ok := plugins.Get(id)
 			return p, ok
@@ -231,11 +235,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		Engine:            verifier.Name(),
 		Log:               log,
 		LogRequests:       cfg.LogRequests,
-		HookBudget:        cfg.HookBudget,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		HookBodyTimeout:   cfg.HookBodyTimeout,
 		HookMaxPerClient:  cfg.HookMaxPerClient,
-		Observer:          met,
 		Metrics:           met.Handler(),
 		MetricsToken:      cfg.MetricsToken,
 		PageRatePerMinute: cfg.PageRatePerMinute,
@@ -280,15 +282,28 @@ func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 }
 
 func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*pluginhost.Manager, error) {
+	return startBridges(ctx, cfg, cfg.EnabledBridges, stderr)
+}
+
+// startBridges launches and configures the bridges ids, as `smsplus serve` does,
+// and supervises them until the manager stops.
+func startBridges(ctx context.Context, cfg *config.Config, ids []string, stderr io.Writer) (*pluginhost.Manager, error) {
 	found, err := pluginhost.Discover(pluginDirs(cfg))
 	if err != nil {
 		return nil, err
 	}
 	level := hclog.LevelFromString(cfg.LogLevel)
-	m := pluginhost.NewManager(pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
+	opts := pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
 		Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
-	})))
-	if err := m.Start(ctx, found, cfg.EnabledBridges); err != nil {
+	}))
+	// A developer's bridges running under a debugger (bridge.Main -debug).
+	if v := cfg.Setting(bridge.ReattachEnv); v != "" {
+		if opts.Reattach, err = bridge.ParseReattach(v); err != nil {
+			return nil, err
+		}
+	}
+	m := pluginhost.NewManager(opts)
+	if err := m.Start(ctx, found, ids); err != nil {
 		return nil, err // every bridge's problems, joined
 	}
 	return m, nil
