@@ -12,7 +12,9 @@
 # and exports those variables for the command. A variable already set is kept and
 # its server is not started (point the tests at your own servers that way).
 #
-# Redis comes from Debian's redis-server package (installed when missing, as root).
+# Redis comes from Debian's redis-server package (installed when missing, as root; the
+# Redis tests also start servers of their own with it, so it is installed whenever it
+# is missing, even if every Redis variable is set).
 # FerretDB is built from the Go module proxy by the tool module in .ci/ferretdb and
 # cached in .cache/bin (rebuilt when that module changes). Its SQLite handler is the
 # default; SMSPLUS_FERRETDB_HANDLER=postgresql uses the local PostgreSQL instead (see
@@ -74,26 +76,27 @@ wait_for() {
 }
 
 # ---- Redis: single server, Sentinel, Cluster -------------------------------------
+# Each Redis keeps its data as production must (the Redis store refuses a server that
+# does not, see docs/storage.md): an append-only file in its temporary directory,
+# fsynced every second, and no eviction. Tests that need a volatile Redis start their
+# own (storagetest.StartRedis).
 redis_server() { # PORT [ARGS...]: start redis-server in the foreground, in the background
   local port=$1 dir="$work/redis-$1"
   shift
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-    --logfile "$dir/log" "$@" &
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --logfile "$dir/log" \
+    --save '' --appendonly yes --appendfsync everysec --maxmemory-policy noeviction "$@" &
   pids+=($!)
   wait_port "$port" $! "$dir/log"
 }
 
-if [ -z "${SMSPLUS_TEST_REDIS_URL:-}" ] || [ -z "${SMSPLUS_TEST_REDIS_CLUSTER_ADDRS:-}" ] ||
-   [ -z "${SMSPLUS_TEST_REDIS_SENTINEL_ADDRS:-}" ]; then
-  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      say "installing redis-server (Debian)"
-      apt-get update -qq >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-    else
-      fail "redis-server is missing: install Debian's redis-server (or Redis 6.2+)"
-    fi
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing redis-server (Debian)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    fail "redis-server is missing: install Debian's redis-server (or Redis 6.2+)"
   fi
 fi
 

@@ -1,4 +1,5 @@
-// Package configs embeds the sample vendor payloads that `smsplus simulate` posts.
+// Package configs embeds sample vendor payloads, which the host's end-to-end
+// tests post. (`smsplus simulate` asks each bridge's plugin for its example.)
 package configs
 
 import (

@@ -21,10 +21,19 @@ const biometricsUsage = `Usage:
       Measure the typing-biometrics detectors on the CMU keystroke benchmark
       (DSL-StrongPasswordData.csv). Prints one line per protocol and detector:
       protocol=<paper|enroll5|enroll10> detector=<name> mean_eer= sd= zero_miss_far=
-      Timings go to stderr. --diagnostics then prints, for the local engine: its
-      false-reject and false-accept rates at its own thresholds (operating_point=),
-      over simulated runs of logins with and without profile updates (logins), and
-      its EER against impostors its tables never saw (fold_check=).
+      then, when the local detector is selected, the local engine as it runs
+      (thresholds, replay and machine checks, profile updates) against attacks,
+      one line per attack, enrollment size (3, 5) and operating point:
+      attack=<name> enroll=<n> operating_point=<standard|strict> accepted= count=
+      (genuine: the first typing of each later session; zero-effort: other
+      subjects' first typings; population-median; near-constant; replay-4ms,
+      replay-8ms, replay-20ms: the last accepted pattern with that jitter).
+      Timings go to stderr. --diagnostics then prints, for the local engine: the
+      replay distances and rhythm spreads its replay limit and machine check are
+      set from (replay_distance, rhythm_spread), its false-reject and
+      false-accept rates at its own thresholds (operating_point=), over simulated
+      runs of logins with and without profile updates (logins), and its EER
+      against impostors its tables never saw (fold_check=).
   smsplus biometrics prior --dataset FILE
       Learn the local engine's built-in prior from the benchmark and print it as
       JSON (host/internal/biometrics/local/prior_cmu.json).
@@ -82,7 +91,28 @@ func runBiometricsEval(ctx context.Context, args []string, stdout, stderr io.Wri
 	for _, l := range lines {
 		fmt.Fprintln(stderr, l.Timing())
 	}
+	if hasLocal(detectors) {
+		attackStart := time.Now()
+		attacks, err := eval.Attacks(ctx, ds, eval.AttackEnrollments, *workers)
+		if err != nil {
+			return err
+		}
+		for _, a := range attacks {
+			fmt.Fprintln(stdout, a)
+		}
+		fmt.Fprintf(stderr, "attacks: %s\n", time.Since(attackStart).Round(time.Millisecond))
+	}
 	if *diagnostics {
+		dists, err := eval.ReplayDistances(ctx, ds)
+		if err != nil {
+			return err
+		}
+		for _, d := range dists {
+			fmt.Fprintln(stdout, d)
+		}
+		for _, l := range eval.MeasureRhythmSpreads(ds).Lines() {
+			fmt.Fprintln(stdout, l)
+		}
 		ops, err := eval.OperatingPoints(ctx, ds, []eval.Protocol{
 			{Name: "enroll3", Train: 3}, eval.Enroll5, eval.Enroll10, eval.Paper,
 		})
@@ -111,6 +141,15 @@ func runBiometricsEval(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "evaluated %d subjects in %s on %d workers\n", len(ds.Subjects), time.Since(start).Round(time.Millisecond), *workers)
 	return nil
+}
+
+func hasLocal(detectors []eval.Detector) bool {
+	for _, d := range detectors {
+		if d.Name() == "local" {
+			return true
+		}
+	}
+	return false
 }
 
 func runBiometricsPrior(args []string, stdout, stderr io.Writer) error {

@@ -20,11 +20,11 @@ func TestBiometricsEvalCommand(t *testing.T) {
 	}
 	line := regexp.MustCompile(`^protocol=(paper|enroll5|enroll10) detector=([a-z-]+) mean_eer=[01]\.\d{4} sd=[01]\.\d{4} zero_miss_far=[01]\.\d{4}$`)
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != 3*7 {
-		t.Fatalf("%d lines, want 21:\n%s", len(lines), stdout.String())
+	if len(lines) != 3*7+28 {
+		t.Fatalf("%d lines, want 21 protocol and 28 attack lines:\n%s", len(lines), stdout.String())
 	}
 	seen := map[string]bool{}
-	for _, l := range lines {
+	for _, l := range lines[:21] {
 		m := line.FindStringSubmatch(l)
 		if m == nil {
 			t.Errorf("line %q does not have the format", l)
@@ -32,6 +32,7 @@ func TestBiometricsEvalCommand(t *testing.T) {
 		}
 		seen[m[1]+"/"+m[2]] = true
 	}
+	checkAttackLines(t, lines[21:])
 	for _, p := range []string{"paper", "enroll5", "enroll10"} {
 		for _, d := range []string{"scaled-manhattan", "nn-mahalanobis", "outlier-count", "mahalanobis", "manhattan", "euclidean", "local"} {
 			if !seen[p+"/"+d] {
@@ -44,6 +45,41 @@ func TestBiometricsEvalCommand(t *testing.T) {
 	}
 }
 
+// checkAttackLines checks the attack lines: one per attack, enrollment size
+// and operating point, and none of the near-constant and +-4/+-8 ms replay
+// attempts accepted on the excerpt (the engine's checks refuse them all).
+func checkAttackLines(t *testing.T, lines []string) {
+	t.Helper()
+	attack := regexp.MustCompile(`^attack=([a-z0-9-]+) enroll=(3|5) operating_point=(standard|strict) accepted=([01]\.\d{4}) count=(\d+)/(\d+)$`)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		m := attack.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line %q is not an attack line", l)
+			continue
+		}
+		seen[m[1]+"/"+m[2]+"/"+m[3]] = true
+		if m[6] == "0" {
+			t.Errorf("%q: no attempts", l)
+		}
+		switch m[1] {
+		case "near-constant", "replay-4ms", "replay-8ms":
+			if m[5] != "0" {
+				t.Errorf("%q: want none accepted", l)
+			}
+		}
+	}
+	for _, a := range []string{"genuine", "zero-effort", "population-median", "near-constant", "replay-4ms", "replay-8ms", "replay-20ms"} {
+		for _, k := range []string{"3", "5"} {
+			for _, op := range []string{"standard", "strict"} {
+				if !seen[a+"/"+k+"/"+op] {
+					t.Errorf("no line for attack %s, enroll %s, %s", a, k, op)
+				}
+			}
+		}
+	}
+}
+
 func TestBiometricsEvalDiagnostics(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
@@ -52,13 +88,18 @@ func TestBiometricsEvalDiagnostics(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"protocol=paper detector=local ", "operating_point=enroll3 detector=local frr=", "logins enroll=3 updates=true", "fold_check=enroll5 detector=local"} {
+	for _, want := range []string{"protocol=paper detector=local ", "attack=replay-20ms enroll=5 operating_point=strict ",
+		"replay_distance pairs=different-days ", "replay_distance pairs=replay-8ms ", "rhythm_spread patterns=genuine ",
+		"rhythm_spread patterns=near-constant-3ms value=", "operating_point=enroll3 detector=local frr=", "logins enroll=3 updates=true", "fold_check=enroll5 detector=local"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	if n := strings.Count(out, "protocol="); n != 3 {
 		t.Errorf("%d protocol lines for one detector, want 3", n)
+	}
+	if n := strings.Count(out, "attack="); n != 28 {
+		t.Errorf("%d attack lines, want 28", n)
 	}
 }
 
@@ -89,6 +130,7 @@ func TestBiometricsUsage(t *testing.T) {
 		"unknown subcommand": {[]string{"biometrics", "train"}, ExitUsage},
 		"no dataset":         {[]string{"biometrics", "eval"}, ExitUsage},
 		"unknown detector":   {[]string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "svm"}, ExitUsage},
+		"baselines only":     {[]string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "manhattan"}, ExitOK},
 		"missing file":       {[]string{"biometrics", "eval", "--dataset", "testdata/none.csv"}, ExitFailed},
 		"not the benchmark":  {[]string{"biometrics", "eval", "--dataset", "biometrics.go"}, ExitFailed},
 		"help":               {[]string{"biometrics", "help"}, ExitOK},

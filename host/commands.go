@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 )
 
@@ -23,26 +25,41 @@ func runCheckConfig(ctx context.Context, args, environ []string, stdout io.Write
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var rep report
 	cfg, err := src.load(environ)
-	if err != nil {
-		printProblems(stdout, err)
-		return fmt.Errorf("configuration has problems")
+	rep.add(err)
+	if cfg == nil { // a file could not be read: nothing else can be checked
+		rep.print(stdout)
+		return errors.New("configuration has problems")
 	}
-	// Starting the enabled bridges is the only way to learn what they think of
-	// their settings; they are stopped again at once.
-	m, err := startPlugins(ctx, cfg, io.Discard)
-	if err != nil {
-		printProblems(stdout, err)
-		return fmt.Errorf("configuration has problems")
-	}
-	m.Stop()
-	if _, _, _, err := newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard); err != nil {
-		printProblems(stdout, err)
-		return fmt.Errorf("configuration has problems")
+	checkSettings(ctx, cfg, &rep)
+	rep.print(stdout)
+	if len(rep.problems) > 0 {
+		return errors.New("configuration has problems")
 	}
 	fmt.Fprintf(stdout, "configuration OK: store %s, sms %s, biometrics %s, bridges [%s], base URL %s\n",
 		cfg.DataStore, cfg.SMSProvider, cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
 	return nil
+}
+
+// checkSettings adds to rep what the configuration alone cannot tell: the
+// bridges' own checks, the engines' and the sender's. It goes on past problems,
+// so that one run lists them all.
+func checkSettings(ctx context.Context, cfg *config.Config, rep *report) {
+	// Starting the enabled bridges is the only way to learn what they think of
+	// their settings; they are stopped again at once.
+	m, err := startPlugins(ctx, cfg, io.Discard)
+	rep.add(err)
+	declared := declaredSettings(ctx, cfg, m, true)
+	if m != nil {
+		m.Stop()
+	}
+	rep.problem(bridgeSettingProblems(cfg, declared)...)
+	rep.warn(cfg.Warnings(namespaces(cfg, declared)...)...)
+	_, _, _, err = newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
+	rep.add(err)
+	_, warning, _ := catalog(cfg)
+	rep.warn(warning)
 }
 
 func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) error {
@@ -110,10 +127,39 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printBridgeSettings(stdout, inspections, cfg)
 	if len(problems) > 0 {
 		fmt.Fprintf(stdout, "\nproblems (SMS+ refuses to launch these bridges until they are fixed):\n  - %s\n", strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// printBridgeSettings lists what each bridge's Info declares: its name and its
+// settings (required or not, secret or not, set or not, what they are), never
+// a value. Whether the values are right is the bridge's to say (check-config).
+func printBridgeSettings(w io.Writer, inspections []pluginhost.Inspection, cfg *config.Config) {
+	for _, in := range inspections {
+		if in.Info == nil || len(in.Info.Settings) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%s) reads:\n", in.ID, in.Info.DisplayName)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, st := range in.Info.Settings {
+			kind := "optional"
+			if st.Required {
+				kind = "required"
+			}
+			if st.Secret {
+				kind += ", secret"
+			}
+			set := "not set"
+			if cfg.Setting(st.Name) != "" {
+				set = "set"
+			}
+			fmt.Fprintf(tw, "  %s\t%s, %s\t%s\n", st.Name, kind, set, st.Description)
+		}
+		_ = tw.Flush()
+	}
 }
 
 func yesNo(b bool) string {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/smsplus/smsplus/host/internal/config"
 )
@@ -26,7 +25,7 @@ const usage = `smsplus protects SMS one-time passcodes with typing biometrics.
 
 Usage:
   smsplus serve         [--config FILE] [--env-file FILE]   run the service
-  smsplus simulate VENDOR --phone E164 [--url URL] [--otp CODE]   post an example hook
+  smsplus simulate BRIDGE --phone E164 [--url URL] [--otp CODE]   post an example hook
   smsplus check-config  [--config FILE] [--env-file FILE]   report every configuration problem
   smsplus plugins       [--config FILE] [--env-file FILE]   list the bridge plugins found
   smsplus biometrics eval --dataset FILE                   measure typing biometrics on the CMU benchmark
@@ -47,13 +46,19 @@ Run the service: the IAM hooks, the challenge pages, /healthz, /readyz and
 On SIGTERM or SIGINT, /readyz answers 503 for SHUTDOWN_DRAIN_MS (a second
 signal cuts that short), then new connections are refused, requests in flight
 finish (hooks within their budget), and the bridge plugins stop.`,
-	"simulate": `smsplus simulate VENDOR --phone E164 [flags]
+	"simulate": `smsplus simulate BRIDGE --phone E164 [flags]
 
-Post a realistic example hook of VENDOR (okta, auth0, pingone, cyberark,
-fusionauth), with the configured secret, to a running server.`,
+Post a realistic example hook of BRIDGE (okta, auth0, pingone, cyberark,
+fusionauth, or any bridge plugin that renders examples) to a running server.
+The bridge's plugin renders it, authenticated with the configured settings.`,
 	"check-config": `smsplus check-config [--config FILE] [--env-file FILE]
 
-Report every configuration problem at once, in plain words; exit 1 if any.`,
+Report every configuration problem at once, in plain words: the settings (a
+placeholder such as replace-me is refused as a secret), each enabled bridge's
+own check of its settings, the SMS provider's and the biometrics engine's.
+Exit 1 if there is any. Warnings (a name that looks like a setting but is
+none, such as HASH_SALTT) are listed apart and do not change the exit code.
+Any setting X may be read from the file X_FILE names.`,
 	"plugins": `smsplus plugins [--config FILE] [--env-file FILE] [--url URL]
 
 List the bridge plugins found, enabled or not, with versions and checksums.`,
@@ -86,8 +91,8 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 		err = runServe(ctx, rest, environ, stdout, stderr)
 	case "simulate":
 		if len(rest) > 0 && isHelpArg(rest[0]) {
-			// simulate reads its vendor before its flags; show them all the same.
-			rest = []string{"VENDOR", "--help"}
+			// simulate reads its bridge before its flags; show them all the same.
+			rest = []string{"BRIDGE", "--help"}
 		}
 		err = runSimulate(ctx, rest, environ, stdout)
 	case "check-config":
@@ -180,18 +185,4 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func printProblems(w io.Writer, err error) {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		fmt.Fprintf(w, "%d configuration problem(s):\n", len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintf(w, "  - %s\n", p)
-		}
-		return
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "  - %s\n", line)
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/host/internal/httpapi"
 	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/metrics"
@@ -32,6 +32,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/backend"
+	"github.com/smsplus/smsplus/sdk/bridge"
 	"github.com/smsplus/smsplus/web"
 )
 
@@ -48,7 +49,13 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	cfg, err := src.load(environ)
 	if err != nil {
-		printProblems(stderr, err)
+		// The warnings too: HASH_SALTT explains why HASH_SALT is missing.
+		var rep report
+		rep.add(err)
+		if cfg != nil {
+			rep.warn(cfg.Warnings(namespaces(cfg, nil)...)...)
+		}
+		rep.print(stderr)
 		return errors.New("not started: fix the configuration (smsplus check-config lists every problem)")
 	}
 	log := newLogger(cfg, stderr)
@@ -155,7 +162,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	plugins, err := startPlugins(ctx, cfg, stderr)
 	if err != nil {
 		_ = store.Close()
-		return nil, err
+		return nil, fmt.Errorf("bridges not started:\n%w", err)
+	}
+	declared := declaredSettings(ctx, cfg, plugins, false)
+	if problems := bridgeSettingProblems(cfg, declared); len(problems) > 0 {
+		_ = store.Close()
+		plugins.Stop()
+		return nil, &config.Error{Problems: problems}
+	}
+	for _, w := range cfg.Warnings(namespaces(cfg, declared)...) {
+		log.Warn("configuration warning", "warning", w)
 	}
 	verifier, sender, texts, err := newEngines(cfg, store, sealer, log, stdout)
 	if err != nil {
@@ -207,8 +223,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		},
 		Log: log,
 	})
+	flow := hookflow.New(svc, hookflow.Options{Budget: cfg.HookBudget, Observer: met, Log: log})
 	api := httpapi.New(httpapi.Options{
 		Service: svc,
+		Flow:    flow,
 		Hooks: func(id string) (httpapi.Hook, bool) {
 			p, ok := plugins.Get(id)
 			return p, ok
@@ -224,11 +242,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		Engine:            verifier.Name(),
 		Log:               log,
 		LogRequests:       cfg.LogRequests,
-		HookBudget:        cfg.HookBudget,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		HookBodyTimeout:   cfg.HookBodyTimeout,
 		HookMaxPerClient:  cfg.HookMaxPerClient,
-		Observer:          met,
 		Metrics:           met.Handler(),
 		MetricsToken:      cfg.MetricsToken,
 		PageRatePerMinute: cfg.PageRatePerMinute,
@@ -265,46 +281,57 @@ func pluginDirs(cfg *config.Config) []string {
 // bridge's declared settings through Setting, and only those in the bridge's
 // namespace (pluginhost.SettingsPrefix); PLUGIN_SHA256_<ID> pins are read there too.
 func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
-	// PLUGIN_RESTART_BACKOFF_MS: the wait before restarting a dead bridge (doubles
-	// up to 30 s).
-	backoff, _ := strconv.Atoi(cfg.Setting("PLUGIN_RESTART_BACKOFF_MS"))
 	return pluginhost.Options{
 		Setting:                  cfg.Setting,
-		RestartBackoff:           time.Duration(backoff) * time.Millisecond,
+		RestartBackoff:           cfg.PluginRestartBackoff,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		Logger:                   log,
 	}
 }
 
 func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*pluginhost.Manager, error) {
+	return startBridges(ctx, cfg, cfg.EnabledBridges, stderr)
+}
+
+// startBridges launches and configures the bridges ids, as `smsplus serve` does,
+// and supervises them until the manager stops.
+func startBridges(ctx context.Context, cfg *config.Config, ids []string, stderr io.Writer) (*pluginhost.Manager, error) {
 	found, err := pluginhost.Discover(pluginDirs(cfg))
 	if err != nil {
 		return nil, err
 	}
 	level := hclog.LevelFromString(cfg.LogLevel)
-	m := pluginhost.NewManager(pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
+	opts := pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
 		Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
-	})))
-	if err := m.Start(ctx, found, cfg.EnabledBridges); err != nil {
-		return nil, fmt.Errorf("bridges not started:\n%w", err)
+	}))
+	// A developer's bridges running under a debugger (bridge.Main -debug).
+	if v := cfg.Setting(bridge.ReattachEnv); v != "" {
+		if opts.Reattach, err = bridge.ParseReattach(v); err != nil {
+			return nil, err
+		}
+	}
+	m := pluginhost.NewManager(opts)
+	if err := m.Start(ctx, found, ids); err != nil {
+		return nil, err // every bridge's problems, joined
 	}
 	return m, nil
 }
 
 // newEngines builds the configured biometrics engine, SMS sender and texts. It
-// contacts nothing, so check-config can use it to report their problems.
+// contacts nothing, so check-config can use it to report their problems; each
+// problem is its own error in the join, and names its setting.
 func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, log *slog.Logger, console io.Writer) (biometrics.Verifier, sms.Sender, *i18n.Catalog, error) {
 	var problems []error
 	// Enrolled timings are biometric data: sealed at rest like the codes.
 	var verifier biometrics.Verifier = local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples, Sealer: sealer})
-	if cfg.BiometricsEngine == "typingdna" {
+	// Without a key or a secret the configuration has said so already (check-config
+	// goes on past its problems).
+	if cfg.BiometricsEngine == "typingdna" && cfg.TypingDNA.APIKey != "" && cfg.TypingDNA.APISecret != "" {
 		eng, err := typingdna.New(typingdna.Options{
 			Server: cfg.TypingDNA.Server, APIKey: cfg.TypingDNA.APIKey, APISecret: cfg.TypingDNA.APISecret,
 			Timeout: cfg.TypingDNA.Timeout, Logger: log,
 		})
-		if err != nil {
-			problems = append(problems, fmt.Errorf("typingdna engine: %w", err))
-		}
+		problems = append(problems, split(err)...)
 		verifier = eng
 	}
 	var sender sms.Sender = sms.NewConsole(console)
@@ -315,22 +342,44 @@ func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, lo
 			FromNumber: tw.FromNumber, MessagingServiceSID: tw.MessagingServiceSID, StatusCallback: tw.StatusCallback,
 			Timeout: tw.Timeout, Edge: tw.Edge, Region: tw.Region, BaseURL: tw.BaseURL, Log: log,
 		})
-		if err != nil {
-			problems = append(problems, fmt.Errorf("twilio sender: %w", err))
-		}
+		problems = append(problems, split(err)...) // each names its TWILIO_* setting
 		sender = tws
 	}
-	texts, err := i18n.Builtin().WithDefault(cfg.DefaultLanguage)
-	if err != nil {
+	texts, warning, err := catalog(cfg)
+	if warning != "" {
 		// A Node SMS+ .env may name a language we have no texts for; keep running.
-		log.Warn("DEFAULT_LANGUAGE has no texts; using the catalog default", "err", err)
-		texts = i18n.Builtin()
+		log.Warn("configuration warning", "warning", warning)
 	}
-	if texts, err = texts.Only(cfg.SupportedLanguages...); err != nil {
-		problems = append(problems, fmt.Errorf("SUPPORTED_LANGUAGES: %w", err))
+	if err != nil {
+		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
 		return nil, nil, nil, errors.Join(problems...)
 	}
 	return verifier, sender, texts, nil
+}
+
+// catalog is the texts of the configured languages. warning is set when
+// DEFAULT_LANGUAGE has no texts (the catalog's default is used instead).
+func catalog(cfg *config.Config) (texts *i18n.Catalog, warning string, err error) {
+	texts, err = i18n.Builtin().WithDefault(cfg.DefaultLanguage)
+	if err != nil {
+		warning = fmt.Sprintf("DEFAULT_LANGUAGE: SMS+ has no texts for %q; the catalog's default language is used (%v)", cfg.DefaultLanguage, err)
+		texts = i18n.Builtin()
+	}
+	if texts, err = texts.Only(cfg.SupportedLanguages...); err != nil {
+		return nil, warning, fmt.Errorf("SUPPORTED_LANGUAGES: %w", err)
+	}
+	return texts, warning, nil
+}
+
+// split returns the errors joined in err, or err alone.
+func split(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }

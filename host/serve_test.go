@@ -11,19 +11,19 @@ import (
 // and setting DATA_ENCRYPTION_KEY later keeps what was sealed before readable.
 func TestSealedByDefault(t *testing.T) {
 	t.Parallel()
-	derivedOnly, err := newSealer(&config.Config{HashSalt: "salt"})
+	derivedOnly, err := newSealer(&config.Config{Core: config.Core{HashSalt: "salt"}})
 	if err != nil || !derivedOnly.Encrypted() {
 		t.Fatalf("without DATA_ENCRYPTION_KEY values must still be encrypted (err %v)", err)
 	}
 	old := derivedOnly.Seal([]byte("123456"), "challenge:x")
-	withKey, err := newSealer(&config.Config{HashSalt: "salt", DataKey: bytes.Repeat([]byte{3}, 32)})
+	withKey, err := newSealer(&config.Config{Core: config.Core{HashSalt: "salt"}, Storage: config.Storage{DataKey: bytes.Repeat([]byte{3}, 32)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := withKey.Open(old, "challenge:x"); err != nil || string(got) != "123456" {
 		t.Fatalf("value sealed before DATA_ENCRYPTION_KEY was set: %q, %v", got, err)
 	}
-	otherSalt, _ := newSealer(&config.Config{HashSalt: "other"})
+	otherSalt, _ := newSealer(&config.Config{Core: config.Core{HashSalt: "other"}})
 	if _, err := otherSalt.Open(old, "challenge:x"); err == nil {
 		t.Fatal("a key derived from another salt opened the value")
 	}

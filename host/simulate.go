@@ -4,129 +4,80 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math/big"
 	"net/http"
-	"slices"
+	"net/url"
 	"strings"
 	"time"
 
-	"github.com/smsplus/smsplus/configs"
-	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/sdk/otp"
+	"github.com/smsplus/smsplus/sdk/phone"
 )
 
-// simulateAuth sets the credentials a vendor would send, from the configured
-// secret, under the same setting names the bridges read.
-var simulateAuth = map[string]func(cfg *config.Config, h http.Header) error{
-	"okta": func(cfg *config.Config, h http.Header) error {
-		secret, err := simulateSecret(cfg, "Okta", "OKTA_SHARED_SECRET")
-		if err != nil {
-			return err
-		}
-		name := cfg.Setting("OKTA_AUTH_HEADER")
-		if name == "" {
-			name = "Authorization"
-		}
-		h.Set(name, "Bearer "+secret)
-		return nil
-	},
-	"auth0": func(cfg *config.Config, h http.Header) error {
-		secret, err := simulateSecret(cfg, "your Auth0 Action", "AUTH0_SECRET", "AUTH0_SHARED_SECRET")
-		if err != nil {
-			return err
-		}
-		h.Set("Authorization", "Bearer "+secret)
-		return nil
-	},
-	"pingone":    basicAuth("PingOne", "PING_USERNAME", "pingone", "PING_SHARED_SECRET", "PINGONE_SHARED_SECRET"),
-	"cyberark":   basicAuth("CyberArk", "CYBERARK_USER", "cyberark", "CYBERARK_PASS", "CYBERARK_SHARED_SECRET"),
-	"fusionauth": basicAuth("FusionAuth", "FUSIONAUTH_USER", "fusionauth", "FUSIONAUTH_PASS", "FUSIONAUTH_SHARED_SECRET"),
-}
-
-// simulateSecret returns the first of the named settings that is set.
-func simulateSecret(cfg *config.Config, vendor string, names ...string) (string, error) {
-	for _, n := range names {
-		if v := strings.TrimSpace(cfg.Setting(n)); v != "" {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("%s is not set: simulate sends the same secret %s would", names[0], vendor)
-}
-
-// basicAuth sends HTTP Basic credentials, as PingOne, CyberArk and FusionAuth do.
-func basicAuth(vendor, userSetting, defaultUser string, secretSettings ...string) func(*config.Config, http.Header) error {
-	return func(cfg *config.Config, h http.Header) error {
-		secret, err := simulateSecret(cfg, vendor, secretSettings...)
-		if err != nil {
-			return err
-		}
-		user := strings.TrimSpace(cfg.Setting(userSetting))
-		if user == "" {
-			user = defaultUser
-		}
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+secret)))
-		return nil
-	}
-}
-
+// runSimulate posts an example hook of any bridge to a running server. The host
+// knows no vendor: it launches the bridge's plugin with its configured settings
+// and asks it (the optional Example call) for an authentic call of its vendor.
 func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError{errors.New("name the vendor (okta, auth0, pingone, cyberark, fusionauth): smsplus simulate okta --phone +12015550123")}
+		return usageError{errors.New("name the bridge, e.g. okta: smsplus simulate okta --phone +12015550123")}
 	}
-	vendor, args := strings.ToLower(args[0]), args[1:]
+	id, args := strings.ToLower(args[0]), args[1:]
 	var src sourceFlags
-	var phone, otp, target string
+	var to, code, locale, target string
 	fs := newFlagSet("simulate", stdout)
 	src.register(fs)
-	fs.StringVar(&phone, "phone", "", "destination phone `number`, e.g. +12015550123 (required)")
-	fs.StringVar(&otp, "otp", "", "the one-time `code` to send (default: random 6 digits)")
-	fs.StringVar(&target, "url", "", "hook `URL` (default: http://localhost:PORT/hooks/VENDOR)")
+	fs.StringVar(&to, "phone", "", "destination phone `number` in E.164, e.g. +12015550123 (required)")
+	fs.StringVar(&code, "otp", "", "the one-time `code` to send, 4 to 10 digits (default: random 6 digits)")
+	fs.StringVar(&locale, "locale", "", "the `locale` the vendor would send, e.g. en-US (default: the bridge's choice)")
+	fs.StringVar(&target, "url", "", "hook `URL` (default: http://localhost:PORT/hooks/BRIDGE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if phone == "" {
+	switch {
+	case to == "":
 		return usageError{errors.New("--phone is required")}
-	}
-	setAuth, ok := simulateAuth[vendor]
-	if !ok {
-		return usageError{fmt.Errorf("no simulation for vendor %q (have: %s)", vendor, strings.Join(slices.Sorted(maps.Keys(simulateAuth)), ", "))}
+	case !phone.IsE164(to):
+		return usageError{fmt.Errorf("--phone %q is not in E.164 form (+ and 7 to 15 digits)", to)}
+	case code != "" && !otp.Valid(code):
+		return usageError{fmt.Errorf("--otp %q is not 4 to 10 digits", code)}
 	}
 	cfg, err := src.load(environ)
 	if cfg == nil {
 		return err // only a missing or unreadable file gives no config at all
 	}
-	if target == "" {
-		target = fmt.Sprintf("http://localhost:%d/hooks/%s", cfg.Port, vendor)
-	}
-	if otp == "" {
+	if code == "" {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
-		otp = fmt.Sprintf("%06d", n.Int64())
+		code = fmt.Sprintf("%06d", n.Int64())
 	}
-	tmpl, err := configs.Sample(vendor)
-	if err != nil {
-		return err
+	if target == "" {
+		target = fmt.Sprintf("http://localhost:%d/hooks/%s", cfg.Port, id)
 	}
-	now := time.Now().UTC()
-	body := fillPlaceholders(tmpl, map[string]string{
-		"PHONE": phone, "OTP": otp, "EVENT_ID": "sim-" + now.Format("150405.000000"),
-		"NOW": now.Format(time.RFC3339Nano), "EXPIRES": now.Add(5 * time.Minute).Format(time.RFC3339Nano),
-	})
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	// The bridge runs as `smsplus serve` runs it: the same checks, the same
+	// settings. It is stopped as soon as it has rendered its example.
+	m, err := startBridges(ctx, cfg, []string{id}, io.Discard)
 	if err != nil {
-		return usageError{fmt.Errorf("bad --url: %w", err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if err := setAuth(cfg, req.Header); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "POST %s (%s hook, phone %s, one-time code %s)\n", target, vendor, phone, otp)
+	p, _ := m.Get(id)
+	example, err := p.Example(ctx, bridge.ExampleRequest{Phone: to, OTP: code, Locale: locale})
+	m.Stop()
+	switch {
+	case errors.Is(err, bridge.ErrUnsupported):
+		return fmt.Errorf("bridge %s renders no example: its plugin does not implement the optional Example call", id)
+	case err != nil:
+		return fmt.Errorf("bridge %s: %w", id, err)
+	}
+	req, err := simulatedRequest(ctx, target, example)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s (%s hook, phone %s, one-time code %s)\n", req.Method, req.URL.Redacted(), id, to, code)
 	client := &http.Client{Timeout: 10 * time.Second}
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -150,13 +101,31 @@ func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) 
 	return nil
 }
 
-// fillPlaceholders replaces {{NAME}} with the JSON-string-escaped value, so that
-// any input yields valid JSON.
-func fillPlaceholders(tmpl []byte, values map[string]string) []byte {
-	out := tmpl
-	for k, v := range values {
-		esc, _ := json.Marshal(v)
-		out = bytes.ReplaceAll(out, []byte("{{"+k+"}}"), esc[1:len(esc)-1])
+// simulatedRequest is the bridge's example sent to target: its method, headers
+// and body, and its query added to target's.
+func simulatedRequest(ctx context.Context, target string, ex *bridge.Request) (*http.Request, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, usageError{fmt.Errorf("bad --url %q: want e.g. http://localhost:8080/hooks/okta", target)}
 	}
-	return out
+	if ex.RawQuery != "" {
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += ex.RawQuery
+	}
+	method := ex.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(ex.Body))
+	if err != nil {
+		return nil, fmt.Errorf("example request: %w", err)
+	}
+	for _, h := range ex.Headers {
+		for _, v := range h.Values {
+			req.Header.Add(h.Name, v)
+		}
+	}
+	return req, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,14 +57,10 @@ const (
 	msgBadCode       = "code must be 4 to 10 digits"
 )
 
-var ownTexts = map[string]bool{
-	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
-	msgNotObject: true, msgBadJSON: true, msgNoRecipient: true, msgBadPhone: true, msgBadDelivery: true,
-	msgNotOTP: true, msgNoCodeNoDigit: true, msgNoCode: true, msgBadCode: true,
-	msgMediaType: true, msgDuplicate: true,
-}
-
-var _ bridge.Bridge = (*auth0)(nil)
+var (
+	_ bridge.Bridge   = (*auth0)(nil)
+	_ bridge.Exampler = (*auth0)(nil)
+)
 
 // auth0 implements bridge.Bridge for Auth0. With the Actions triggers Auth0 runs
 // the operator's JavaScript, which calls SMS+; the wire format is the one the
@@ -86,11 +83,10 @@ func newAuth0() *auth0 { return &auth0{now: time.Now} }
 
 func (a *auth0) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "auth0",
-		DisplayName:  "Auth0 custom phone provider and SMS gateway",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "voice", "legacy_sms_gateway"},
-		Deadline:     deadline,
+		ID:          "auth0",
+		DisplayName: "Auth0 custom phone provider and SMS gateway",
+		Version:     "0.1.0",
+		Deadline:    deadline,
 		Settings: []bridge.Setting{
 			{Name: settingSecret, Required: true, Secret: true, Description: "The secret the Auth0 Action sends as " +
 				`"Authorization: Bearer <secret>" (the Action secret SMSPLUS_SECRET), and the legacy SMS gateway's ` +
@@ -164,77 +160,71 @@ type hookBody struct {
 
 func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON), nil
 	}
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, msgMethod), nil
+		return answer.Reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, msgMethod), nil
 	}
 	cfg := a.cfg.Load()
 	if cfg == nil {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgNotConfigured), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured), nil
 	}
 	if !a.authentic(cfg, req.Header("Authorization")) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized), nil
 	}
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
+		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge), nil
 	}
 	// Both callers send JSON labelled application/json: the setup guide's Action
 	// sets the header, and the legacy gateway posts JSON. Auth0's own sample
 	// Action sets none (fetch then labels the string text/plain); the answer
 	// names the header to add.
 	if payload.RequireJSON(req) != nil {
-		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+		return answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType), nil
 	}
 	var h hookBody
 	switch err := payload.JSON(req.Body, &h); {
 	case errors.Is(err, payload.ErrNotUTF8):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrNotObject):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotObject), nil
 	case errors.Is(err, payload.ErrDuplicate):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate), nil
 	case err != nil:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON), nil
 	}
 
-	meta := map[string]string{}
 	channel := bridge.ChannelSMS
 	mt := strings.ToLower(strings.TrimSpace(h.MessageType))
 	switch {
 	case mt == "sms" || mt == "voice":
 		// send-phone-message (legacy MFA) forwarded: message_type is the channel.
-		meta["trigger"] = "send-phone-message"
 		if mt == "voice" {
 			channel = bridge.ChannelVoice
 		}
 	case mt == "" || strings.HasPrefix(mt, "otp_"):
-		if mt != "" {
-			meta["message_type"] = mt
-		}
 	default:
 		// blocked_account, change_password, password_breach: no code to protect.
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeNotOTP, msgNotOTP), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotOTP), nil
 	}
 	switch strings.ToLower(strings.TrimSpace(h.DeliveryMethod)) {
 	case "", "text", "sms":
 	case "voice":
 		channel = bridge.ChannelVoice
 	default:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadDelivery), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadDelivery), nil
 	}
 
+	// The custom phone provider sends message, send-phone-message text, the
+	// legacy Passwordless SMS gateway body.
 	text := firstNonEmpty(h.Message, h.Text, h.Body)
-	if h.Message == "" && h.Text == "" && h.Body != "" {
-		meta["trigger"] = "passwordless-sms-gateway"
-	}
 	if strings.TrimSpace(h.Recipient) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoRecipient), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoRecipient), nil
 	}
 	// Auth0's docs show "+1 399 999 0144"; phone numbers may hold spaces.
 	e164, err := phone.Normalize(h.Recipient, cfg.region)
 	if err != nil {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidPhone, msgBadPhone), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, msgBadPhone), nil
 	}
 
 	// The code field is the source of truth; the text only a fallback (the legacy
@@ -244,13 +234,13 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 		var ok bool
 		if code, ok = otp.FromText(text); !ok {
 			if !otp.HasDigits(text) {
-				return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeNotOTP, msgNoCodeNoDigit), nil
+				return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNoCodeNoDigit), nil
 			}
-			return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoCode), nil
+			return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 		}
 	}
 	if !otp.Valid(code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidOTP, msgBadCode), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, msgBadCode), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
 		Phone:         e164,
@@ -259,7 +249,6 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 		Channel:       channel,
 		Locale:        strings.TrimSpace(h.Locale),
 		TransactionID: strings.TrimSpace(h.CorrelationID),
-		Metadata:      meta,
 	}}, nil
 }
 
@@ -285,10 +274,40 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
+// Example renders the call the setup guide's Action makes (docs/setup/auth0.md)
+// for want, with the secret as its bearer token.
+func (a *auth0) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	cfg := a.cfg.Load()
+	if cfg == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	locale := strings.ReplaceAll(strings.TrimSpace(want.Locale), "-", "_")
+	if locale == "" {
+		locale = "en_US"
+	}
+	body, err := json.Marshal(map[string]string{
+		"recipient":       want.Phone,
+		"message":         "Your verification code is " + want.OTP + ". It expires in 5 minutes.",
+		"as_voice":        "Your verification code is " + want.OTP,
+		"code":            want.OTP,
+		"message_type":    "otp_verify",
+		"delivery_method": "text",
+		"locale":          locale,
+		"correlation_id":  fmt.Sprintf("example-%d", a.now().UnixNano()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/auth0", Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}},
+		{Name: "Authorization", Values: []string{"Bearer " + cfg.secret}},
+	}}, nil
+}
+
 // Respond answers by status only: the legacy gateway reads nothing else and
 // needs exactly 200; the setup guide's Action retries on 5xx and 429 and drops
 // the message on other failures. A voice request is refused by the host
 // (unsupported_channel) and so answered 422: a link cannot be spoken.
 func (a *auth0) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, ownTexts)
+	return answer.ByStatus(out)
 }

@@ -5,4 +5,4 @@ package main
 
 import "github.com/smsplus/smsplus/sdk/bridge"
 
-func main() { bridge.Serve(newAuth0()) }
+func main() { bridge.Main(newAuth0()) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -50,13 +51,10 @@ const (
 	msgNoCode        = "smsMessage does not hold exactly one code"
 )
 
-var ownTexts = map[string]bool{
-	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
-	msgMediaType: true, msgBadBody: true, msgFieldType: true, msgDuplicate: true, msgNoPhone: true,
-	msgBadPhone: true, msgNoMessage: true, msgNotOTP: true, msgNoCode: true,
-}
-
-var _ bridge.Bridge = (*cyberArk)(nil)
+var (
+	_ bridge.Bridge   = (*cyberArk)(nil)
+	_ bridge.Exampler = (*cyberArk)(nil)
+)
 
 // cyberArk implements bridge.Bridge for CyberArk Identity's custom SMS gateway:
 // HTTP Basic, a JSON or form body with phoneNumber and smsMessage. The message is
@@ -73,11 +71,10 @@ func newCyberArk() *cyberArk { return &cyberArk{} }
 
 func (c *cyberArk) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "cyberark",
-		DisplayName:  "CyberArk Identity SMS gateway",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "test_ping", "form_body"},
-		Deadline:     deadline,
+		ID:          "cyberark",
+		DisplayName: "CyberArk Identity SMS gateway",
+		Version:     "0.1.0",
+		Deadline:    deadline,
 		Settings: []bridge.Setting{
 			{Name: settingSecret, Required: true, Secret: true, Description: "The password of the SMS gateway's " +
 				"username:password authentication (sent as HTTP Basic)."},
@@ -111,50 +108,50 @@ func (c *cyberArk) Configure(_ context.Context, settings map[string]string) erro
 
 func (c *cyberArk) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadBody), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadBody), nil
 	}
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, msgMethod), nil
+		return answer.Reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, msgMethod), nil
 	}
 	cfg := c.cfg.Load()
 	if cfg == nil {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgNotConfigured), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured), nil
 	}
 	// Passwords may contain ':'; only the first one separates the user.
 	if !auth.Basic(strings.TrimSpace(req.Header("Authorization")), cfg.user, cfg.pass) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized), nil
 	}
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
+		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge), nil
 	}
 	f, err := payload.Fields(req, "phoneNumber", "smsMessage")
 	switch {
 	case errors.Is(err, payload.ErrNotUTF8):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrMediaType):
-		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+		return answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType), nil
 	case errors.Is(err, payload.ErrFieldType):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgFieldType), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgFieldType), nil
 	case errors.Is(err, payload.ErrDuplicate):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate), nil
 	case err != nil:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadBody), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadBody), nil
 	}
 	text := f["smsMessage"]
 	if strings.TrimSpace(text) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoMessage), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoMessage), nil
 	}
 	// The Node SMS+ treated a message starting with "test" as the admin's check,
 	// and admins test that way; no CyberArk code message starts like that.
 	if isTestMessage(text) {
-		return &bridge.ParseResult{TestPing: &bridge.TestPing{Metadata: map[string]string{"reason": "message starts with test"}}}, nil
+		return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
 	}
 	if strings.TrimSpace(f["phoneNumber"]) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoPhone), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoPhone), nil
 	}
 	e164, err := phone.Normalize(f["phoneNumber"], cfg.region)
 	if err != nil {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidPhone, msgBadPhone), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, msgBadPhone), nil
 	}
 	// The text is CyberArk's only carrier of the code. A bare "123456" (the
 	// connection test the Node SMS+'s guide suggests) cannot be told from a real
@@ -162,16 +159,15 @@ func (c *cyberArk) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseR
 	code, ok := otp.FromText(text)
 	if !ok {
 		if !otp.HasDigits(text) {
-			return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeNotOTP, msgNotOTP), nil
+			return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotOTP), nil
 		}
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoCode), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
-		Phone:    e164,
-		OTP:      code,
-		Message:  text,
-		Channel:  bridge.ChannelSMS, // the gateway has no voice channel
-		Metadata: map[string]string{},
+		Phone:   e164,
+		OTP:     code,
+		Message: text,
+		Channel: bridge.ChannelSMS, // the gateway has no voice channel
 	}}, nil
 }
 
@@ -189,8 +185,28 @@ func isTestMessage(text string) bool {
 	return false
 }
 
+// Example renders the gateway's call for want: JSON with HTTP Basic, the code in
+// the text only, as CyberArk sends it.
+func (c *cyberArk) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	cfg := c.cfg.Load()
+	if cfg == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	body, err := json.Marshal(map[string]string{
+		"phoneNumber": want.Phone,
+		"smsMessage":  "Your CyberArk Identity verification code is " + want.OTP,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/cyberark", Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}},
+		{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass)}},
+	}}, nil
+}
+
 // Respond answers by status only: CyberArk's reading of the answer is not
 // documented; any 2xx is taken as sent.
 func (c *cyberArk) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, ownTexts)
+	return answer.ByStatus(out)
 }

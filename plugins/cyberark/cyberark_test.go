@@ -71,7 +71,7 @@ func TestParse(t *testing.T) {
 	t.Parallel()
 	js := "application/json"
 	ev := func(ph, code, msg string) *bridge.OTPEvent {
-		return &bridge.OTPEvent{Phone: ph, OTP: code, Message: msg, Channel: bridge.ChannelSMS, Metadata: map[string]string{}}
+		return &bridge.OTPEvent{Phone: ph, OTP: code, Message: msg, Channel: bridge.ChannelSMS}
 	}
 	tests := map[string]struct {
 		settings map[string]string
@@ -120,36 +120,36 @@ func TestParseRejected(t *testing.T) {
 		method       string
 		req          *bridge.Request
 		status       int
-		code         string
+		code         bridge.Reason
 	}{
-		"not configured":      {unconfigured: true, req: post(sms, js, basic), status: 401, code: bridge.CodeUnauthorized},
-		"PUT":                 {method: http.MethodPut, req: post(sms, js, basic), status: 405, code: bridge.CodeMethod},
-		"no auth":             {req: post(sms, js, ""), status: 401, code: bridge.CodeUnauthorized},
-		"empty password":      {req: post(sms, js, bridgetest.BasicAuth("cyberark", "")), status: 401, code: bridge.CodeUnauthorized},
-		"password cut at ':'": {req: post(sms, js, bridgetest.BasicAuth("cyberark", "cyberark")), status: 401, code: bridge.CodeUnauthorized},
-		"bearer":              {req: post(sms, js, "Bearer "+testPass), status: 401, code: bridge.CodeUnauthorized},
-		"wrong field names":   {req: post(bridgetest.Fixture(t, "malformed.json"), js, basic), status: 400, code: bridge.CodeMissingField},
-		"no phone":            {req: post([]byte(`{"smsMessage":"Code 604182"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"bad phone":           {req: post([]byte(`{"phoneNumber":"your-number","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.CodeInvalidPhone},
-		"short phone":         {req: post([]byte(`{"phoneNumber":"+1 202","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.CodeInvalidPhone},
-		"no digits":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Your account was locked"}`), js, basic), status: 422, code: bridge.CodeNotOTP},
-		"two codes":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 1234, or 5678"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"phone digits only":   {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Call +1 202 555 0100"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"3 digits":            {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 123"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"11 digits":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 12345678901"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"arabic-indic code":   {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"الرمز ٦٠٤١٨٢"}`), js, basic), status: 400, code: bridge.CodeMissingField},
-		"number field":        {req: post([]byte(`{"phoneNumber":12025550187,"smsMessage":"123456"}`), js, basic), status: 400, code: bridge.CodeMalformed},
-		"duplicate json key":  {req: post([]byte(`{"phoneNumber":"+12025550187","phoneNumber":"+12025550188","smsMessage":"123456"}`), js, basic), status: 400, code: bridge.CodeMalformed},
-		"folded json key":     {req: post([]byte(`{"phoneNumber":"+12025550187","PhoneNumber":"+12025550188","smsMessage":"123456"}`), js, basic), status: 400, code: bridge.CodeMalformed},
-		"nested dup key":      {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"123456","meta":[{"id":1,"ID":2}]}`), js, basic), status: 400, code: bridge.CodeMalformed},
-		"sniffed, folded":     {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"123456","SMSMESSAGE":"654321"}`), "", basic), status: 400, code: bridge.CodeMalformed},
-		"form dup key":        {req: post([]byte("phoneNumber=%2B12025550187&smsMessage=123456&smsMessage=654321"), "application/x-www-form-urlencoded", basic), status: 400, code: bridge.CodeMalformed},
-		"text/plain":          {req: post(sms, "text/plain", basic), status: 415, code: bridge.CodeMediaType},
-		"non-UTF-8":           {req: post([]byte("{\"phoneNumber\":\"+12025550187\",\"smsMessage\":\"\xc3\x28 123456\"}"), js, basic), status: 400, code: bridge.CodeMalformed},
-		"form non-UTF-8":      {req: post([]byte("phoneNumber=%2B12025550187&smsMessage=%ff123456"), "application/x-www-form-urlencoded", basic), status: 400, code: bridge.CodeMalformed},
-		"truncated":           {req: post(sms[:20], js, basic), status: 400, code: bridge.CodeMalformed},
-		"xml":                 {req: post([]byte("<a/>"), "application/xml", basic), status: 415, code: bridge.CodeMediaType},
-		"too large":           {req: post([]byte(strings.Repeat("a", maxBody+1)), js, basic), status: 413, code: bridge.CodeBodyTooLarge},
+		"not configured":      {unconfigured: true, req: post(sms, js, basic), status: 401, code: bridge.ReasonUnauthorized},
+		"PUT":                 {method: http.MethodPut, req: post(sms, js, basic), status: 405, code: bridge.ReasonMethod},
+		"no auth":             {req: post(sms, js, ""), status: 401, code: bridge.ReasonUnauthorized},
+		"empty password":      {req: post(sms, js, bridgetest.BasicAuth("cyberark", "")), status: 401, code: bridge.ReasonUnauthorized},
+		"password cut at ':'": {req: post(sms, js, bridgetest.BasicAuth("cyberark", "cyberark")), status: 401, code: bridge.ReasonUnauthorized},
+		"bearer":              {req: post(sms, js, "Bearer "+testPass), status: 401, code: bridge.ReasonUnauthorized},
+		"wrong field names":   {req: post(bridgetest.Fixture(t, "malformed.json"), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"no phone":            {req: post([]byte(`{"smsMessage":"Code 604182"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"bad phone":           {req: post([]byte(`{"phoneNumber":"your-number","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.ReasonInvalidPhone},
+		"short phone":         {req: post([]byte(`{"phoneNumber":"+1 202","smsMessage":"123456"}`), js, basic), status: 422, code: bridge.ReasonInvalidPhone},
+		"no digits":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Your account was locked"}`), js, basic), status: 422, code: bridge.ReasonNotOTP},
+		"two codes":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 1234, or 5678"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"phone digits only":   {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Call +1 202 555 0100"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"3 digits":            {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 123"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"11 digits":           {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"Code 12345678901"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"arabic-indic code":   {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"الرمز ٦٠٤١٨٢"}`), js, basic), status: 400, code: bridge.ReasonMissingField},
+		"number field":        {req: post([]byte(`{"phoneNumber":12025550187,"smsMessage":"123456"}`), js, basic), status: 400, code: bridge.ReasonMalformed},
+		"duplicate json key":  {req: post([]byte(`{"phoneNumber":"+12025550187","phoneNumber":"+12025550188","smsMessage":"123456"}`), js, basic), status: 400, code: bridge.ReasonMalformed},
+		"folded json key":     {req: post([]byte(`{"phoneNumber":"+12025550187","PhoneNumber":"+12025550188","smsMessage":"123456"}`), js, basic), status: 400, code: bridge.ReasonMalformed},
+		"nested dup key":      {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"123456","meta":[{"id":1,"ID":2}]}`), js, basic), status: 400, code: bridge.ReasonMalformed},
+		"sniffed, folded":     {req: post([]byte(`{"phoneNumber":"+12025550187","smsMessage":"123456","SMSMESSAGE":"654321"}`), "", basic), status: 400, code: bridge.ReasonMalformed},
+		"form dup key":        {req: post([]byte("phoneNumber=%2B12025550187&smsMessage=123456&smsMessage=654321"), "application/x-www-form-urlencoded", basic), status: 400, code: bridge.ReasonMalformed},
+		"text/plain":          {req: post(sms, "text/plain", basic), status: 415, code: bridge.ReasonMediaType},
+		"non-UTF-8":           {req: post([]byte("{\"phoneNumber\":\"+12025550187\",\"smsMessage\":\"\xc3\x28 123456\"}"), js, basic), status: 400, code: bridge.ReasonMalformed},
+		"form non-UTF-8":      {req: post([]byte("phoneNumber=%2B12025550187&smsMessage=%ff123456"), "application/x-www-form-urlencoded", basic), status: 400, code: bridge.ReasonMalformed},
+		"truncated":           {req: post(sms[:20], js, basic), status: 400, code: bridge.ReasonMalformed},
+		"xml":                 {req: post([]byte("<a/>"), "application/xml", basic), status: 415, code: bridge.ReasonMediaType},
+		"too large":           {req: post([]byte(strings.Repeat("a", maxBody+1)), js, basic), status: 413, code: bridge.ReasonBodyTooLarge},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -165,8 +165,8 @@ func TestParseRejected(t *testing.T) {
 			if err != nil || res.Rejection == nil {
 				t.Fatalf("Parse = %+v %+v, %v; want a rejection", res.OTP, res.TestPing, err)
 			}
-			if r := res.Rejection; r.Status != tc.status || r.Code != tc.code || !ownTexts[r.Message] {
-				t.Errorf("rejection = %d %s %q, want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			if r := res.Rejection; r.Response.Status != tc.status || r.Reason != tc.code || !byStatus(r) {
+				t.Errorf("rejection = %d %s %s, want %d %s", r.Response.Status, r.Reason, r.Response.Body, tc.status, tc.code)
 			}
 		})
 	}
@@ -229,10 +229,10 @@ func FuzzParse(f *testing.F) {
 			out.Kind = bridge.OutcomeTestOK
 		case res.Rejection != nil:
 			r := res.Rejection
-			if r.Status < 400 || r.Status > 599 || !ownTexts[r.Message] {
-				t.Fatalf("bad rejection %+v", r)
+			if r.Response.Status < 400 || r.Response.Status > 599 || !byStatus(r) {
+				t.Fatalf("bad rejection %s %d %s", r.Reason, r.Response.Status, r.Response.Body)
 			}
-			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+			return
 		default:
 			t.Fatalf("Parse returned nothing")
 		}
@@ -240,4 +240,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Respond = %+v, %v", resp, err)
 		}
 	})
+}
+
+// byStatus reports whether r's answer is answer.Reject's: "rejected", the
+// reason, a text and no retry.
+func byStatus(r *bridge.Rejection) bool {
+	var a struct {
+		Status, Error, Message string
+		Retryable              *bool
+	}
+	return r.Response != nil && json.Unmarshal(r.Response.Body, &a) == nil && a.Status == "rejected" &&
+		a.Error == r.Reason.String() && a.Message != "" && a.Retryable != nil && !*a.Retryable
 }

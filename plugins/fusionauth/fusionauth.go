@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,14 +54,10 @@ const (
 	msgBadCode       = "code must be 4 to 10 digits"
 )
 
-var ownTexts = map[string]bool{
-	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
-	msgNotObject: true, msgBadJSON: true, msgNoPhone: true, msgBadPhone: true, msgBadType: true,
-	msgNoText: true, msgNoCode: true, msgBadCode: true,
-	msgMediaType: true, msgDuplicate: true,
-}
-
-var _ bridge.Bridge = (*fusionAuth)(nil)
+var (
+	_ bridge.Bridge   = (*fusionAuth)(nil)
+	_ bridge.Exampler = (*fusionAuth)(nil)
+)
 
 // fusionAuth implements bridge.Bridge for FusionAuth's Generic Messenger.
 type fusionAuth struct {
@@ -75,11 +72,10 @@ func newFusionAuth() *fusionAuth { return &fusionAuth{} }
 
 func (f *fusionAuth) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "fusionauth",
-		DisplayName:  "FusionAuth Generic Messenger",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "voice", "test_ping"},
-		Deadline:     deadline,
+		ID:          "fusionauth",
+		DisplayName: "FusionAuth Generic Messenger",
+		Version:     "0.1.0",
+		Deadline:    deadline,
 		Settings: []bridge.Setting{
 			{Name: settingSecret, Required: true, Secret: true, Description: "The messenger's Basic auth password " +
 				"(httpAuthenticationPassword), or the value of its custom auth header."},
@@ -118,48 +114,48 @@ func (f *fusionAuth) Configure(_ context.Context, settings map[string]string) er
 }
 
 // message is FusionAuth's Generic Messenger body. Every value is a string;
-// code, message, type and userId exist only on recent versions.
+// code, message and type exist only on recent versions. Fields not declared
+// here (userId) are ignored.
 type message struct {
 	PhoneNumber string `json:"phoneNumber"`
 	TextMessage string `json:"textMessage"`
 	Message     string `json:"message"` // voice text (1.65+)
 	Type        string `json:"type"`    // SMS or Voice
 	Code        string `json:"code"`    // 1.67+
-	UserID      string `json:"userId"`
 }
 
 func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON), nil
 	}
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, msgMethod), nil
+		return answer.Reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, msgMethod), nil
 	}
 	cfg := f.cfg.Load()
 	if cfg == nil {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgNotConfigured), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured), nil
 	}
 	if !cfg.authentic(req) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized), nil
 	}
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
+		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge), nil
 	}
 	// The Generic Messenger posts JSON labelled application/json; a body with
 	// another label was not sent by it.
 	if payload.RequireJSON(req) != nil {
-		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+		return answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType), nil
 	}
 	var m message
 	switch err := payload.JSON(req.Body, &m); {
 	case errors.Is(err, payload.ErrNotUTF8):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotUTF8), nil
 	case errors.Is(err, payload.ErrNotObject):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotObject), nil
 	case errors.Is(err, payload.ErrDuplicate):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate), nil
 	case err != nil:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON), nil
 	}
 
 	channel, text := bridge.ChannelSMS, m.TextMessage
@@ -168,15 +164,15 @@ func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.Pars
 	case "voice":
 		channel, text = bridge.ChannelVoice, m.Message
 	default:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadType), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadType), nil
 	}
 	if strings.TrimSpace(m.PhoneNumber) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoPhone), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoPhone), nil
 	}
 	// FusionAuth sends the number as stored, e.g. "3035551212".
 	e164, err := phone.Normalize(m.PhoneNumber, cfg.region)
 	if err != nil {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidPhone, msgBadPhone), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, msgBadPhone), nil
 	}
 
 	code := strings.TrimSpace(m.Code)
@@ -187,25 +183,23 @@ func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.Pars
 		if code, ok = otp.FromText(text); !ok {
 			switch {
 			case strings.TrimSpace(text) == "":
-				return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoText), nil
+				return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoText), nil
 			case channel == bridge.ChannelSMS && !otp.HasDigits(text):
 				// FusionAuth's messenger carries two-factor codes only; a text with
 				// no digit at all is the admin's "Test generic configuration".
-				return &bridge.ParseResult{TestPing: &bridge.TestPing{Metadata: map[string]string{"reason": "message without digits"}}}, nil
+				return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
 			}
-			return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoCode), nil
+			return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 		}
 	}
 	if !otp.Valid(code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidOTP, msgBadCode), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, msgBadCode), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
-		Phone:    e164,
-		OTP:      code,
-		Message:  text,
-		Channel:  channel,
-		Subject:  strings.TrimSpace(m.UserID),
-		Metadata: map[string]string{},
+		Phone:   e164,
+		OTP:     code,
+		Message: text,
+		Channel: channel,
 	}}, nil
 }
 
@@ -217,9 +211,36 @@ func (c *config) authentic(req *bridge.Request) bool {
 	return basic || custom
 }
 
+// Example renders the Generic Messenger's call (FusionAuth 1.67+) for want, with
+// the configured credentials: the custom header when one is set, else HTTP Basic.
+func (f *fusionAuth) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	cfg := f.cfg.Load()
+	if cfg == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	body, err := json.Marshal(map[string]string{
+		"code":        want.OTP,
+		"phoneNumber": want.Phone,
+		"message":     "Your verification code is " + want.OTP,
+		"textMessage": "Two Factor Code: " + want.OTP,
+		"type":        "SMS",
+		"userId":      "7d2f9c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f",
+	})
+	if err != nil {
+		return nil, err
+	}
+	authz := bridge.Header{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass)}}
+	if cfg.header != "" {
+		authz = bridge.Header{Name: cfg.header, Values: []string{cfg.pass}}
+	}
+	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/fusionauth", Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}}, authz,
+	}}, nil
+}
+
 // Respond answers by status only: FusionAuth takes any 200-299 as sent and
 // ignores the body. A voice request is refused by the host (unsupported_channel)
 // with 422: a link cannot be spoken.
 func (f *fusionAuth) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, ownTexts)
+	return answer.ByStatus(out)
 }

@@ -76,22 +76,20 @@ func TestParse(t *testing.T) {
 		ping     bool
 	}{
 		"JSON with a charset": {req: typed("application/json;charset=UTF-8", []byte(`{"phoneNumber":"+13035551212","code":"1234"}`), "Authorization", basic),
-			want: &bridge.OTPEvent{Phone: "+13035551212", OTP: "1234", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+			want: &bridge.OTPEvent{Phone: "+13035551212", OTP: "1234", Channel: bridge.ChannelSMS}},
 		"1.67 payload, code field": {req: post(bridgetest.Fixture(t, "sms_167.json"), "Authorization", basic), want: &bridge.OTPEvent{
-			Phone: "+13035551212", OTP: "829104", Message: "Two Factor Code: 829104", Channel: bridge.ChannelSMS,
-			Subject: "7d2f9c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f", Metadata: map[string]string{}}},
+			Phone: "+13035551212", OTP: "829104", Message: "Two Factor Code: 829104", Channel: bridge.ChannelSMS}},
 		"voice is flagged": {req: post(bridgetest.Fixture(t, "voice.json"), "Authorization", basic), want: &bridge.OTPEvent{
-			Phone: "+61412345678", OTP: "381220", Message: "Your verification code is 3 8 1 2 2 0", Channel: bridge.ChannelVoice,
-			Subject: "1c6a0d3b-8e2f-4b7a-a9c4-5d6e7f8a9b0c", Metadata: map[string]string{}}},
+			Phone: "+61412345678", OTP: "381220", Message: "Your verification code is 3 8 1 2 2 0", Channel: bridge.ChannelVoice}},
 		"legacy, national number, code from text": {req: post(bridgetest.Fixture(t, "legacy_national.json"), "Authorization", basic), want: &bridge.OTPEvent{
-			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS}},
 		"leading zero, punctuated number, Spanish": {req: post(bridgetest.Fixture(t, "leading_zero.json"), "Authorization", basic), want: &bridge.OTPEvent{
-			Phone: "+13035551212", OTP: "012345", Message: "Código de dos factores: 012345", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+			Phone: "+13035551212", OTP: "012345", Message: "Código de dos factores: 012345", Channel: bridge.ChannelSMS}},
 		"Australian national number": {settings: map[string]string{settingSecret: testPass, phone.RegionSetting: "AU"},
 			req: post([]byte(`{"phoneNumber":"0412 345 678","textMessage":"Code 4821","type":"sms"}`), "Authorization", basic), want: &bridge.OTPEvent{
-				Phone: "+61412345678", OTP: "4821", Message: "Code 4821", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+				Phone: "+61412345678", OTP: "4821", Message: "Code 4821", Channel: bridge.ChannelSMS}},
 		"API-KEY style header": {settings: withHeader, req: post(bridgetest.Fixture(t, "legacy_national.json"), "Authorization", testPass), want: &bridge.OTPEvent{
-			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS, Metadata: map[string]string{}}},
+			Phone: "+13035551212", OTP: "451098", Message: "Two Factor Code: 451098", Channel: bridge.ChannelSMS}},
 		"admin test": {req: post(bridgetest.Fixture(t, "test_message.json"), "Authorization", basic), ping: true},
 	}
 	for name, tc := range tests {
@@ -121,34 +119,34 @@ func TestParseRejected(t *testing.T) {
 		unconfigured bool
 		req          *bridge.Request
 		status       int
-		code         string
+		code         bridge.Reason
 	}{
-		"not configured":               {unconfigured: true, req: post(sms, "Authorization", basic), status: 401, code: bridge.CodeUnauthorized},
-		"no auth":                      {req: post(sms), status: 401, code: bridge.CodeUnauthorized},
-		"empty pass":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("fusionauth", "")), status: 401, code: bridge.CodeUnauthorized},
-		"raw secret, no header set up": {req: post(sms, "Authorization", testPass), status: 401, code: bridge.CodeUnauthorized},
-		"wrong user":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("admin", testPass)), status: 401, code: bridge.CodeUnauthorized},
-		"empty text, no code":          {req: post(bridgetest.Fixture(t, "malformed_empty.json"), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
-		"voice without code":           {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Your code is 3 8 1 2 2 0","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
-		"voice test, no digits":        {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Testing","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
-		"no phone":                     {req: post([]byte(`{"code":"1234","type":"SMS"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
-		"bad phone":                    {req: post([]byte(`{"phoneNumber":"555","code":"1234"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidPhone},
-		"unknown type":                 {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"Email"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"code as number":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":12345}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"code too short":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"123"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
-		"code too long":                {req: post([]byte(`{"phoneNumber":"+13035551212","code":"12345678901"}`), "Authorization", basic), status: 422, code: bridge.CodeInvalidOTP},
-		"text with a year only":        {req: post([]byte(`{"phoneNumber":"+13035551212","textMessage":"Acme 2026"}`), "Authorization", basic), status: 400, code: bridge.CodeMissingField},
-		"non-UTF-8":                    {req: post([]byte("{\"phoneNumber\":\"+13035551212\",\"textMessage\":\"\xffCode 1234\"}"), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"not an object":                {req: post([]byte(`["+13035551212"]`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"malformed":                    {req: post([]byte(`{"phoneNumber":`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"too large":                    {req: post([]byte(strings.Repeat(" ", maxBody+1)), "Authorization", basic), status: 413, code: bridge.CodeBodyTooLarge},
-		"duplicate code":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","code":"5678"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"case-folded code":             {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","Code":"5678"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"long s in a key":              {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"SMS","\u017fender":"x","Sender":"y"}`), "Authorization", basic), status: 400, code: bridge.CodeMalformed},
-		"text/plain":                   {req: typed("text/plain", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
-		"no content type":              {req: typed("", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
-		"form content type":            {req: typed("application/x-www-form-urlencoded", sms, "Authorization", basic), status: 415, code: bridge.CodeMediaType},
-		"auth before content type":     {req: typed("text/plain", sms), status: 401, code: bridge.CodeUnauthorized},
+		"not configured":               {unconfigured: true, req: post(sms, "Authorization", basic), status: 401, code: bridge.ReasonUnauthorized},
+		"no auth":                      {req: post(sms), status: 401, code: bridge.ReasonUnauthorized},
+		"empty pass":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("fusionauth", "")), status: 401, code: bridge.ReasonUnauthorized},
+		"raw secret, no header set up": {req: post(sms, "Authorization", testPass), status: 401, code: bridge.ReasonUnauthorized},
+		"wrong user":                   {req: post(sms, "Authorization", bridgetest.BasicAuth("admin", testPass)), status: 401, code: bridge.ReasonUnauthorized},
+		"empty text, no code":          {req: post(bridgetest.Fixture(t, "malformed_empty.json"), "Authorization", basic), status: 400, code: bridge.ReasonMissingField},
+		"voice without code":           {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Your code is 3 8 1 2 2 0","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.ReasonMissingField},
+		"voice test, no digits":        {req: post([]byte(`{"phoneNumber":"+61412345678","message":"Testing","type":"Voice"}`), "Authorization", basic), status: 400, code: bridge.ReasonMissingField},
+		"no phone":                     {req: post([]byte(`{"code":"1234","type":"SMS"}`), "Authorization", basic), status: 400, code: bridge.ReasonMissingField},
+		"bad phone":                    {req: post([]byte(`{"phoneNumber":"555","code":"1234"}`), "Authorization", basic), status: 422, code: bridge.ReasonInvalidPhone},
+		"unknown type":                 {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"Email"}`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"code as number":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":12345}`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"code too short":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"123"}`), "Authorization", basic), status: 422, code: bridge.ReasonInvalidOTP},
+		"code too long":                {req: post([]byte(`{"phoneNumber":"+13035551212","code":"12345678901"}`), "Authorization", basic), status: 422, code: bridge.ReasonInvalidOTP},
+		"text with a year only":        {req: post([]byte(`{"phoneNumber":"+13035551212","textMessage":"Acme 2026"}`), "Authorization", basic), status: 400, code: bridge.ReasonMissingField},
+		"non-UTF-8":                    {req: post([]byte("{\"phoneNumber\":\"+13035551212\",\"textMessage\":\"\xffCode 1234\"}"), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"not an object":                {req: post([]byte(`["+13035551212"]`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"malformed":                    {req: post([]byte(`{"phoneNumber":`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"too large":                    {req: post([]byte(strings.Repeat(" ", maxBody+1)), "Authorization", basic), status: 413, code: bridge.ReasonBodyTooLarge},
+		"duplicate code":               {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","code":"5678"}`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"case-folded code":             {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","Code":"5678"}`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"long s in a key":              {req: post([]byte(`{"phoneNumber":"+13035551212","code":"1234","type":"SMS","\u017fender":"x","Sender":"y"}`), "Authorization", basic), status: 400, code: bridge.ReasonMalformed},
+		"text/plain":                   {req: typed("text/plain", sms, "Authorization", basic), status: 415, code: bridge.ReasonMediaType},
+		"no content type":              {req: typed("", sms, "Authorization", basic), status: 415, code: bridge.ReasonMediaType},
+		"form content type":            {req: typed("application/x-www-form-urlencoded", sms, "Authorization", basic), status: 415, code: bridge.ReasonMediaType},
+		"auth before content type":     {req: typed("text/plain", sms), status: 401, code: bridge.ReasonUnauthorized},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -161,8 +159,8 @@ func TestParseRejected(t *testing.T) {
 			if err != nil || res.Rejection == nil {
 				t.Fatalf("Parse = %+v %+v, %v; want a rejection", res.OTP, res.TestPing, err)
 			}
-			if r := res.Rejection; r.Status != tc.status || r.Code != tc.code || !ownTexts[r.Message] {
-				t.Errorf("rejection = %d %s %q, want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			if r := res.Rejection; r.Response.Status != tc.status || r.Reason != tc.code || !byStatus(r) {
+				t.Errorf("rejection = %d %s %s, want %d %s", r.Response.Status, r.Reason, r.Response.Body, tc.status, tc.code)
 			}
 		})
 	}
@@ -212,10 +210,10 @@ func FuzzParse(f *testing.F) {
 			out.Kind = bridge.OutcomeTestOK
 		case res.Rejection != nil:
 			r := res.Rejection
-			if r.Status < 400 || r.Status > 599 || !ownTexts[r.Message] {
-				t.Fatalf("bad rejection %+v", r)
+			if r.Response.Status < 400 || r.Response.Status > 599 || !byStatus(r) {
+				t.Fatalf("bad rejection %s %d %s", r.Reason, r.Response.Status, r.Response.Body)
 			}
-			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
+			return
 		default:
 			t.Fatalf("Parse returned nothing")
 		}
@@ -223,4 +221,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Respond = %+v, %v", resp, err)
 		}
 	})
+}
+
+// byStatus reports whether r's answer is answer.Reject's: "rejected", the
+// reason, a text and no retry.
+func byStatus(r *bridge.Rejection) bool {
+	var a struct {
+		Status, Error, Message string
+		Retryable              *bool
+	}
+	return r.Response != nil && json.Unmarshal(r.Response.Body, &a) == nil && a.Status == "rejected" &&
+		a.Error == r.Reason.String() && a.Message != "" && a.Retryable != nil && !*a.Retryable
 }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/smsplus/smsplus/sdk/bridge"
 
-func main() { bridge.Serve(newFusionAuth()) }
+func main() { bridge.Main(newFusionAuth()) }

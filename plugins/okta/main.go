@@ -3,4 +3,4 @@ package main
 
 import "github.com/smsplus/smsplus/sdk/bridge"
 
-func main() { bridge.Serve(newOkta()) }
+func main() { bridge.Main(newOkta()) }

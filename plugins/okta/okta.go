@@ -33,13 +33,12 @@ const (
 
 	eventTypeTelephony = "com.okta.telephony.provider"
 	actionType         = "com.okta.telephony.action"
-	previewSuffix      = "/generatePreview"
 	provider           = "SMSPLUS"
 	errorDomain        = "smsplus"
 )
 
 // Fixed rejection texts. They name fields, never values, so they are safe to
-// send back to Okta; Respond recognizes them by exact match.
+// send back to Okta.
 const (
 	msgNotConfigured = "the Okta bridge is not configured"
 	msgUnauthorized  = "the authentication header is missing or wrong"
@@ -58,14 +57,10 @@ const (
 	msgBadPhone      = "data.messageProfile.phoneNumber is not a phone number"
 )
 
-var parseMessages = map[string]bool{
-	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true,
-	msgNotUTF8: true, msgNotObject: true, msgBadJSON: true, msgEventType: true,
-	msgNoProfile: true, msgNoPhone: true, msgNoOTP: true, msgBadOTP: true, msgBadPhone: true,
-	msgMediaType: true, msgDuplicate: true,
-}
-
-var _ bridge.Bridge = (*okta)(nil)
+var (
+	_ bridge.Bridge   = (*okta)(nil)
+	_ bridge.Exampler = (*okta)(nil)
+)
 
 // okta implements bridge.Bridge for Okta's telephony inline hook
 // (com.okta.telephony.provider). It holds only its configuration; nothing per
@@ -84,11 +79,10 @@ func newOkta() *okta { return &okta{} }
 
 func (o *okta) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "okta",
-		DisplayName:  "Okta telephony inline hook",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "voice", "preview"},
-		Deadline:     3 * time.Second, // Okta's inline hook timeout; the host budgets less
+		ID:          "okta",
+		DisplayName: "Okta telephony inline hook",
+		Version:     "0.1.0",
+		Deadline:    3 * time.Second, // Okta's inline hook timeout; the host budgets less
 		Settings: []bridge.Setting{
 			{
 				Name:     settingSecret,
@@ -136,29 +130,13 @@ func (o *okta) Configure(_ context.Context, settings map[string]string) error {
 // Every value Okta sends is a string; a value of another JSON type is a
 // malformed request. Fields not declared here are ignored whatever their type.
 type hookRequest struct {
-	EventID     string    `json:"eventId"`
-	EventType   *string   `json:"eventType"`
-	RequestType string    `json:"requestType"`
-	Data        *hookData `json:"data"`
+	EventID   string    `json:"eventId"`
+	EventType *string   `json:"eventType"`
+	Data      *hookData `json:"data"`
 }
 
 type hookData struct {
-	Context        *hookContext    `json:"context"`
-	UserProfile    *userProfile    `json:"userProfile"`
 	MessageProfile *messageProfile `json:"messageProfile"`
-}
-
-type hookContext struct {
-	Request *struct {
-		URL *struct {
-			Value string `json:"value"`
-		} `json:"url"`
-	} `json:"request"`
-}
-
-type userProfile struct {
-	Login  string `json:"login"`
-	UserID string `json:"userId"`
 }
 
 type messageProfile struct {
@@ -171,57 +149,60 @@ type messageProfile struct {
 }
 
 func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
+	cfg := o.cfg.Load()
+	reject := func(status int, reason bridge.Reason, text string) (*bridge.ParseResult, error) {
+		return bridge.Reject(reason, failure(cfg, status, summaryRejected, reason, text)), nil
+	}
 	if req == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON)
 	}
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, msgMethod), nil
+		return reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, msgMethod)
 	}
 
 	// Authenticate before looking at the body.
-	cfg := o.cfg.Load()
 	if cfg == nil {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgNotConfigured), nil
+		return reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured)
 	}
 	if !auth.HeaderSecret(strings.TrimSpace(req.Header(cfg.header)), cfg.secret) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
+		return reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized)
 	}
 
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
+		return reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge)
 	}
 	// Okta always labels its JSON application/json; anything else was not sent
 	// by Okta's hook client.
 	if payload.RequireJSON(req) != nil {
-		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType), nil
+		return reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType)
 	}
 	var hr hookRequest
 	switch err := payload.JSON(req.Body, &hr); {
 	case errors.Is(err, payload.ErrNotUTF8):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotUTF8)
 	case errors.Is(err, payload.ErrNotObject):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotObject), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotObject)
 	case errors.Is(err, payload.ErrDuplicate):
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate)
 	case err != nil:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadJSON), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON)
 	}
 
 	if hr.EventType != nil && *hr.EventType != eventTypeTelephony {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgEventType), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgEventType)
 	}
 	if hr.Data == nil || hr.Data.MessageProfile == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoProfile), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoProfile)
 	}
 	mp := hr.Data.MessageProfile
 
 	if strings.TrimSpace(mp.PhoneNumber) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoPhone), nil
+		return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoPhone)
 	}
 	// Okta's own samples omit the + ("9876543210").
 	e164, err := phone.Normalize(mp.PhoneNumber, cfg.region)
 	if err != nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeInvalidPhone, msgBadPhone), nil
+		return reject(http.StatusBadRequest, bridge.ReasonInvalidPhone, msgBadPhone)
 	}
 
 	// otpCode is the source of truth; the template is a conservative fallback.
@@ -229,11 +210,11 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	if code == "" {
 		var ok bool
 		if code, ok = otp.FromText(mp.MsgTemplate); !ok {
-			return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoOTP), nil
+			return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoOTP)
 		}
 	}
 	if !otp.Valid(code) {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeInvalidOTP, msgBadOTP), nil
+		return reject(http.StatusBadRequest, bridge.ReasonInvalidOTP, msgBadOTP)
 	}
 
 	channel := bridge.ChannelSMS
@@ -242,32 +223,15 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 		channel = bridge.ChannelVoice
 	}
 
+	// otpExpires bounds the link: SMS+ never shows a code Okta no longer takes.
+	// An unreadable expiry is left out (the host's own TTL applies).
 	var expires time.Time
 	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(mp.OTPExpires)); err == nil {
 		expires = t.UTC()
 	}
 
-	var subject string
-	if up := hr.Data.UserProfile; up != nil {
-		subject = strings.TrimSpace(up.Login)
-		if subject == "" {
-			subject = strings.TrimSpace(up.UserID)
-		}
-	}
-
-	meta := map[string]string{}
-	if v := strings.TrimSpace(hr.RequestType); v != "" {
-		meta["request_type"] = v
-	}
-	if v := strings.TrimSpace(hr.EventID); v != "" {
-		meta["event_id"] = v
-	}
-	if isPreview(hr.Data) {
-		// Okta's Admin Console preview expects a real send; the flag is for logs
-		// and policy only.
-		meta["preview"] = "true"
-	}
-
+	// Okta's Admin Console preview (a .../generatePreview request URL) expects a
+	// real send, and gets one.
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
 		Phone:         e164,
 		OTP:           code,
@@ -275,17 +239,8 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 		Channel:       channel,
 		Locale:        strings.TrimSpace(mp.Locale),
 		ExpiresAt:     expires,
-		Subject:       subject,
 		TransactionID: strings.TrimSpace(hr.EventID),
-		Metadata:      meta,
 	}}, nil
-}
-
-func isPreview(d *hookData) bool {
-	if d.Context == nil || d.Context.Request == nil || d.Context.Request.URL == nil {
-		return false
-	}
-	return strings.HasSuffix(strings.TrimSpace(d.Context.Request.URL.Value), previewSuffix)
 }
 
 // Okta's answer shapes (telephony hook reference). Only type and
@@ -324,26 +279,29 @@ type errorCause struct {
 }
 
 // causeTexts are the fixed, value-free texts sent to Okta per reason code.
-var causeTexts = map[string]string{
-	bridge.CodeUnauthorized:  "The authentication header is missing or wrong",
-	bridge.CodeMalformed:     "The request body is not a valid telephony hook payload",
-	bridge.CodeMissingField:  "A required field is missing",
-	bridge.CodeBodyTooLarge:  "The request body is too large",
-	bridge.CodeMethod:        "Only POST is accepted",
-	bridge.CodeInvalidPhone:  "The phone number is not a valid destination",
-	bridge.CodeInvalidOTP:    "The one-time passcode is not 4 to 10 digits",
-	bridge.CodeUnsupported:   "The delivery channel is not supported",
-	bridge.CodeSMSFailed:     "The SMS provider did not accept the message",
-	bridge.CodeDeadline:      "Delivery did not finish in time",
-	bridge.CodeOverloaded:    "SMS+ is overloaded",
-	bridge.CodeUnavailable:   "The Okta bridge is unavailable",
-	bridge.CodeStoreFailed:   "SMS+ could not store the challenge",
-	bridge.CodeInternal:      "SMS+ had an internal error",
-	bridge.CodeRateLimited:   "Too many requests for this destination",
-	bridge.CodeBiometricsOff: "Biometric verification is unavailable",
+var causeTexts = map[bridge.Reason]string{
+	bridge.ReasonUnauthorized:       "The authentication header is missing or wrong",
+	bridge.ReasonMalformed:          "The request body is not a valid telephony hook payload",
+	bridge.ReasonMissingField:       "A required field is missing",
+	bridge.ReasonBodyTooLarge:       "The request body is too large",
+	bridge.ReasonMethod:             "Only POST is accepted",
+	bridge.ReasonInvalidPhone:       "The phone number is not a valid destination",
+	bridge.ReasonInvalidOTP:         "The one-time passcode is not 4 to 10 digits",
+	bridge.ReasonUnsupportedChannel: "The delivery channel is not supported",
+	bridge.ReasonSMSFailed:          "The SMS provider did not accept the message",
+	bridge.ReasonDeadline:           "Delivery did not finish in time",
+	bridge.ReasonOverloaded:         "SMS+ is overloaded",
+	bridge.ReasonUnavailable:        "The Okta bridge is unavailable",
+	bridge.ReasonInternal:           "SMS+ had an internal error",
+	bridge.ReasonRateLimited:        "Too many requests for this destination",
+	bridge.ReasonBiometricsOff:      "Biometric verification is unavailable",
+	bridge.ReasonMediaType:          "The content type must be application/json",
+	bridge.ReasonRequestTimeout:     "The request body did not arrive in time",
+	bridge.ReasonNotOTP:             "The message carries no one-time passcode",
+	bridge.ReasonOTPExpired:         "The one-time passcode expires too soon to be delivered",
 
-	bridge.CodeDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar)",
-	bridge.CodeCountryNotAllowed:  "SMS+ does not text this country",
+	bridge.ReasonDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar)",
+	bridge.ReasonCountryNotAllowed:  "SMS+ does not text this country",
 }
 
 const (
@@ -353,43 +311,36 @@ const (
 )
 
 // Respond renders the outcome as Okta's answer. Business failures are HTTP 200
-// with Okta's error object, as Okta asks; only rejections of the call itself
-// (auth, method, size, malformed) carry a 4xx status. Texts are fixed and never
-// hold the OTP, the phone number or the link.
+// with Okta's error object, as Okta asks; only the host's refusals of the call
+// itself (body too large, too slow, unreadable) carry a 4xx status. Texts are
+// fixed and never hold the OTP, the phone number or the link.
 func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
 	if out == nil {
-		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeInternal}
+		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}
 	}
+	ms := out.Duration.Milliseconds()
 	switch out.Kind {
 	case bridge.OutcomeDelivered:
-		return o.success("SUCCESSFUL", out, fmt.Sprintf("duration=%dms", out.Duration.Milliseconds()))
+		return success("SUCCESSFUL", out, fmt.Sprintf("duration=%dms", ms))
 	case bridge.OutcomeFallbackDelivered:
-		return o.success("SUCCESSFUL", out, fmt.Sprintf("path=fallback duration=%dms", out.Duration.Milliseconds()))
+		return success("SUCCESSFUL", out, fmt.Sprintf("path=fallback duration=%dms", ms))
 	case bridge.OutcomeTestOK:
-		return o.success("SUCCESSFUL", out, "path=test")
+		return success("SUCCESSFUL", out, "path=test")
 	case bridge.OutcomePending:
-		return o.success("PENDING", out, fmt.Sprintf("duration=%dms", out.Duration.Milliseconds()))
+		return success("PENDING", out, fmt.Sprintf("duration=%dms", ms))
 	case bridge.OutcomeRejected:
-		code := answer.Code(out.Code, bridge.CodeMalformed)
-		status := out.Status
-		if status < 400 || status > 599 {
-			status = rejectionStatus(code)
-		}
-		resp, err := o.failure(status, summaryRejected, code, out.Message)
-		if err == nil && status == http.StatusMethodNotAllowed {
-			resp.Headers = append(resp.Headers, bridge.Header{Name: "Allow", Values: []string{http.MethodPost}})
-		}
-		return resp, err
+		reason := answer.Failure(out)
+		return failure(o.cfg.Load(), rejectionStatus(reason), summaryRejected, reason, ""), nil
 	default: // OutcomeFailed, and anything the host should not have sent
-		code := bridge.CodeInternal
+		reason := bridge.ReasonInternal
 		if out.Kind == bridge.OutcomeFailed {
-			code = answer.Code(out.Code, bridge.CodeInternal)
+			reason = answer.Failure(out)
 		}
-		return o.failure(http.StatusOK, summaryFailed, code, out.Message)
+		return failure(o.cfg.Load(), http.StatusOK, summaryFailed, reason, ""), nil
 	}
 }
 
-func (o *okta) success(status string, out *bridge.Outcome, meta string) (*bridge.Response, error) {
+func success(status string, out *bridge.Outcome, meta string) (*bridge.Response, error) {
 	return answer.JSON(http.StatusOK, actionAnswer{Commands: []command{{
 		Type: actionType,
 		Value: []action{{
@@ -401,45 +352,51 @@ func (o *okta) success(status string, out *bridge.Outcome, meta string) (*bridge
 	}}})
 }
 
-func (o *okta) failure(status int, summary, code, message string) (*bridge.Response, error) {
-	text, ok := causeTexts[code]
-	if !ok {
-		text = causeUnknown
-	}
-	if parseMessages[message] {
-		// Our own Parse texts name the field at fault; anything else from the
-		// host is replaced by the fixed text above.
-		text = message
+// failure renders Okta's error object: text when given (Parse's own texts name
+// the field at fault), else the fixed text for the reason.
+func failure(cfg *config, status int, summary string, reason bridge.Reason, text string) *bridge.Response {
+	if text == "" {
+		if text = causeTexts[reason]; text == "" {
+			text = causeUnknown
+		}
 	}
 	cause := errorCause{
 		ErrorSummary: text,
-		Reason:       strings.ToUpper(code),
+		Reason:       strings.ToUpper(reason.String()),
 		LocationType: "body",
 		Location:     "data.messageProfile",
 		Domain:       errorDomain,
 	}
-	if code == bridge.CodeUnauthorized {
+	if reason == bridge.ReasonUnauthorized {
 		cause.LocationType = "header"
 		cause.Location = defaultAuthHeader
-		if cfg := o.cfg.Load(); cfg != nil {
+		if cfg != nil {
 			cause.Location = cfg.header
 		}
 	}
-	return answer.JSON(status, errorAnswer{Error: errorObject{
-		ErrorSummary: summary,
-		ErrorCauses:  []errorCause{cause},
-	}})
+	resp, err := answer.JSON(status, errorAnswer{Error: errorObject{ErrorSummary: summary, ErrorCauses: []errorCause{cause}}})
+	if err != nil {
+		panic(err) // fixed strings always encode
+	}
+	if status == http.StatusMethodNotAllowed {
+		resp.Headers = append(resp.Headers, bridge.Header{Name: "Allow", Values: []string{http.MethodPost}})
+	}
+	return resp
 }
 
-// rejectionStatus is the status for a rejection that did not suggest one.
-func rejectionStatus(code string) int {
-	switch code {
-	case bridge.CodeUnauthorized:
+// rejectionStatus is the status of the host's refusal of a call.
+func rejectionStatus(r bridge.Reason) int {
+	switch r {
+	case bridge.ReasonUnauthorized:
 		return http.StatusUnauthorized
-	case bridge.CodeBodyTooLarge:
+	case bridge.ReasonBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case bridge.CodeMethod:
+	case bridge.ReasonMethod:
 		return http.StatusMethodNotAllowed
+	case bridge.ReasonRequestTimeout:
+		return http.StatusRequestTimeout
+	case bridge.ReasonMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusBadRequest
 }

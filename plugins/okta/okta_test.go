@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -116,7 +117,7 @@ func TestConfigureFailureFailsClosed(t *testing.T) {
 		t.Fatal("Configure with no secret succeeded")
 	}
 	res, err := o.Parse(context.Background(), post(body, "Authorization", testSecret))
-	if err != nil || res.Rejection == nil || res.Rejection.Code != bridge.CodeUnauthorized {
+	if err != nil || res.Rejection == nil || res.Rejection.Reason != bridge.ReasonUnauthorized {
 		t.Fatalf("after failed reconfigure: %+v, %v; want unauthorized", res, err)
 	}
 }
@@ -128,8 +129,7 @@ func TestParseOTP(t *testing.T) {
 		return []byte(`{"eventId":"e1","eventType":"com.okta.telephony.provider","data":{"messageProfile":` + mp + `}}`)
 	}
 	min := func(otp string, ch bridge.Channel, msg string) *bridge.OTPEvent {
-		return &bridge.OTPEvent{Phone: "+14155550123", OTP: otp, Channel: ch, Message: msg, TransactionID: "e1",
-			Metadata: map[string]string{"event_id": "e1"}}
+		return &bridge.OTPEvent{Phone: "+14155550123", OTP: otp, Channel: ch, Message: msg, TransactionID: "e1"}
 	}
 	smsWant := &bridge.OTPEvent{
 		Phone:         "+14155550123",
@@ -138,9 +138,7 @@ func TestParseOTP(t *testing.T) {
 		Channel:       bridge.ChannelSMS,
 		Locale:        "EN-US",
 		ExpiresAt:     time.Date(2026, 3, 2, 9, 19, 7, 112_000_000, time.UTC),
-		Subject:       "maria.lopez@acme.example",
 		TransactionID: "3QdDXl7qTgmjRWNbxuC9Kg",
-		Metadata:      map[string]string{"request_type": "com.okta.user.telephony.mfa-verification", "event_id": "3QdDXl7qTgmjRWNbxuC9Kg"},
 	}
 	tests := map[string]struct {
 		settings map[string]string
@@ -159,25 +157,22 @@ func TestParseOTP(t *testing.T) {
 			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "voice.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+4915123456789", OTP: "318842", Channel: bridge.ChannelVoice, Locale: "DE-DE",
-				ExpiresAt: time.Date(2026, 3, 2, 10, 6, 55, 0, time.UTC), Subject: "jonas.berg@acme.example",
+				ExpiresAt:     time.Date(2026, 3, 2, 10, 6, 55, 0, time.UTC),
 				TransactionID: "7bLq2RrVQ1m0ZyTnP3xW4A",
-				Metadata:      map[string]string{"request_type": "com.okta.user.telephony.password-reset", "event_id": "7bLq2RrVQ1m0ZyTnP3xW4A"},
 			},
 		},
-		"preview is a real send, flagged": {
+		"preview is a real send": {
 			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "preview.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+15555551212", OTP: "11111", Message: "(HOOK)Your code is 11111", Channel: bridge.ChannelSMS, Locale: "EN-US",
 				ExpiresAt: time.Date(2026, 3, 1, 21, 48, 34, 321_000_000, time.UTC), TransactionID: "Kx0pJ3v7S9eQy5mWb2nC1g",
-				Metadata: map[string]string{"request_type": "com.okta.user.telephony.pre-enrollment", "event_id": "Kx0pJ3v7S9eQy5mWb2nC1g", "preview": "true"},
 			},
 		},
 		"template fallback keeps leading zero, national phone normalized, bad expiry ignored": {
 			headers: []string{"Authorization", testSecret}, body: bridgetest.Fixture(t, "template_only.json"),
 			want: &bridge.OTPEvent{
 				Phone: "+19876543210", OTP: "012345", Message: "Your code is 012345", Channel: bridge.ChannelSMS,
-				Subject: "00u1ab2cd3EF4gh5ij6k", TransactionID: "Vq8mN2cP0sLk4TzR6yHb1w",
-				Metadata: map[string]string{"request_type": "com.okta.user.telephony.account-unlock", "event_id": "Vq8mN2cP0sLk4TzR6yHb1w"},
+				TransactionID: "Vq8mN2cP0sLk4TzR6yHb1w",
 			},
 		},
 		"year in template is not the code": {
@@ -190,7 +185,7 @@ func TestParseOTP(t *testing.T) {
 			headers:  []string{"Authorization", testSecret},
 			body:     withProfile(`{"phoneNumber":"0151 2345 6789","msgTemplate":"Ihr Bestätigungscode lautet 0815 (gültig 5 Min.)"}`),
 			want: &bridge.OTPEvent{Phone: "+4915123456789", OTP: "0815", Channel: bridge.ChannelSMS, Message: "Ihr Bestätigungscode lautet 0815 (gültig 5 Min.)",
-				TransactionID: "e1", Metadata: map[string]string{"event_id": "e1"}},
+				TransactionID: "e1"},
 		},
 		"otpCode preferred over template": {
 			headers: []string{"Authorization", testSecret},
@@ -261,61 +256,61 @@ func TestParseRejected(t *testing.T) {
 		headers      []string
 		body         []byte
 		status       int
-		code         string
+		code         bridge.Reason
 		message      string // exact, when set
 	}{
-		"not configured":                       {unconfigured: true, headers: auth, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"GET":                                  {method: http.MethodGet, headers: auth, body: sms, status: 405, code: bridge.CodeMethod},
-		"lowercase post":                       {method: "post", headers: auth, body: sms, status: 405, code: bridge.CodeMethod},
-		"missing auth header":                  {body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"wrong secret":                         {headers: []string{"Authorization", "Bearer " + testSecret + "x"}, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"secret prefix":                        {headers: []string{"Authorization", testSecret[:10]}, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"empty bearer":                         {headers: []string{"Authorization", "Bearer "}, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"basic scheme":                         {headers: []string{"Authorization", "Basic " + testSecret}, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"secret in the wrong header":           {settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}, headers: auth, body: sms, status: 401, code: bridge.CodeUnauthorized},
-		"auth checked before body":             {headers: []string{"Authorization", "nope"}, body: []byte("{"), status: 401, code: bridge.CodeUnauthorized},
-		"empty body":                           {headers: auth, body: nil, status: 400, code: bridge.CodeMalformed},
-		"whitespace body":                      {headers: auth, body: []byte(" \n"), status: 400, code: bridge.CodeMalformed},
-		"null body":                            {headers: auth, body: []byte("null"), status: 400, code: bridge.CodeMalformed},
-		"malformed JSON":                       {headers: auth, body: []byte(`{"data":`), status: 400, code: bridge.CodeMalformed},
-		"trailing garbage":                     {headers: auth, body: append(append([]byte{}, sms...), []byte("garbage")...), status: 400, code: bridge.CodeMalformed},
-		"two objects":                          {headers: auth, body: append(append([]byte{}, sms...), []byte("{}")...), status: 400, code: bridge.CodeMalformed},
-		"array body":                           {headers: auth, body: []byte(`[` + string(sms) + `]`), status: 400, code: bridge.CodeMalformed},
-		"string body":                          {headers: auth, body: []byte(`"hello"`), status: 400, code: bridge.CodeMalformed},
-		"non-UTF-8 bytes":                      {headers: auth, body: withProfile("{\"phoneNumber\":\"+1415\xff\xfe\",\"otpCode\":\"1234\"}"), status: 400, code: bridge.CodeMalformed},
-		"otpCode as number":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":604913}`), status: 400, code: bridge.CodeMalformed},
-		"huge number":                          {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":1e999999999}`), status: 400, code: bridge.CodeMalformed},
-		"phoneNumber as object":                {headers: auth, body: withProfile(`{"phoneNumber":{"n":1},"otpCode":"1234"}`), status: 400, code: bridge.CodeMalformed},
-		"messageProfile as string":             {headers: auth, body: withProfile(`"x"`), status: 400, code: bridge.CodeMalformed},
-		"deep nesting":                         {headers: auth, body: []byte(`{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`), status: 400, code: bridge.CodeMalformed},
-		"wrong eventType":                      {headers: auth, body: []byte(`{"eventType":"com.okta.event_hook","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
-		"empty eventType":                      {headers: auth, body: []byte(`{"eventType":"","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.CodeMalformed},
-		"flat malformed example":               {headers: auth, body: bridgetest.Fixture(t, "malformed_flat.json"), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
-		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
-		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile is required"},
-		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
-		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.phoneNumber is required"},
-		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
-		"template with only a year":            {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is ready"}`), status: 400, code: bridge.CodeMissingField, message: "data.messageProfile.otpCode is required"},
-		"template with a phone number only":    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Call +1 415 555 0123"}`), status: 400, code: bridge.CodeMissingField},
-		"phone too short":                      {headers: auth, body: withProfile(`{"phoneNumber":"+1 399 999","otpCode":"1234"}`), status: 400, code: bridge.CodeInvalidPhone, message: "data.messageProfile.phoneNumber is not a phone number"},
-		"phone with letters":                   {headers: auth, body: withProfile(`{"phoneNumber":"1-800-FLOWERS","otpCode":"1234"}`), status: 400, code: bridge.CodeInvalidPhone},
-		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 400, code: bridge.CodeMissingField},
-		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 400, code: bridge.CodeMissingField},
-		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 400, code: bridge.CodeInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
-		"otpCode too short":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"123"}`), status: 400, code: bridge.CodeInvalidOTP},
-		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 400, code: bridge.CodeInvalidOTP},
-		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 400, code: bridge.CodeInvalidOTP},
-		"body too large":                       {headers: auth, body: bytes.Repeat([]byte(" "), maxBody+1), status: 413, code: bridge.CodeBodyTooLarge},
-		"duplicate otpCode":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","otpCode":"5678"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
-		"case-folded otpCode":                  {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","OTPCODE":"5678"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
-		"case-folded data":                     {headers: auth, body: []byte(`{"data":{"messageProfile":{"phoneNumber":"+14155550123","otpCode":"1234"}},"Data":{}}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
-		"Kelvin sign in a key":                 {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","\u212alocale":"x","klocale":"y"}`), status: 400, code: bridge.CodeMalformed, message: msgDuplicate},
-		"text/plain":                           {headers: append([]string{"Content-Type", "text/plain;charset=UTF-8"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType, message: msgMediaType},
-		"no content type":                      {headers: append([]string{"Content-Type", ""}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
-		"form content type":                    {headers: append([]string{"Content-Type", "application/x-www-form-urlencoded"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
-		"structured +json type":                {headers: append([]string{"Content-Type", "application/cloudevents+json"}, auth...), body: sms, status: 415, code: bridge.CodeMediaType},
-		"auth before content type":             {headers: []string{"Content-Type", "text/plain", "Authorization", "nope"}, body: sms, status: 401, code: bridge.CodeUnauthorized},
+		"not configured":                       {unconfigured: true, headers: auth, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"GET":                                  {method: http.MethodGet, headers: auth, body: sms, status: 405, code: bridge.ReasonMethod},
+		"lowercase post":                       {method: "post", headers: auth, body: sms, status: 405, code: bridge.ReasonMethod},
+		"missing auth header":                  {body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"wrong secret":                         {headers: []string{"Authorization", "Bearer " + testSecret + "x"}, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"secret prefix":                        {headers: []string{"Authorization", testSecret[:10]}, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"empty bearer":                         {headers: []string{"Authorization", "Bearer "}, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"basic scheme":                         {headers: []string{"Authorization", "Basic " + testSecret}, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"secret in the wrong header":           {settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}, headers: auth, body: sms, status: 401, code: bridge.ReasonUnauthorized},
+		"auth checked before body":             {headers: []string{"Authorization", "nope"}, body: []byte("{"), status: 401, code: bridge.ReasonUnauthorized},
+		"empty body":                           {headers: auth, body: nil, status: 400, code: bridge.ReasonMalformed},
+		"whitespace body":                      {headers: auth, body: []byte(" \n"), status: 400, code: bridge.ReasonMalformed},
+		"null body":                            {headers: auth, body: []byte("null"), status: 400, code: bridge.ReasonMalformed},
+		"malformed JSON":                       {headers: auth, body: []byte(`{"data":`), status: 400, code: bridge.ReasonMalformed},
+		"trailing garbage":                     {headers: auth, body: append(append([]byte{}, sms...), []byte("garbage")...), status: 400, code: bridge.ReasonMalformed},
+		"two objects":                          {headers: auth, body: append(append([]byte{}, sms...), []byte("{}")...), status: 400, code: bridge.ReasonMalformed},
+		"array body":                           {headers: auth, body: []byte(`[` + string(sms) + `]`), status: 400, code: bridge.ReasonMalformed},
+		"string body":                          {headers: auth, body: []byte(`"hello"`), status: 400, code: bridge.ReasonMalformed},
+		"non-UTF-8 bytes":                      {headers: auth, body: withProfile("{\"phoneNumber\":\"+1415\xff\xfe\",\"otpCode\":\"1234\"}"), status: 400, code: bridge.ReasonMalformed},
+		"otpCode as number":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":604913}`), status: 400, code: bridge.ReasonMalformed},
+		"huge number":                          {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":1e999999999}`), status: 400, code: bridge.ReasonMalformed},
+		"phoneNumber as object":                {headers: auth, body: withProfile(`{"phoneNumber":{"n":1},"otpCode":"1234"}`), status: 400, code: bridge.ReasonMalformed},
+		"messageProfile as string":             {headers: auth, body: withProfile(`"x"`), status: 400, code: bridge.ReasonMalformed},
+		"deep nesting":                         {headers: auth, body: []byte(`{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`), status: 400, code: bridge.ReasonMalformed},
+		"wrong eventType":                      {headers: auth, body: []byte(`{"eventType":"com.okta.event_hook","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.ReasonMalformed},
+		"empty eventType":                      {headers: auth, body: []byte(`{"eventType":"","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.ReasonMalformed},
+		"flat malformed example":               {headers: auth, body: bridgetest.Fixture(t, "malformed_flat.json"), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with only a year":            {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is ready"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with a phone number only":    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Call +1 415 555 0123"}`), status: 400, code: bridge.ReasonMissingField},
+		"phone too short":                      {headers: auth, body: withProfile(`{"phoneNumber":"+1 399 999","otpCode":"1234"}`), status: 400, code: bridge.ReasonInvalidPhone, message: "data.messageProfile.phoneNumber is not a phone number"},
+		"phone with letters":                   {headers: auth, body: withProfile(`{"phoneNumber":"1-800-FLOWERS","otpCode":"1234"}`), status: 400, code: bridge.ReasonInvalidPhone},
+		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 400, code: bridge.ReasonMissingField},
+		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 400, code: bridge.ReasonMissingField},
+		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 400, code: bridge.ReasonInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
+		"otpCode too short":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"123"}`), status: 400, code: bridge.ReasonInvalidOTP},
+		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 400, code: bridge.ReasonInvalidOTP},
+		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 400, code: bridge.ReasonInvalidOTP},
+		"body too large":                       {headers: auth, body: bytes.Repeat([]byte(" "), maxBody+1), status: 413, code: bridge.ReasonBodyTooLarge},
+		"duplicate otpCode":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","otpCode":"5678"}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
+		"case-folded otpCode":                  {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","OTPCODE":"5678"}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
+		"case-folded data":                     {headers: auth, body: []byte(`{"data":{"messageProfile":{"phoneNumber":"+14155550123","otpCode":"1234"}},"Data":{}}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
+		"Kelvin sign in a key":                 {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","\u212alocale":"x","klocale":"y"}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
+		"text/plain":                           {headers: append([]string{"Content-Type", "text/plain;charset=UTF-8"}, auth...), body: sms, status: 415, code: bridge.ReasonMediaType, message: msgMediaType},
+		"no content type":                      {headers: append([]string{"Content-Type", ""}, auth...), body: sms, status: 415, code: bridge.ReasonMediaType},
+		"form content type":                    {headers: append([]string{"Content-Type", "application/x-www-form-urlencoded"}, auth...), body: sms, status: 415, code: bridge.ReasonMediaType},
+		"structured +json type":                {headers: append([]string{"Content-Type", "application/cloudevents+json"}, auth...), body: sms, status: 415, code: bridge.ReasonMediaType},
+		"auth before content type":             {headers: []string{"Content-Type", "text/plain", "Authorization", "nope"}, body: sms, status: 401, code: bridge.ReasonUnauthorized},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -335,17 +330,18 @@ func TestParseRejected(t *testing.T) {
 			if res.OTP != nil || res.TestPing != nil || res.Rejection == nil {
 				t.Fatalf("Parse = %+v, want only a rejection", res)
 			}
+			// Okta reads the status of a refused call, and its admins the cause.
 			r := res.Rejection
-			if r.Status != tc.status || r.Code != tc.code {
-				t.Errorf("rejection = %d %s (%q), want %d %s", r.Status, r.Code, r.Message, tc.status, tc.code)
+			var a oktaAnswer
+			if err := json.Unmarshal(r.Response.Body, &a); err != nil || a.Error == nil || len(a.Error.ErrorCauses) != 1 {
+				t.Fatalf("rejection answer is not Okta's error object: %s", r.Response.Body)
 			}
-			if tc.message != "" && r.Message != tc.message {
-				t.Errorf("message = %q, want %q", r.Message, tc.message)
+			cause := a.Error.ErrorCauses[0]
+			if r.Response.Status != tc.status || r.Reason != tc.code || cause.Reason != strings.ToUpper(tc.code.String()) {
+				t.Errorf("rejection = %d %s (%s), want %d %s", r.Response.Status, r.Reason, r.Response.Body, tc.status, tc.code)
 			}
-			// Okta reads the status of a refused call: the answer keeps it.
-			resp, err := o.Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status})
-			if err != nil || resp.Status != tc.status || !bytes.Contains(resp.Body, []byte(r.Message)) {
-				t.Errorf("Respond(rejection) = %+v, %v; want %d naming %q", resp, err, tc.status, r.Message)
+			if tc.message != "" && cause.ErrorSummary != tc.message {
+				t.Errorf("cause = %q, want %q", cause.ErrorSummary, tc.message)
 			}
 		})
 	}
@@ -384,14 +380,6 @@ type oktaAnswer struct {
 
 func TestRespond(t *testing.T) {
 	t.Parallel()
-	const (
-		otp   = "604913"
-		phone = "+14155550123"
-		link  = "https://sms.example/c/abc"
-	)
-	// Hostile host texts and metadata: none of it may reach Okta.
-	leaky := "sent " + otp + " to " + phone + " via " + link
-	meta := map[string]string{"phone": phone, "otp": otp, "link": link}
 	tests := map[string]struct {
 		out       *bridge.Outcome
 		status    int
@@ -402,71 +390,59 @@ func TestRespond(t *testing.T) {
 		allowPOST bool
 	}{
 		"delivered": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "ch_1", Duration: 12 * time.Millisecond, Message: leaky, Metadata: meta},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1", Duration: 12 * time.Millisecond},
 			status: 200, okStatus: "SUCCESSFUL", txMeta: "duration=12ms",
 		},
 		"fallback delivered": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeFallbackDelivered, TransactionID: "ch_1", Duration: 40 * time.Millisecond, Message: leaky, Metadata: meta},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFallbackDelivered, TransactionID: "sp_1", Duration: 40 * time.Millisecond},
 			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=fallback duration=40ms",
 		},
 		"test ok": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeTestOK, TransactionID: "ch_1"},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeTestOK, TransactionID: "sp_1"},
 			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=test",
 		},
 		"pending": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomePending, TransactionID: "ch_1", Duration: 2500 * time.Millisecond},
+			out:    &bridge.Outcome{Kind: bridge.OutcomePending, TransactionID: "sp_1", Duration: 2500 * time.Millisecond},
 			status: 200, okStatus: "PENDING", txMeta: "duration=2500ms",
 		},
 		"failed invalid phone": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeInvalidPhone, Message: leaky, Metadata: meta},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInvalidPhone},
 			status: 200, reason: "INVALID_PHONE", causeText: "The phone number is not a valid destination",
 		},
 		"failed deadline": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeDeadline},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonDeadline},
 			status: 200, reason: "DEADLINE_EXCEEDED",
 		},
-		"failed without code": {
+		"failed, code expired": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOTPExpired},
+			status: 200, reason: "OTP_EXPIRED", causeText: "The one-time passcode expires too soon to be delivered",
+		},
+		"failed without reason": {
 			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed},
 			status: 200, reason: "INTERNAL_ERROR",
 		},
-		"failed with hostile code": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: otp + " " + phone},
+		"failed, reason from a newer host": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.Reason(99)},
 			status: 200, reason: "INTERNAL_ERROR",
 		},
-		"failed with unknown code": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: "brand_new_code"},
-			status: 200, reason: "BRAND_NEW_CODE", causeText: "SMS+ could not complete the request",
-		},
-		"rejected unauthorized": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized, Status: 401, Message: msgUnauthorized},
-			status: 401, reason: "UNAUTHORIZED", causeText: msgUnauthorized,
-		},
-		"rejected unauthorized without status": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized},
-			status: 401, reason: "UNAUTHORIZED",
-		},
-		"rejected too large by host": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge},
+		"host refused, body too large": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonBodyTooLarge},
 			status: 413, reason: "BODY_TOO_LARGE",
 		},
-		"rejected method": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMethod, Status: 405},
-			status: 405, reason: "METHOD_NOT_ALLOWED", allowPOST: true,
+		"host refused, body too slow": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonRequestTimeout},
+			status: 408, reason: "REQUEST_TIMEOUT", causeText: "The request body did not arrive in time",
 		},
-		"rejected missing field keeps our field name": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMissingField, Status: 400, Message: msgNoPhone},
-			status: 400, reason: "MISSING_FIELD", causeText: msgNoPhone,
-		},
-		"rejected with leaky message": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeInvalidOTP, Status: 400, Message: leaky},
-			status: 400, reason: "INVALID_OTP", causeText: "The one-time passcode is not 4 to 10 digits",
-		},
-		"rejected with bogus status": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed, Status: 200},
+		"host refused, body unreadable": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonMalformed},
 			status: 400, reason: "MALFORMED_REQUEST",
 		},
+		"host refused, method": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonMethod},
+			status: 405, reason: "METHOD_NOT_ALLOWED", allowPOST: true,
+		},
 		"unspecified": {
-			out:    &bridge.Outcome{Kind: bridge.OutcomeUnspecified, Code: bridge.CodeSMSFailed},
+			out:    &bridge.Outcome{Kind: bridge.OutcomeUnspecified, Reason: bridge.ReasonSMSFailed},
 			status: 200, reason: "INTERNAL_ERROR",
 		},
 		"unknown kind": {
@@ -494,11 +470,6 @@ func TestRespond(t *testing.T) {
 			}
 			if got := header(resp, "Allow"); tc.allowPOST != (got == http.MethodPost) {
 				t.Errorf("Allow = %q, want POST: %v", got, tc.allowPOST)
-			}
-			for _, secret := range []string{otp, phone, link, "4155550123"} {
-				if bytes.Contains(resp.Body, []byte(secret)) {
-					t.Errorf("body reveals %q: %s", secret, resp.Body)
-				}
 			}
 			var a oktaAnswer
 			dec := json.NewDecoder(bytes.NewReader(resp.Body))
@@ -541,8 +512,8 @@ func header(r *bridge.Response, name string) string {
 	return ""
 }
 
-// TestSimulateSample checks configs/samples/okta.json, the payload behind
-// `smsplus simulate okta`, once its placeholders are filled.
+// TestSimulateSample checks configs/samples/okta.json, the payload the host's
+// end-to-end tests post, once its placeholders are filled.
 func TestSimulateSample(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "samples", "okta.json"))
@@ -573,6 +544,35 @@ func TestSimulateSample(t *testing.T) {
 	// The template alone must also yield the code.
 	if got, ok := otp.FromText(e.Message); !ok || got != "048213" {
 		t.Errorf("otp.FromText(%q) = %q, %v", e.Message, got, ok)
+	}
+}
+
+// The example is what `smsplus simulate okta` posts: Okta's payload for the phone
+// and code asked for, with the configured header and secret, and a code that
+// lives as long as Okta's do.
+func TestExample(t *testing.T) {
+	t.Parallel()
+	want := bridge.ExampleRequest{Phone: "+14155550123", OTP: "048213", Locale: "fr-FR"}
+	if _, err := newOkta().Example(context.Background(), want); !errors.Is(err, bridge.ErrNotConfigured) {
+		t.Fatalf("Example before Configure = %v, want ErrNotConfigured", err)
+	}
+	o := configured(t, map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"})
+	req, err := o.Example(context.Background(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Header("X-Okta-Secret") != testSecret {
+		t.Errorf("the example does not authenticate as Okta does: %+v", req.Headers)
+	}
+	before := time.Now()
+	res, err := o.Parse(context.Background(), req)
+	if err != nil || res.OTP == nil {
+		t.Fatalf("Parse(example) = %+v, %v", res, err)
+	}
+	e := res.OTP
+	if e.Phone != want.Phone || e.OTP != want.OTP || e.Locale != "FR-FR" || e.TransactionID == "" ||
+		e.ExpiresAt.Before(before.Add(otpLife-time.Minute)) || e.ExpiresAt.After(before.Add(otpLife+time.Minute)) {
+		t.Errorf("event = %+v", e)
 	}
 }
 
@@ -636,22 +636,20 @@ func FuzzParse(f *testing.F) {
 		if n != 1 {
 			t.Fatalf("Parse returned %d results: %+v", n, res)
 		}
-		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "ch_1"}
 		switch {
 		case res.OTP != nil:
 			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) || res.OTP.Channel == bridge.ChannelUnspecified {
 				t.Fatalf("bad event: %+v", res.OTP)
 			}
+			resp, err := o.Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"})
+			if err != nil || !json.Valid(resp.Body) {
+				t.Fatalf("Respond = %+v, %v", resp, err)
+			}
 		case res.Rejection != nil:
 			r := res.Rejection
-			if r.Code == "" || r.Message == "" || r.Status < 400 || r.Status > 599 {
-				t.Fatalf("bad rejection: %+v", r)
+			if !r.Reason.Known() || r.Response.Status < 400 || r.Response.Status > 599 || !json.Valid(r.Response.Body) {
+				t.Fatalf("bad rejection: %s %d %s", r.Reason, r.Response.Status, r.Response.Body)
 			}
-			out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: r.Code, Message: r.Message, Status: r.Status}
-		}
-		resp, err := o.Respond(context.Background(), out)
-		if err != nil || !json.Valid(resp.Body) {
-			t.Fatalf("Respond = %+v, %v", resp, err)
 		}
 	})
 }

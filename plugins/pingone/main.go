@@ -4,4 +4,4 @@ package main
 
 import "github.com/smsplus/smsplus/sdk/bridge"
 
-func main() { bridge.Serve(newPingOne()) }
+func main() { bridge.Main(newPingOne()) }

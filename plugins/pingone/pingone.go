@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,12 +54,6 @@ const (
 	msgBadCode       = "otp must be 4 to 10 digits"
 )
 
-var ownTexts = map[string]bool{
-	msgNotConfigured: true, msgUnauthorized: true, msgMethod: true, msgTooLarge: true, msgNotUTF8: true,
-	msgMediaType: true, msgBadBody: true, msgFieldType: true, msgDuplicate: true, msgPlaceholder: true,
-	msgNoRecipient: true, msgBadPhone: true, msgBadChannel: true, msgNoMessage: true, msgNoCode: true, msgBadCode: true,
-}
-
 // The field names SMS+ reads, with the aliases each may come under: the setup
 // guide's template uses the first; the others are the reference template's and
 // Telesign-style form keys.
@@ -68,7 +63,10 @@ var (
 	allFields     = append(append([]string{"otp", "locale", "channel"}, phoneFields...), messageFields...)
 )
 
-var _ bridge.Bridge = (*pingOne)(nil)
+var (
+	_ bridge.Bridge   = (*pingOne)(nil)
+	_ bridge.Exampler = (*pingOne)(nil)
+)
 
 // pingOne implements bridge.Bridge for PingOne's custom notification provider.
 // PingOne has no fixed payload: the admin writes the request template, so the
@@ -87,11 +85,10 @@ func newPingOne() *pingOne { return &pingOne{} }
 
 func (p *pingOne) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "pingone",
-		DisplayName:  "PingOne custom SMS/voice provider",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "voice", "test_ping", "form_body"},
-		Deadline:     deadline,
+		ID:          "pingone",
+		DisplayName: "PingOne custom SMS/voice provider",
+		Version:     "0.1.0",
+		Deadline:    deadline,
 		Settings: []bridge.Setting{
 			{Name: settingSecret, Required: true, Secret: true, Description: "The password (Basic), token (Bearer) or " +
 				"header value (Custom Header) set as the PingOne sender's authentication."},
@@ -126,20 +123,20 @@ func (p *pingOne) Configure(_ context.Context, settings map[string]string) error
 
 func (p *pingOne) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req == nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadBody), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadBody), nil
 	}
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, msgMethod), nil
+		return answer.Reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, msgMethod), nil
 	}
 	cfg := p.cfg.Load()
 	if cfg == nil {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgNotConfigured), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured), nil
 	}
 	if !cfg.authentic(req) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, msgUnauthorized), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized), nil
 	}
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, msgTooLarge), nil
+		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge), nil
 	}
 	f, rej := fields(req)
 	if rej != nil {
@@ -149,10 +146,10 @@ func (p *pingOne) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseRe
 	to, ok1 := pick(f, phoneFields)
 	text, ok2 := pick(f, messageFields)
 	if !ok1 || !ok2 {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate), nil
 	}
 	if placeholder(to) || placeholder(text) {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgPlaceholder), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgPlaceholder), nil
 	}
 	channel := bridge.ChannelSMS
 	switch strings.ToLower(strings.TrimSpace(unlessPlaceholder(f["channel"]))) {
@@ -160,13 +157,13 @@ func (p *pingOne) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseRe
 	case "voice":
 		channel = bridge.ChannelVoice
 	default:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadChannel), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadChannel), nil
 	}
 	if strings.TrimSpace(to) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoRecipient), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoRecipient), nil
 	}
 	if strings.TrimSpace(text) == "" {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoMessage), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoMessage), nil
 	}
 
 	// ${otp} is the source of truth (voice wraps each digit of ${message} in the
@@ -179,27 +176,26 @@ func (p *pingOne) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseRe
 			// Every PingOne SMS template must hold ${otp}, so a text message with no
 			// digit at all is the admin's "Send Test SMS": answer it, send nothing.
 			if channel == bridge.ChannelSMS && !otp.HasDigits(text) {
-				return &bridge.ParseResult{TestPing: &bridge.TestPing{Metadata: map[string]string{"reason": "message without digits"}}}, nil
+				return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
 			}
-			return bridge.Reject(http.StatusBadRequest, bridge.CodeMissingField, msgNoCode), nil
+			return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 		}
 	}
 	if !otp.Valid(code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidOTP, msgBadCode), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, msgBadCode), nil
 	}
 	// ${to} always carries the country code: "+14155552671" (FULL) or
 	// "14155552671" (NUMBER_ONLY, the "Plus sign" toggle off).
 	e164, err := phone.NormalizeWithCountryCode(to)
 	if err != nil {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidPhone, msgBadPhone), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, msgBadPhone), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
-		Phone:    e164,
-		OTP:      code,
-		Message:  text,
-		Channel:  channel,
-		Locale:   strings.TrimSpace(unlessPlaceholder(f["locale"])),
-		Metadata: map[string]string{},
+		Phone:   e164,
+		OTP:     code,
+		Message: text,
+		Channel: channel,
+		Locale:  strings.TrimSpace(unlessPlaceholder(f["locale"])),
 	}}, nil
 }
 
@@ -230,15 +226,15 @@ func fields(req *bridge.Request) (map[string]string, *bridge.ParseResult) {
 	case err == nil:
 		return f, nil
 	case errors.Is(err, payload.ErrNotUTF8):
-		return nil, bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgNotUTF8)
+		return nil, answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgNotUTF8)
 	case errors.Is(err, payload.ErrMediaType):
-		return nil, bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, msgMediaType)
+		return nil, answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType)
 	case errors.Is(err, payload.ErrFieldType):
-		return nil, bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgFieldType)
+		return nil, answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgFieldType)
 	case errors.Is(err, payload.ErrDuplicate):
-		return nil, bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgDuplicate)
+		return nil, answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgDuplicate)
 	}
-	return nil, bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, msgBadBody)
+	return nil, answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadBody)
 }
 
 // pick returns the value under the first of names that is set; ok is false when
@@ -296,11 +292,42 @@ func escapeControls(body []byte) ([]byte, bool) {
 	return out, changed
 }
 
+// Example renders the call the setup guide's sender template makes
+// (docs/setup/pingone.md) for want, with HTTP Basic, or the custom header when
+// one is set.
+func (p *pingOne) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	cfg := p.cfg.Load()
+	if cfg == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	locale, _, _ := strings.Cut(strings.TrimSpace(want.Locale), "-")
+	if locale == "" {
+		locale = "en"
+	}
+	body, err := json.Marshal(map[string]string{
+		"recipient": want.Phone,
+		"body":      "Your passcode is " + want.OTP + ". It expires in 5 minutes.",
+		"otp":       want.OTP,
+		"locale":    strings.ToLower(locale),
+		"channel":   "sms",
+	})
+	if err != nil {
+		return nil, err
+	}
+	authz := bridge.Header{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.secret)}}
+	if cfg.header != "" {
+		authz = bridge.Header{Name: cfg.header, Values: []string{cfg.secret}}
+	}
+	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/pingone", Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}}, authz,
+	}}, nil
+}
+
 // Respond answers by status only (any 2xx is accepted, the body is ignored).
 // The answer never carries the link: the Node SMS+ returned it here. A voice
 // request is refused by the host (unsupported_channel): 422, a link cannot be
 // spoken. Keep PingOne's "Fallback to Ping Twilio account" disabled, or every
 // failure texts the raw code.
 func (p *pingOne) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, ownTexts)
+	return answer.ByStatus(out)
 }

@@ -1,10 +1,10 @@
-// Package answer helps a bridge render its Respond answers: JSON bodies, a
-// conventional HTTP status per reason code for vendors that read only the status,
-// and fixed texts that never carry what the host put in an Outcome's message.
+// Package answer helps a bridge render its answers: JSON bodies, a conventional
+// HTTP status per reason for vendors that read only the status, fixed texts per
+// reason, and the whole of Parse's rejections and Respond for such vendors.
 //
 // A failure answer must never hold the OTP, the phone number or the link. The
-// safest way to ensure that is the one this package takes: build answers only from
-// fixed texts and stable codes, never from Outcome.Message or Outcome.Metadata.
+// safest way to ensure that is the one this package takes: build answers only
+// from fixed texts and stable reason codes.
 package answer
 
 import (
@@ -31,115 +31,93 @@ func JSON(status int, v any) (*bridge.Response, error) {
 	}, nil
 }
 
-// Status is the HTTP status for a failed or rejected outcome, for vendors whose
-// only signal is the status (any 2xx is success). 4xx means "do not retry, it
-// will fail again"; 5xx and 429 mean "retrying may help".
-func Status(code string) int {
-	switch code {
-	case bridge.CodeUnauthorized:
+// Status is the HTTP status for a failure or refusal, for vendors whose only
+// signal is the status (any 2xx is success). 4xx means "do not retry, it will
+// fail again"; 5xx and 429 mean "retrying may help". A reason this SDK does not
+// know is an internal error.
+func Status(r bridge.Reason) int {
+	switch r {
+	case bridge.ReasonUnauthorized:
 		return http.StatusUnauthorized
-	case bridge.CodeMethod:
+	case bridge.ReasonMethod:
 		return http.StatusMethodNotAllowed
-	case bridge.CodeBodyTooLarge:
+	case bridge.ReasonBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case bridge.CodeMediaType:
+	case bridge.ReasonMediaType:
 		return http.StatusUnsupportedMediaType
-	case bridge.CodeMalformed, bridge.CodeMissingField:
+	case bridge.ReasonRequestTimeout:
+		return http.StatusRequestTimeout
+	case bridge.ReasonMalformed, bridge.ReasonMissingField:
 		return http.StatusBadRequest
-	case bridge.CodeInvalidPhone, bridge.CodeInvalidOTP, bridge.CodeUnsupported, bridge.CodeNotOTP,
-		bridge.CodeDestinationRefused, bridge.CodeCountryNotAllowed:
+	case bridge.ReasonInvalidPhone, bridge.ReasonInvalidOTP, bridge.ReasonUnsupportedChannel, bridge.ReasonNotOTP,
+		bridge.ReasonDestinationRefused, bridge.ReasonCountryNotAllowed, bridge.ReasonOTPExpired:
 		// The request is understood and will be refused again: 422 tells the
 		// vendor not to retry (a retry loop is what SMS pumping would want).
 		return http.StatusUnprocessableEntity
-	case bridge.CodeRateLimited:
+	case bridge.ReasonRateLimited:
 		return http.StatusTooManyRequests
-	case bridge.CodeSMSFailed:
+	case bridge.ReasonSMSFailed:
 		return http.StatusBadGateway
-	case bridge.CodeDeadline:
+	case bridge.ReasonDeadline:
 		return http.StatusGatewayTimeout
-	case bridge.CodeOverloaded, bridge.CodeUnavailable, bridge.CodeStoreFailed, bridge.CodeBiometricsOff:
+	case bridge.ReasonOverloaded, bridge.ReasonUnavailable, bridge.ReasonBiometricsOff:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
 
-// RejectionStatus is the status for a rejected outcome: the one the rejection
-// suggested when it is a 4xx or 5xx, else Status(code).
-func RejectionStatus(out *bridge.Outcome, code string) int {
-	if out != nil && out.Status >= 400 && out.Status <= 599 {
-		return out.Status
-	}
-	return Status(code)
+// texts are fixed, value-free explanations per reason.
+var texts = map[bridge.Reason]string{
+	bridge.ReasonUnauthorized:       "The credentials are missing or wrong.",
+	bridge.ReasonMalformed:          "The request body is not a valid payload.",
+	bridge.ReasonMissingField:       "A required field is missing.",
+	bridge.ReasonBodyTooLarge:       "The request body is too large.",
+	bridge.ReasonMethod:             "Only POST is accepted.",
+	bridge.ReasonMediaType:          "The content type is not supported.",
+	bridge.ReasonRequestTimeout:     "The request body did not arrive in time.",
+	bridge.ReasonInvalidPhone:       "The phone number is not a valid destination.",
+	bridge.ReasonInvalidOTP:         "The one-time code is not 4 to 10 digits.",
+	bridge.ReasonUnsupportedChannel: "SMS+ delivers codes by SMS only: a link cannot be spoken.",
+	bridge.ReasonNotOTP:             "SMS+ delivers one-time codes only.",
+	bridge.ReasonOTPExpired:         "The one-time code expires too soon to be delivered.",
+	bridge.ReasonSMSFailed:          "The SMS provider did not accept the message.",
+	bridge.ReasonDeadline:           "Delivery did not finish in time.",
+	bridge.ReasonOverloaded:         "SMS+ is overloaded.",
+	bridge.ReasonUnavailable:        "The bridge is unavailable.",
+	bridge.ReasonInternal:           "SMS+ had an internal error.",
+	bridge.ReasonRateLimited:        "Too many requests for this destination.",
+	bridge.ReasonBiometricsOff:      "Biometric verification is unavailable.",
+
+	bridge.ReasonDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar).",
+	bridge.ReasonCountryNotAllowed:  "SMS+ does not text this country.",
 }
 
-// texts are fixed, value-free explanations per reason code.
-var texts = map[string]string{
-	bridge.CodeUnauthorized:  "The credentials are missing or wrong.",
-	bridge.CodeMalformed:     "The request body is not a valid payload.",
-	bridge.CodeMissingField:  "A required field is missing.",
-	bridge.CodeBodyTooLarge:  "The request body is too large.",
-	bridge.CodeMethod:        "Only POST is accepted.",
-	bridge.CodeMediaType:     "The content type is not supported.",
-	bridge.CodeInvalidPhone:  "The phone number is not a valid destination.",
-	bridge.CodeInvalidOTP:    "The one-time code is not 4 to 10 digits.",
-	bridge.CodeUnsupported:   "SMS+ delivers codes by SMS only: a link cannot be spoken.",
-	bridge.CodeNotOTP:        "SMS+ delivers one-time codes only.",
-	bridge.CodeSMSFailed:     "The SMS provider did not accept the message.",
-	bridge.CodeDeadline:      "Delivery did not finish in time.",
-	bridge.CodeOverloaded:    "SMS+ is overloaded.",
-	bridge.CodeUnavailable:   "The bridge is unavailable.",
-	bridge.CodeStoreFailed:   "SMS+ could not store the challenge.",
-	bridge.CodeInternal:      "SMS+ had an internal error.",
-	bridge.CodeRateLimited:   "Too many requests for this destination.",
-	bridge.CodeBiometricsOff: "Biometric verification is unavailable.",
-
-	bridge.CodeDestinationRefused: "SMS+ does not text this type of number (premium rate, unassigned, satellite or similar).",
-	bridge.CodeCountryNotAllowed:  "SMS+ does not text this country.",
-}
-
-// Text is the fixed text for a reason code.
-func Text(code string) string {
-	if t, ok := texts[code]; ok {
+// Text is the fixed text for a reason.
+func Text(r bridge.Reason) string {
+	if t, ok := texts[r]; ok {
 		return t
 	}
 	return "SMS+ could not complete the request."
 }
 
-// Code keeps a host-supplied reason code only if it has the shape of the stable
-// snake_case codes, so nothing else can reach the vendor through it.
-func Code(code, fallback string) string {
-	if code == "" || len(code) > 64 {
-		return fallback
-	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return fallback
-		}
-	}
-	return code
-}
-
-// Retryable reports whether a failure with this code may succeed if the vendor
+// Retryable reports whether a failure for this reason may succeed if the vendor
 // sends the same request again.
-func Retryable(code string) bool {
-	s := Status(code)
+func Retryable(r bridge.Reason) bool {
+	s := Status(r)
 	return s >= 500 || s == http.StatusTooManyRequests
 }
 
-// Message is the text to send for a rejection or failure: the bridge's own fixed
-// text when the outcome carries one of them (Parse put it in its rejection, and
-// it names the field at fault), else Text(code). Anything else the host wrote is
-// dropped.
-func Message(code, msg string, own map[string]bool) string {
-	if own[msg] {
-		return msg
+// Failure is the reason to answer for a failed or rejected outcome: its own when
+// this SDK knows it, else ReasonInternal.
+func Failure(out *bridge.Outcome) bridge.Reason {
+	if out == nil || !out.Reason.Known() {
+		return bridge.ReasonInternal
 	}
-	return Text(code)
+	return out.Reason
 }
 
-// statusAnswer is the body ByStatus sends. Vendors that read only the status
-// ignore it; it is there for the admin reading the vendor's logs.
+// statusAnswer is the body Reject and ByStatus send. Vendors that read only the
+// status ignore it; it is there for the admin reading the vendor's logs.
 type statusAnswer struct {
 	Status        string `json:"status"`
 	TransactionID string `json:"transactionId,omitempty"`
@@ -148,27 +126,42 @@ type statusAnswer struct {
 	Retryable     *bool  `json:"retryable,omitempty"`
 }
 
+// statusJSON renders a statusAnswer; it cannot fail to encode.
+func statusJSON(status int, a statusAnswer) *bridge.Response {
+	resp, err := JSON(status, a)
+	if err != nil {
+		panic(err) // strings and a bool always encode
+	}
+	return resp
+}
+
+// Reject is Parse's rejection for vendors whose only signal is the HTTP status:
+// the given 4xx/5xx status and a JSON body naming the reason, with text (a fixed
+// text of the bridge's that names the field at fault, never a value) and
+// "retryable": false.
+func Reject(status int, reason bridge.Reason, text string) *bridge.ParseResult {
+	retry := false
+	return bridge.Reject(reason, statusJSON(status, statusAnswer{Status: "rejected", Error: reason.String(), Message: text, Retryable: &retry}))
+}
+
 // ByStatus renders out for vendors whose only signal is the HTTP status, where
 // any 2xx means "sent" (Auth0 Actions and SMS gateway, PingOne, CyberArk,
-// FusionAuth): 200 for successes; for failures and rejections Status(code), with
-// a JSON body naming the code and whether a retry may help. own holds the
-// bridge's fixed rejection texts (see Message).
-func ByStatus(out *bridge.Outcome, own map[string]bool) (*bridge.Response, error) {
+// FusionAuth): 200 for successes; for failures and the host's refusals
+// Status(reason), with a JSON body naming the reason and whether a retry may help.
+func ByStatus(out *bridge.Outcome) (*bridge.Response, error) {
 	if out == nil {
-		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeInternal}
+		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}
 	}
+	if out.Kind.Success() {
+		return statusJSON(http.StatusOK, statusAnswer{Status: out.Kind.String(), TransactionID: out.TransactionID}), nil
+	}
+	reason, state := bridge.ReasonInternal, "failed"
 	switch out.Kind {
-	case bridge.OutcomeDelivered, bridge.OutcomePending, bridge.OutcomeTestOK, bridge.OutcomeFallbackDelivered:
-		return JSON(http.StatusOK, statusAnswer{Status: out.Kind.String(), TransactionID: out.TransactionID})
 	case bridge.OutcomeRejected:
-		code := Code(out.Code, bridge.CodeMalformed)
-		retry := false
-		return JSON(RejectionStatus(out, code), statusAnswer{Status: "rejected", Error: code, Message: Message(code, out.Message, own), Retryable: &retry})
+		reason, state = Failure(out), "rejected"
+	case bridge.OutcomeFailed:
+		reason = Failure(out)
 	}
-	code := bridge.CodeInternal
-	if out.Kind == bridge.OutcomeFailed {
-		code = Code(out.Code, bridge.CodeInternal)
-	}
-	retry := Retryable(code)
-	return JSON(Status(code), statusAnswer{Status: "failed", Error: code, Message: Message(code, out.Message, own), Retryable: &retry})
+	retry := out.Kind != bridge.OutcomeRejected && Retryable(reason)
+	return statusJSON(Status(reason), statusAnswer{Status: state, Error: reason.String(), Message: Text(reason), Retryable: &retry}), nil
 }

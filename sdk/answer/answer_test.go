@@ -9,48 +9,35 @@ import (
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	for code, want := range map[string]int{
-		bridge.CodeUnauthorized: 401, bridge.CodeMalformed: 400, bridge.CodeMissingField: 400, bridge.CodeMethod: 405,
-		bridge.CodeBodyTooLarge: 413, bridge.CodeMediaType: 415, bridge.CodeInvalidPhone: 422, bridge.CodeInvalidOTP: 422,
-		bridge.CodeUnsupported: 422, bridge.CodeNotOTP: 422, bridge.CodeRateLimited: 429, bridge.CodeSMSFailed: 502,
-		bridge.CodeDeadline: 504, bridge.CodeOverloaded: 503, bridge.CodeUnavailable: 503, bridge.CodeStoreFailed: 503,
-		bridge.CodeBiometricsOff: 503, bridge.CodeInternal: 500, "brand_new": 500, "": 500,
+	for r, want := range map[bridge.Reason]int{
+		bridge.ReasonUnauthorized: 401, bridge.ReasonMalformed: 400, bridge.ReasonMissingField: 400, bridge.ReasonMethod: 405,
+		bridge.ReasonBodyTooLarge: 413, bridge.ReasonMediaType: 415, bridge.ReasonRequestTimeout: 408,
+		bridge.ReasonInvalidPhone: 422, bridge.ReasonInvalidOTP: 422, bridge.ReasonUnsupportedChannel: 422, bridge.ReasonNotOTP: 422,
+		bridge.ReasonOTPExpired: 422, bridge.ReasonRateLimited: 429, bridge.ReasonSMSFailed: 502, bridge.ReasonDeadline: 504,
+		bridge.ReasonOverloaded: 503, bridge.ReasonUnavailable: 503, bridge.ReasonBiometricsOff: 503, bridge.ReasonInternal: 500,
+		bridge.Reason(99): 500, bridge.ReasonUnspecified: 500,
 		// The destination will be refused again: 4xx, the vendor must not retry.
-		bridge.CodeDestinationRefused: 422, bridge.CodeCountryNotAllowed: 422,
+		bridge.ReasonDestinationRefused: 422, bridge.ReasonCountryNotAllowed: 422,
 	} {
-		if got := Status(code); got != want {
-			t.Errorf("Status(%q) = %d, want %d", code, got, want)
-		}
-		if Text(code) == "" {
-			t.Errorf("Text(%q) is empty", code)
+		if got := Status(r); got != want {
+			t.Errorf("Status(%s) = %d, want %d", r, got, want)
 		}
 	}
-	if Retryable(bridge.CodeInvalidPhone) || !Retryable(bridge.CodeSMSFailed) || !Retryable(bridge.CodeRateLimited) ||
-		Retryable(bridge.CodeDestinationRefused) || Retryable(bridge.CodeCountryNotAllowed) {
+	if Retryable(bridge.ReasonInvalidPhone) || !Retryable(bridge.ReasonSMSFailed) || !Retryable(bridge.ReasonRateLimited) ||
+		Retryable(bridge.ReasonDestinationRefused) || Retryable(bridge.ReasonCountryNotAllowed) || Retryable(bridge.ReasonOTPExpired) {
 		t.Error("Retryable")
 	}
-	for _, code := range []string{bridge.CodeDestinationRefused, bridge.CodeCountryNotAllowed} {
-		if Text(code) == Text("brand_new") {
-			t.Errorf("Text(%q) is the generic text", code)
+	// Every reason has a text of its own.
+	seen := map[string]bridge.Reason{}
+	for _, r := range bridge.Reasons() {
+		text := Text(r)
+		if text == Text(bridge.Reason(99)) {
+			t.Errorf("Text(%s) is the generic text", r)
 		}
-	}
-	if got := RejectionStatus(&bridge.Outcome{Status: 200}, bridge.CodeUnauthorized); got != 401 {
-		t.Errorf("RejectionStatus with 200 = %d", got)
-	}
-	if got := RejectionStatus(&bridge.Outcome{Status: 418}, bridge.CodeUnauthorized); got != 418 {
-		t.Errorf("RejectionStatus with 418 = %d", got)
-	}
-}
-
-func TestCode(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"sms_failed": "sms_failed", "": "x", "has space": "x", "UPPER": "x", "+14155550142": "x",
-		"a_very_long_code_that_goes_on_and_on_and_on_and_on_and_on_and_on_and_on": "x",
-	} {
-		if got := Code(in, "x"); got != want {
-			t.Errorf("Code(%q) = %q, want %q", in, got, want)
+		if o, dup := seen[text]; dup {
+			t.Errorf("Text(%s) = Text(%s)", r, o)
 		}
+		seen[text] = r
 	}
 }
 
@@ -65,37 +52,52 @@ func TestJSON(t *testing.T) {
 	}
 }
 
+func TestReject(t *testing.T) {
+	t.Parallel()
+	res := Reject(400, bridge.ReasonMissingField, "recipient is required")
+	rj := res.Rejection
+	if res.OTP != nil || res.TestPing != nil || rj == nil || rj.Reason != bridge.ReasonMissingField || rj.Response.Status != 400 {
+		t.Fatalf("Reject = %+v", res)
+	}
+	if want := `{"status":"rejected","error":"missing_field","message":"recipient is required","retryable":false}`; string(rj.Response.Body) != want {
+		t.Fatalf("body %s, want %s", rj.Response.Body, want)
+	}
+}
+
 func TestByStatus(t *testing.T) {
 	t.Parallel()
-	own := map[string]bool{"recipient is required": true}
 	tests := map[string]struct {
 		out    *bridge.Outcome
 		status int
 		want   string
 	}{
-		"delivered": {out: &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1", Message: "604913"}, status: 200,
+		"delivered": {out: &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}, status: 200,
 			want: `{"status":"delivered","transactionId":"sp_1"}`},
 		"test ok": {out: &bridge.Outcome{Kind: bridge.OutcomeTestOK}, status: 200, want: `{"status":"test_ok"}`},
-		"failed sms": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeSMSFailed, Message: "to +14155550142"}, status: 502,
+		"failed sms": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonSMSFailed}, status: 502,
 			want: `{"status":"failed","error":"sms_failed","message":"The SMS provider did not accept the message.","retryable":true}`},
-		"failed voice": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeUnsupported}, status: 422,
+		"failed voice": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnsupportedChannel}, status: 422,
 			want: `{"status":"failed","error":"unsupported_channel","message":"SMS+ delivers codes by SMS only: a link cannot be spoken.","retryable":false}`},
-		"rejected with own text": {out: &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMissingField, Status: 400, Message: "recipient is required"}, status: 400,
-			want: `{"status":"rejected","error":"missing_field","message":"recipient is required","retryable":false}`},
-		"rejected 2xx status": {out: &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeUnauthorized, Status: 200}, status: 401,
-			want: `{"status":"rejected","error":"unauthorized","message":"The credentials are missing or wrong.","retryable":false}`},
-		"failed destination": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeDestinationRefused, Message: "+19002345678 is premium_rate"}, status: 422,
+		"failed expired": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOTPExpired}, status: 422,
+			want: `{"status":"failed","error":"otp_expired","message":"The one-time code expires too soon to be delivered.","retryable":false}`},
+		"rejected by the host": {out: &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonBodyTooLarge}, status: 413,
+			want: `{"status":"rejected","error":"body_too_large","message":"The request body is too large.","retryable":false}`},
+		"rejected, body too slow": {out: &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonRequestTimeout}, status: 408,
+			want: `{"status":"rejected","error":"request_timeout","message":"The request body did not arrive in time.","retryable":false}`},
+		"failed destination": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonDestinationRefused}, status: 422,
 			want: `{"status":"failed","error":"destination_refused","message":"SMS+ does not text this type of number (premium rate, unassigned, satellite or similar).","retryable":false}`},
-		"failed country": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeCountryNotAllowed}, status: 422,
+		"failed country": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonCountryNotAllowed}, status: 422,
 			want: `{"status":"failed","error":"country_not_allowed","message":"SMS+ does not text this country.","retryable":false}`},
-		"unspecified": {out: &bridge.Outcome{Code: bridge.CodeSMSFailed}, status: 500,
+		"failed, reason from a newer host": {out: &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.Reason(99)}, status: 500,
+			want: `{"status":"failed","error":"internal_error","message":"SMS+ had an internal error.","retryable":true}`},
+		"unspecified": {out: &bridge.Outcome{Reason: bridge.ReasonSMSFailed}, status: 500,
 			want: `{"status":"failed","error":"internal_error","message":"SMS+ had an internal error.","retryable":true}`},
 		"nil": {out: nil, status: 500, want: `{"status":"failed","error":"internal_error","message":"SMS+ had an internal error.","retryable":true}`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r, err := ByStatus(tc.out, own)
+			r, err := ByStatus(tc.out)
 			if err != nil || r.Status != tc.status || string(r.Body) != tc.want {
 				t.Fatalf("ByStatus = %d %s, %v; want %d %s", r.Status, r.Body, err, tc.status, tc.want)
 			}

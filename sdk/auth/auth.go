@@ -57,6 +57,12 @@ func Basic(header, user, pass string) bool {
 	return okUser && okPass
 }
 
+// BasicHeader is the Authorization header value of HTTP Basic credentials, as a
+// vendor sends them: for a bridge's Example.
+func BasicHeader(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
 // HeaderSecret reports whether a header value equals the secret verbatim or as a
 // bearer token. Vendors such as Okta send whatever string the admin typed as the
 // header value; existing setups type either "<secret>" or "Bearer <secret>".

@@ -1,14 +1,20 @@
 // Package bridge is the contract between the SMS+ host and an IAM bridge plugin.
 //
 // A bridge turns one IAM vendor's SMS/telephony webhook into a normalized OTP event
-// (Parse) and turns the host's outcome back into the answer that vendor expects
-// (Respond). Bridge authors implement the Bridge interface and call Serve from main;
-// the host talks to the plugin over hashicorp/go-plugin's gRPC transport.
+// (Parse) and turns what the host did back into the answer that vendor expects
+// (Respond). Bridge authors implement the Bridge interface and call Serve (or
+// Main) from main; the host talks to the plugin over hashicorp/go-plugin's gRPC
+// transport.
 //
 // Bridges exchange data, not HTTP: the host owns the HTTP server and hands the raw
-// request to the bridge as a Request value. A bridge keeps no per-request state
-// between Parse and Respond; whatever it needs later travels in OTPEvent.Metadata,
-// which the host hands back in Outcome.Metadata.
+// request to the bridge as a Request value. Parse renders a refused call in the
+// vendor's format itself, so every refused call costs one RPC. A bridge keeps no
+// per-request state: an Outcome carries no text and nothing of the request, only
+// typed reasons and the host's data.
+//
+// Optional capabilities are optional interfaces (Exampler). The host calls them
+// over gRPC; a plugin that does not implement one answers gRPC Unimplemented,
+// which the host sees as ErrUnsupported: capability absent.
 package bridge
 
 import (
@@ -20,9 +26,6 @@ import (
 // are additive only; a breaking change means protocol 2 served beside 1 for a while.
 const ProtocolVersion = 1
 
-// SDKVersion is the version of this module, reported to the host in Info.
-const SDKVersion = "1.0.0"
-
 // Bridge is what a bridge author implements. Every method receives the context of
 // the host's call: honour its deadline, the vendor is waiting on it.
 type Bridge interface {
@@ -30,25 +33,43 @@ type Bridge interface {
 	Info(ctx context.Context) (Info, error)
 	// Configure receives the values of the settings Info declared. Return a
 	// *ConfigError listing every problem (missing secret, malformed value) at once.
+	// After a failed Configure, refuse every call: fail closed.
 	Configure(ctx context.Context, settings map[string]string) error
 	// Parse authenticates and decodes one webhook call. It returns exactly one of an
-	// OTP event, a test ping or a rejection. A non-nil error means the bridge itself
-	// failed (a bug), not that the request was bad: bad requests are rejections.
+	// OTP event, a test ping or a rejection that holds the vendor's answer. A
+	// non-nil error means the bridge itself failed (a bug), not that the request
+	// was bad: bad requests are rejections.
 	Parse(ctx context.Context, req *Request) (*ParseResult, error)
-	// Respond renders the host's outcome as the vendor's HTTP answer.
+	// Respond renders what the host did with an accepted call, or why it refused
+	// a call before Parse, as the vendor's HTTP answer.
 	Respond(ctx context.Context, out *Outcome) (*Response, error)
+}
+
+// Exampler is an optional capability: a bridge that implements it can render an
+// authentic example of its vendor's webhook call, which `smsplus simulate <id>`
+// posts to a running host. The example is signed or authenticated with the
+// configured settings, so it needs a successful Configure; it must parse, with
+// the bridge's own Parse, to an OTP event for the phone and code asked for.
+type Exampler interface {
+	Example(ctx context.Context, want ExampleRequest) (*Request, error)
+}
+
+// ExampleRequest is what an example must carry.
+type ExampleRequest struct {
+	Phone  string // E.164
+	OTP    string // 4 to 10 digits
+	Locale string // e.g. "en-US"; empty lets the bridge choose
 }
 
 // Info describes a bridge to the host.
 type Info struct {
-	ID           string        // short lowercase id used in /hooks/{id}, e.g. "okta"
-	DisplayName  string        // e.g. "Okta telephony inline hook"
-	Version      string        // the plugin's own semver
-	SDKVersion   string        // filled by Serve
-	Protocol     int           // filled by Serve
-	Capabilities []string      // free-form feature names, e.g. "voice", "test_ping"
-	Deadline     time.Duration // how long the vendor waits for an answer; 0 = host default
-	Settings     []Setting     // the configuration keys the bridge reads
+	ID          string        // short lowercase id used in /hooks/{id}, e.g. "okta"
+	DisplayName string        // e.g. "Okta telephony inline hook"
+	Version     string        // the plugin's own semver
+	SDKVersion  string        // filled by Serve
+	Protocol    int           // filled by Serve
+	Deadline    time.Duration // how long the vendor waits for an answer; 0 = host default
+	Settings    []Setting     // the configuration keys the bridge reads
 }
 
 // Setting declares one configuration key a bridge reads. Names are the flat
@@ -122,31 +143,45 @@ func (c Channel) String() string {
 	return "unspecified"
 }
 
-// OTPEvent is a normalized request to deliver a one-time passcode.
+// OTPEvent is a normalized request to deliver a one-time passcode. The host uses
+// every field.
 type OTPEvent struct {
 	// Phone in E.164 form (+ and 7 to 15 digits); the host refuses anything else.
 	// Normalize what the vendor sent with the sdk/phone package.
-	Phone         string
-	OTP           string // the code, digits kept as a string (leading zeros matter)
-	Message       string // the vendor's rendered text, if any
-	Channel       Channel
-	Locale        string    // the vendor's locale, e.g. "EN-US", if sent
-	ExpiresAt     time.Time // when the vendor's code expires; zero if unknown
-	Subject       string    // user login or id, if sent
-	TransactionID string    // the vendor's id for this delivery, if any
-	Metadata      map[string]string
+	Phone string
+	// OTP is the code: 4 to 10 ASCII digits, kept as a string (leading zeros
+	// matter). Check it with sdk/otp.
+	OTP string
+	// Message is the vendor's rendered text, if any. The host texts it as is only
+	// when the biometrics engine is down and the policy falls back to it.
+	Message string
+	// Channel: the host refuses voice (a link cannot be spoken).
+	Channel Channel
+	// Locale is the vendor's locale, e.g. "EN-US", if sent: the language of the
+	// SMS and the page.
+	Locale string
+	// ExpiresAt is when the vendor's code expires; zero if the vendor did not say.
+	// The challenge and its link expire no later, and a code that expires too
+	// soon to be typed is refused (ReasonOTPExpired).
+	ExpiresAt time.Time
+	// TransactionID is the vendor's id for this delivery, if any (Okta eventId,
+	// Auth0 correlation_id). The host records it in its audit trail, so an entry
+	// can be matched with the vendor's logs. Up to 128 printable ASCII characters;
+	// anything else is not recorded.
+	TransactionID string
 }
 
 // TestPing is a vendor's connectivity check: answer it, never send an SMS.
-type TestPing struct {
-	Metadata map[string]string
-}
+type TestPing struct{}
 
-// Rejection is a request the bridge refuses: bad auth, malformed body, missing field.
+// Rejection is a call the bridge refuses (bad auth, method, media type, malformed
+// body, missing field), with the vendor-formatted answer the host sends as is.
 type Rejection struct {
-	Code    string // a stable code, see the Code* constants
-	Message string // a short fixed text, safe to show the caller
-	Status  int    // the HTTP status the bridge suggests for its answer
+	// Reason is why, for the host's metrics and logs.
+	Reason Reason
+	// Response is the answer, in the vendor's format: never a success (2xx where
+	// the vendor reads only the status), built from fixed texts only.
+	Response *Response
 }
 
 // ParseResult holds exactly one of its fields.
@@ -157,8 +192,8 @@ type ParseResult struct {
 }
 
 // Reject is a shorthand for a ParseResult holding a rejection.
-func Reject(status int, code, message string) *ParseResult {
-	return &ParseResult{Rejection: &Rejection{Code: code, Message: message, Status: status}}
+func Reject(reason Reason, resp *Response) *ParseResult {
+	return &ParseResult{Rejection: &Rejection{Reason: reason, Response: resp}}
 }
 
 // OutcomeKind is what the host did with a hook.
@@ -174,10 +209,12 @@ const (
 	OutcomeTestOK
 	// OutcomeFallbackDelivered: policy sent the vendor's original message instead of a link.
 	OutcomeFallbackDelivered
-	// OutcomeFailed: the host could not deliver (invalid phone, provider error, deadline,
-	// overload, bridge unavailable). The vendor's failure answer is due.
+	// OutcomeFailed: the host could not or would not deliver (invalid phone,
+	// refused destination, provider error, deadline, overload...). The vendor's
+	// failure answer is due; Outcome.Reason says why.
 	OutcomeFailed
-	// OutcomeRejected: the request itself was refused (auth, malformed, too large).
+	// OutcomeRejected: the host refused the call itself before the bridge parsed
+	// it (body too large, too slow or unreadable). Outcome.Reason says why.
 	OutcomeRejected
 )
 
@@ -190,15 +227,27 @@ func (k OutcomeKind) String() string {
 	return "unknown"
 }
 
-// Outcome is what the host asks a bridge to answer.
+// Success reports whether k tells the vendor that the code is (being) delivered
+// or the ping answered.
+func (k OutcomeKind) Success() bool {
+	switch k {
+	case OutcomeDelivered, OutcomePending, OutcomeTestOK, OutcomeFallbackDelivered:
+		return true
+	}
+	return false
+}
+
+// Outcome is what the host asks a bridge to answer. It holds no text and
+// nothing of the request: build the answer from fixed texts.
 type Outcome struct {
-	Kind          OutcomeKind
-	TransactionID string        // the host's id for this delivery (the challenge id)
-	Code          string        // a stable reason code for failed / rejected outcomes
-	Message       string        // a short fixed text for failed / rejected outcomes
-	Status        int           // for rejections: the status suggested by the rejection
-	Duration      time.Duration // time spent on the hook so far
-	Metadata      map[string]string
+	Kind OutcomeKind
+	// Reason is why, for OutcomeFailed and OutcomeRejected.
+	Reason Reason
+	// TransactionID is SMS+'s public id of the delivery ("sp_" and hex), for
+	// successes when known. It does not reveal the link.
+	TransactionID string
+	// Duration is the time spent on the hook so far.
+	Duration time.Duration
 }
 
 // Response is the vendor-formatted HTTP answer.
@@ -207,38 +256,6 @@ type Response struct {
 	Headers []Header
 	Body    []byte
 }
-
-// Stable reason codes shared by host and bridges.
-const (
-	CodeUnauthorized = "unauthorized"
-	CodeMalformed    = "malformed_request"
-	CodeMissingField = "missing_field"
-	CodeBodyTooLarge = "body_too_large"
-	CodeMethod       = "method_not_allowed"
-	CodeInvalidPhone = "invalid_phone"
-	CodeInvalidOTP   = "invalid_otp"
-	CodeUnsupported  = "unsupported_channel"
-	CodeSMSFailed    = "sms_failed"
-	CodeDeadline     = "deadline_exceeded"
-	CodeOverloaded   = "overloaded"
-	CodeUnavailable  = "bridge_unavailable"
-	CodeStoreFailed  = "store_failed"
-	CodeInternal     = "internal_error"
-	CodeRateLimited  = "rate_limited"
-	// CodeCountryNotAllowed: the destination is outside the operator's allow-list.
-	// Not retryable: the same number will be refused again.
-	CodeCountryNotAllowed = "country_not_allowed"
-	// CodeDestinationRefused: the destination is of a type the host refuses
-	// (premium rate, shared cost, unassigned, satellite...: SMS pumping targets).
-	// Not retryable.
-	CodeDestinationRefused = "destination_refused"
-	CodeBiometricsOff      = "biometrics_unavailable"
-	// CodeMediaType: the Content-Type is not one the bridge reads.
-	CodeMediaType = "unsupported_media_type"
-	// CodeNotOTP: the vendor asked to deliver a message that carries no one-time
-	// code (e.g. Auth0's blocked_account notice); SMS+ delivers codes only.
-	CodeNotOTP = "not_an_otp"
-)
 
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {

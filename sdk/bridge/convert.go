@@ -17,7 +17,6 @@ func infoToPB(i Info) *bridgepb.InfoResponse {
 		Version:         i.Version,
 		SdkVersion:      i.SDKVersion,
 		ProtocolVersion: uint32(i.Protocol),
-		Capabilities:    i.Capabilities,
 		DeadlineMs:      i.Deadline.Milliseconds(),
 	}
 	for _, s := range i.Settings {
@@ -30,13 +29,12 @@ func infoToPB(i Info) *bridgepb.InfoResponse {
 
 func infoFromPB(pb *bridgepb.InfoResponse) Info {
 	i := Info{
-		ID:           pb.GetId(),
-		DisplayName:  pb.GetDisplayName(),
-		Version:      pb.GetVersion(),
-		SDKVersion:   pb.GetSdkVersion(),
-		Protocol:     int(pb.GetProtocolVersion()),
-		Capabilities: pb.GetCapabilities(),
-		Deadline:     time.Duration(pb.GetDeadlineMs()) * time.Millisecond,
+		ID:          pb.GetId(),
+		DisplayName: pb.GetDisplayName(),
+		Version:     pb.GetVersion(),
+		SDKVersion:  pb.GetSdkVersion(),
+		Protocol:    int(pb.GetProtocolVersion()),
+		Deadline:    time.Duration(pb.GetDeadlineMs()) * time.Millisecond,
 	}
 	for _, s := range pb.GetSettings() {
 		i.Settings = append(i.Settings, Setting{
@@ -87,6 +85,17 @@ func responseFromPB(pb *bridgepb.HTTPResponse) *Response {
 	return &Response{Status: int(pb.GetStatus()), Headers: headersFromPB(pb.GetHeaders()), Body: pb.GetBody()}
 }
 
+// checkResponse refuses an answer the host could not send.
+func checkResponse(what string, r *Response) error {
+	if r == nil {
+		return fmt.Errorf("%w: %s without a response", ErrInvalidResult, what)
+	}
+	if r.Status < 100 || r.Status > 599 {
+		return fmt.Errorf("%w: %s status %d out of range", ErrInvalidResult, what, r.Status)
+	}
+	return nil
+}
+
 func parseResultToPB(r *ParseResult) (*bridgepb.ParseResponse, error) {
 	if r == nil {
 		return nil, fmt.Errorf("%w: nil parse result", ErrInvalidResult)
@@ -101,18 +110,20 @@ func parseResultToPB(r *ParseResult) (*bridgepb.ParseResponse, error) {
 		}
 		pb.Result = &bridgepb.ParseResponse_Otp{Otp: &bridgepb.OTPEvent{
 			Phone: e.Phone, Otp: e.OTP, Message: e.Message, Channel: bridgepb.Channel(e.Channel),
-			Locale: e.Locale, ExpiresAtMs: exp, Subject: e.Subject, TransactionId: e.TransactionID,
-			Metadata: e.Metadata,
+			Locale: e.Locale, ExpiresAtMs: exp, TransactionId: e.TransactionID,
 		}}
 	}
-	if p := r.TestPing; p != nil {
+	if r.TestPing != nil {
 		n++
-		pb.Result = &bridgepb.ParseResponse_TestPing{TestPing: &bridgepb.TestPing{Metadata: p.Metadata}}
+		pb.Result = &bridgepb.ParseResponse_TestPing{TestPing: &bridgepb.TestPing{}}
 	}
 	if rj := r.Rejection; rj != nil {
 		n++
+		if err := checkResponse("rejection", rj.Response); err != nil {
+			return nil, err
+		}
 		pb.Result = &bridgepb.ParseResponse_Rejection{Rejection: &bridgepb.Rejection{
-			Code: rj.Code, Message: rj.Message, Status: int32(rj.Status),
+			Reason: bridgepb.Reason(rj.Reason), Response: responseToPB(rj.Response),
 		}}
 	}
 	if n != 1 {
@@ -127,18 +138,24 @@ func parseResultFromPB(pb *bridgepb.ParseResponse) (*ParseResult, error) {
 		e := r.Otp
 		ev := &OTPEvent{
 			Phone: e.GetPhone(), OTP: e.GetOtp(), Message: e.GetMessage(), Channel: Channel(e.GetChannel()),
-			Locale: e.GetLocale(), Subject: e.GetSubject(), TransactionID: e.GetTransactionId(),
-			Metadata: e.GetMetadata(),
+			Locale: e.GetLocale(), TransactionID: e.GetTransactionId(),
 		}
 		if ms := e.GetExpiresAtMs(); ms != 0 {
 			ev.ExpiresAt = time.UnixMilli(ms)
 		}
 		return &ParseResult{OTP: ev}, nil
 	case *bridgepb.ParseResponse_TestPing:
-		return &ParseResult{TestPing: &TestPing{Metadata: r.TestPing.GetMetadata()}}, nil
+		return &ParseResult{TestPing: &TestPing{}}, nil
 	case *bridgepb.ParseResponse_Rejection:
 		rj := r.Rejection
-		return &ParseResult{Rejection: &Rejection{Code: rj.GetCode(), Message: rj.GetMessage(), Status: int(rj.GetStatus())}}, nil
+		if rj.GetResponse() == nil {
+			return nil, fmt.Errorf("%w: rejection without a response", ErrInvalidResult)
+		}
+		resp := responseFromPB(rj.GetResponse())
+		if err := checkResponse("rejection", resp); err != nil {
+			return nil, err
+		}
+		return &ParseResult{Rejection: &Rejection{Reason: Reason(rj.GetReason()), Response: resp}}, nil
 	}
 	return nil, fmt.Errorf("%w: empty parse response", ErrInvalidResult)
 }
@@ -148,15 +165,22 @@ func outcomeToPB(o *Outcome) *bridgepb.Outcome {
 		return nil
 	}
 	return &bridgepb.Outcome{
-		Kind: bridgepb.OutcomeKind(o.Kind), TransactionId: o.TransactionID, Code: o.Code, Message: o.Message,
-		Status: int32(o.Status), DurationUs: o.Duration.Microseconds(), Metadata: o.Metadata,
+		Kind: bridgepb.OutcomeKind(o.Kind), Reason: bridgepb.Reason(o.Reason), TransactionId: o.TransactionID,
+		DurationUs: o.Duration.Microseconds(),
 	}
 }
 
 func outcomeFromPB(pb *bridgepb.Outcome) *Outcome {
 	return &Outcome{
-		Kind: OutcomeKind(pb.GetKind()), TransactionID: pb.GetTransactionId(), Code: pb.GetCode(),
-		Message: pb.GetMessage(), Status: int(pb.GetStatus()),
-		Duration: time.Duration(pb.GetDurationUs()) * time.Microsecond, Metadata: pb.GetMetadata(),
+		Kind: OutcomeKind(pb.GetKind()), Reason: Reason(pb.GetReason()), TransactionID: pb.GetTransactionId(),
+		Duration: time.Duration(pb.GetDurationUs()) * time.Microsecond,
 	}
+}
+
+func exampleToPB(e ExampleRequest) *bridgepb.ExampleRequest {
+	return &bridgepb.ExampleRequest{Phone: e.Phone, Otp: e.OTP, Locale: e.Locale}
+}
+
+func exampleFromPB(pb *bridgepb.ExampleRequest) ExampleRequest {
+	return ExampleRequest{Phone: pb.GetPhone(), OTP: pb.GetOtp(), Locale: pb.GetLocale()}
 }

@@ -11,9 +11,22 @@ import (
 	"github.com/smsplus/smsplus/sdk/internal/bridgepb"
 )
 
-// ErrInvalidResult: a bridge returned a ParseResult that does not hold exactly one
-// of its fields, or a Response without a status.
-var ErrInvalidResult = errors.New("bridge: invalid result")
+// Errors the host can test with errors.Is. They cross the plugin boundary as gRPC
+// status codes.
+var (
+	// ErrInvalidResult: a bridge returned a ParseResult that does not hold exactly
+	// one of its fields, or an answer without a valid status.
+	ErrInvalidResult = errors.New("bridge: invalid result")
+	// ErrUnavailable: the plugin process cannot be reached (it died or is
+	// restarting). gRPC Unavailable.
+	ErrUnavailable = errors.New("bridge: plugin unavailable")
+	// ErrUnsupported: the plugin does not implement an optional capability
+	// (gRPC Unimplemented). Return it from an optional method to say the same.
+	ErrUnsupported = errors.New("bridge: capability not implemented")
+	// ErrNotConfigured: the call needs a successful Configure first (gRPC
+	// FailedPrecondition).
+	ErrNotConfigured = errors.New("bridge: not configured")
+)
 
 // grpcServer serves a Bridge implementation over gRPC (plugin side).
 type grpcServer struct {
@@ -63,10 +76,28 @@ func (s *grpcServer) Respond(ctx context.Context, req *bridgepb.RespondRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if res == nil || res.Status < 100 || res.Status > 599 {
-		return nil, status.Error(codes.Internal, ErrInvalidResult.Error()+": response status out of range")
+	if err := checkResponse("respond", res); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &bridgepb.RespondResponse{Response: responseToPB(res)}, nil
+}
+
+// Example serves the optional capability: Unimplemented unless the bridge is an
+// Exampler.
+func (s *grpcServer) Example(ctx context.Context, req *bridgepb.ExampleRequest) (resp *bridgepb.ExampleResponse, err error) {
+	defer recoverTo(&err)
+	ex, ok := s.impl.(Exampler)
+	if !ok {
+		return nil, toStatus(ErrUnsupported)
+	}
+	r, err := ex.Example(ctx, exampleFromPB(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if r == nil {
+		return nil, status.Error(codes.Internal, ErrInvalidResult.Error()+": example without a request")
+	}
+	return &bridgepb.ExampleResponse{Request: requestToPB(r)}, nil
 }
 
 // recoverTo turns a panic in a bridge into a gRPC error, so that one bad request
@@ -83,14 +114,25 @@ func toStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, ErrUnsupported):
+		return status.Error(codes.Unimplemented, err.Error())
+	case errors.Is(err, ErrNotConfigured):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return status.Error(codes.Unknown, err.Error())
 }
 
-// grpcClient is the host's view of a plugin: a Bridge whose methods are RPCs.
+// grpcClient is the host's view of a plugin: a Bridge whose methods are RPCs. It
+// implements every optional capability; a plugin without one answers
+// ErrUnsupported.
 type grpcClient struct {
 	c bridgepb.BridgeClient
 }
+
+var (
+	_ Bridge   = (*grpcClient)(nil)
+	_ Exampler = (*grpcClient)(nil)
+)
 
 func (c *grpcClient) Info(ctx context.Context) (Info, error) {
 	resp, err := c.c.Info(ctx, &bridgepb.InfoRequest{})
@@ -116,7 +158,11 @@ func (c *grpcClient) Parse(ctx context.Context, req *Request) (*ParseResult, err
 	if err != nil {
 		return nil, fromStatus("parse", err)
 	}
-	return parseResultFromPB(resp)
+	res, err := parseResultFromPB(resp)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	return res, nil
 }
 
 func (c *grpcClient) Respond(ctx context.Context, out *Outcome) (*Response, error) {
@@ -125,10 +171,21 @@ func (c *grpcClient) Respond(ctx context.Context, out *Outcome) (*Response, erro
 		return nil, fromStatus("respond", err)
 	}
 	r := responseFromPB(resp.GetResponse())
-	if r.Status < 100 || r.Status > 599 {
-		return nil, fmt.Errorf("respond: %w: status %d", ErrInvalidResult, r.Status)
+	if err := checkResponse("respond", r); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+func (c *grpcClient) Example(ctx context.Context, want ExampleRequest) (*Request, error) {
+	resp, err := c.c.Example(ctx, exampleToPB(want))
+	if err != nil {
+		return nil, fromStatus("example", err)
+	}
+	if resp.GetRequest() == nil {
+		return nil, fmt.Errorf("example: %w: no request", ErrInvalidResult)
+	}
+	return requestFromPB(resp.GetRequest()), nil
 }
 
 // fromStatus maps gRPC status codes back to errors the host can test with errors.Is.
@@ -137,16 +194,20 @@ func fromStatus(op string, err error) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	var sentinel error
 	switch st.Code() {
 	case codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+		sentinel = context.DeadlineExceeded
 	case codes.Canceled:
-		return fmt.Errorf("%s: %w", op, context.Canceled)
+		sentinel = context.Canceled
 	case codes.Unavailable:
-		return fmt.Errorf("%s: %w: %s", op, ErrUnavailable, st.Message())
+		sentinel = ErrUnavailable
+	case codes.Unimplemented:
+		sentinel = ErrUnsupported
+	case codes.FailedPrecondition:
+		sentinel = ErrNotConfigured
+	default:
+		return fmt.Errorf("%s: %s", op, st.Message())
 	}
-	return fmt.Errorf("%s: %s", op, st.Message())
+	return fmt.Errorf("%s: %w: %s", op, sentinel, st.Message())
 }
-
-// ErrUnavailable: the plugin process cannot be reached (it died or is restarting).
-var ErrUnavailable = errors.New("bridge: plugin unavailable")

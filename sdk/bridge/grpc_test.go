@@ -23,7 +23,7 @@ type echoBridge struct {
 
 func (e *echoBridge) Info(context.Context) (Info, error) {
 	return Info{
-		ID: "echo", DisplayName: "Echo", Version: "1.2.3", Capabilities: []string{"sms"},
+		ID: "echo", DisplayName: "Echo", Version: "1.2.3",
 		Deadline: 2500 * time.Millisecond,
 		Settings: []Setting{{Name: "ECHO_SHARED_SECRET", Required: true, Secret: true, Description: "d"}},
 	}, nil
@@ -52,8 +52,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 	exp := time.UnixMilli(1_790_000_000_123)
 	wantEvent := &OTPEvent{
 		Phone: "+14155550123", OTP: "012345", Message: "Your code is 012345", Channel: ChannelVoice,
-		Locale: "EN-US", ExpiresAt: exp, Subject: "maria@example.com", TransactionID: "evt-1",
-		Metadata: map[string]string{"request_type": "mfa"},
+		Locale: "EN-US", ExpiresAt: exp, TransactionID: "evt-1",
 	}
 	var gotReq *Request
 	var gotOutcome *Outcome
@@ -92,8 +91,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		t.Errorf("event = %+v, want %+v", res.OTP, wantEvent)
 	}
 
-	out := &Outcome{Kind: OutcomeFailed, TransactionID: "cid", Code: CodeSMSFailed, Message: "m", Status: 502,
-		Duration: 1500 * time.Microsecond, Metadata: map[string]string{"k": "v"}}
+	out := &Outcome{Kind: OutcomeFailed, TransactionID: "sp_1", Reason: ReasonSMSFailed, Duration: 1500 * time.Microsecond}
 	resp, err := b.Respond(ctx, out)
 	if err != nil {
 		t.Fatal(err)
@@ -114,17 +112,20 @@ func TestParseResultsAndErrors(t *testing.T) {
 		wantErr string
 		check   func(*ParseResult) bool
 	}{
-		"test ping": {result: &ParseResult{TestPing: &TestPing{Metadata: map[string]string{"a": "b"}}},
-			check: func(r *ParseResult) bool { return r.TestPing != nil && r.TestPing.Metadata["a"] == "b" }},
-		"rejection": {result: Reject(401, CodeUnauthorized, "no"),
+		"test ping": {result: &ParseResult{TestPing: &TestPing{}},
+			check: func(r *ParseResult) bool { return r.TestPing != nil && r.OTP == nil && r.Rejection == nil }},
+		"rejection": {result: Reject(ReasonUnauthorized, &Response{Status: 401, Body: []byte("no")}),
 			check: func(r *ParseResult) bool {
-				return r.Rejection != nil && r.Rejection.Status == 401 && r.Rejection.Code == CodeUnauthorized
+				return r.Rejection != nil && r.Rejection.Reason == ReasonUnauthorized && r.Rejection.Response.Status == 401 &&
+					string(r.Rejection.Response.Body) == "no"
 			}},
-		"two results":   {result: &ParseResult{TestPing: &TestPing{}, Rejection: &Rejection{}}, wantErr: "exactly 1"},
-		"no result":     {result: &ParseResult{}, wantErr: "exactly 1"},
-		"nil result":    {result: nil, wantErr: "nil parse result"},
-		"bridge error":  {err: errors.New("boom"), wantErr: "boom"},
-		"bridge panics": {wantErr: "bridge panicked"},
+		"rejection without an answer": {result: Reject(ReasonUnauthorized, nil), wantErr: "rejection without a response"},
+		"rejection with a bad status": {result: Reject(ReasonUnauthorized, &Response{Status: 0}), wantErr: "status 0 out of range"},
+		"two results":                 {result: &ParseResult{TestPing: &TestPing{}, Rejection: &Rejection{Response: &Response{Status: 400}}}, wantErr: "exactly 1"},
+		"no result":                   {result: &ParseResult{}, wantErr: "exactly 1"},
+		"nil result":                  {result: nil, wantErr: "nil parse result"},
+		"bridge error":                {err: errors.New("boom"), wantErr: "boom"},
+		"bridge panics":               {wantErr: "bridge panicked"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

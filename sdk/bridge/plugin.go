@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -40,7 +39,9 @@ func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns a Bridge that calls the plugin over conn (host side).
+// GRPCClient returns a Bridge that calls the plugin over conn (host side). It also
+// implements every optional capability (Exampler); those the plugin lacks answer
+// ErrUnsupported.
 func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	return &grpcClient{c: bridgepb.NewBridgeClient(conn)}, nil
 }
@@ -53,32 +54,30 @@ func PluginSets(b Bridge) map[int]plugin.PluginSet {
 	}
 }
 
-// Serve runs b as a plugin and never returns. Call it from the bridge's main.
-// It refuses to run when started by hand rather than by the SMS+ host, and it
-// exits when the host that launched it is gone.
-func Serve(b Bridge) {
-	go exitWhenOrphaned()
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: PluginSets(Served(b)),
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info}),
-	})
-}
-
 // Served returns b as Serve presents it to the host, with the fields of Info that
-// the SDK owns filled in. The conformance kit uses it to check a bridge in-process
-// exactly as the host will see it.
+// the SDK owns filled in and b's optional capabilities kept. The conformance kit
+// uses it to check a bridge in-process exactly as the host will see it.
 func Served(b Bridge) Bridge { return &servedBridge{Bridge: b} }
 
 // servedBridge fills in the fields of Info that the SDK owns.
 type servedBridge struct{ Bridge }
+
+var _ Exampler = (*servedBridge)(nil)
 
 func (s *servedBridge) Info(ctx context.Context) (Info, error) {
 	info, err := s.Bridge.Info(ctx)
 	info.SDKVersion = SDKVersion
 	info.Protocol = ProtocolVersion
 	return info, err
+}
+
+// Example forwards to the bridge when it is an Exampler.
+func (s *servedBridge) Example(ctx context.Context, want ExampleRequest) (*Request, error) {
+	ex, ok := s.Bridge.(Exampler)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	return ex.Example(ctx, want)
 }
 
 // Logger returns a slog.Logger for use inside a plugin. It writes hclog-shaped JSON

@@ -44,21 +44,21 @@ func (b *tiny) Configure(_ context.Context, s map[string]string) error {
 func (b *tiny) Parse(_ context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
 	s := b.secret.Load()
 	if s == nil || !auth.Bearer(r.Header("Authorization"), *s) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, "no"), nil
 	}
 	var h struct{ Phone, Code string }
 	if err := payload.JSON(r.Body, &h); err != nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "bad body"), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, "bad body"), nil
 	}
 	p, err := phone.Normalize(h.Phone, "US")
 	if err != nil || !otp.Valid(h.Code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeMissingField, "bad fields"), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonMissingField, "bad fields"), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{Phone: p, OTP: h.Code, Channel: bridge.ChannelSMS}}, nil
 }
 
 func (b *tiny) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, nil)
+	return answer.ByStatus(out)
 }
 
 func TestRunOnAConformingBridge(t *testing.T) {
@@ -100,15 +100,15 @@ type lax struct{ tiny }
 func (b *lax) Parse(_ context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
 	s := b.secret.Load()
 	if s == nil || !auth.Bearer(r.Header("Authorization"), *s) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, "no"), nil
 	}
 	var h struct{ Phone, Code string }
 	if err := json.Unmarshal(r.Body, &h); err != nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "bad body"), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, "bad body"), nil
 	}
 	p, err := phone.Normalize(h.Phone, "US")
 	if err != nil || !otp.Valid(h.Code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeMissingField, "bad fields"), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonMissingField, "bad fields"), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{Phone: p, OTP: h.Code, Channel: bridge.ChannelSMS}}, nil
 }
@@ -182,6 +182,90 @@ func TestDuplicateKeyBodies(t *testing.T) {
 		}
 		if !maps.Equal(got, tc.want) {
 			t.Errorf("duplicateKeyBodies(%q):\n got %q\nwant %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// leaky answers a refused call with what it was sent, as a careless bridge might
+// when it explains an error.
+type leaky struct{ tiny }
+
+func (b *leaky) Parse(ctx context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
+	res, err := b.tiny.Parse(ctx, r)
+	if res != nil && res.Rejection != nil {
+		res = answer.Reject(http.StatusUnauthorized, res.Rejection.Reason, "refused: "+string(r.Body))
+	}
+	return res, err
+}
+
+// badExample renders an example its own Parse does not take as asked.
+type badExample struct{ tiny }
+
+func (b *badExample) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	s := b.secret.Load()
+	if s == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	return Post("/hooks/tiny", []byte(`{"phone":"`+want.Phone+`","code":"9999"}`), "Authorization", "Bearer "+*s), nil
+}
+
+// goodExample renders a correct example, and so needs no Suite.Requests.
+type goodExample struct{ tiny }
+
+func (b *goodExample) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	s := b.secret.Load()
+	if s == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	return Post("/hooks/tiny", []byte(`{"phone":"`+want.Phone+`","code":"`+want.OTP+`"}`), "Authorization", "Bearer "+*s), nil
+}
+
+func TestRunWithAnExampleOnly(t *testing.T) {
+	Run(t, &goodExample{}, Suite{Settings: map[string]string{"TINY_SHARED_SECRET": "tiny-secret-0123456789"}})
+}
+
+// TestRunFailsBrokenBridges runs the kit on bridges that break one rule each,
+// in child processes (a failing kit fails its test), and expects exactly that
+// rule's checks to fail.
+func TestRunFailsBrokenBridges(t *testing.T) {
+	const secret = "tiny-secret-0123456789"
+	suite := Suite{
+		Settings: map[string]string{"TINY_SHARED_SECRET": secret},
+		Requests: []*bridge.Request{Post("/hooks/tiny", []byte(`{"phone":"4155550142","code":"0042"}`), "Authorization", "Bearer "+secret)},
+	}
+	bridges := map[string]bridge.Bridge{"leaky": &leaky{}, "bad_example": &badExample{}}
+	if name := os.Getenv("BRIDGETEST_BROKEN_CHILD"); name != "" {
+		Run(t, bridges[name], suite)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs the test binary again")
+	}
+	for name, want := range map[string]struct {
+		failed []string
+		says   string
+	}{
+		// Every check that looks at a rejection catches the echo.
+		"leaky": {[]string{"arbitrary_bodies", "bad_credentials", "bad_credentials/no_credentials", "bad_credentials/other_secrets", "duplicate_keys"},
+			"a code or phone number of a request the bridge was sent"},
+		"bad_example": {[]string{"example"}, `the example parses to phone "+14155550142", code "9999"`},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRunFailsBrokenBridges$", "-test.v")
+		cmd.Env = append(os.Environ(), "BRIDGETEST_BROKEN_CHILD="+name)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Errorf("%s: the kit passed it:\n%s", name, out)
+			continue
+		}
+		var failed []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if f, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: TestRunFailsBrokenBridges/"); ok {
+				failed = append(failed, strings.Fields(f)[0])
+			}
+		}
+		slices.Sort(failed)
+		if !slices.Equal(failed, want.failed) || !strings.Contains(string(out), want.says) {
+			t.Errorf("%s: failed %v, want %v saying %q:\n%s", name, failed, want.failed, want.says, out)
 		}
 	}
 }

@@ -83,7 +83,7 @@ type ResetScheduled struct {
 // after) so that a thief holding the SIM cannot re-enroll in the owner's place: the
 // owner's next pass cancels it (Verify). A pending reset is not moved later.
 func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetScheduled, error) {
-	if !e164.MatchString(strings.TrimSpace(phone)) {
+	if !validPhone(phone) {
 		return ResetScheduled{}, ErrInvalidPhone
 	}
 	rec, err := s.record(ctx, cid)
@@ -192,7 +192,7 @@ func (s *Service) pendingReset(ctx context.Context, uid string) (time.Time, bool
 // ResetNow resets the profile at once, with a reset token from a passed
 // verification and the phone number.
 func (s *Service) ResetNow(ctx context.Context, tokenID, phone string) error {
-	if !e164.MatchString(strings.TrimSpace(phone)) {
+	if !validPhone(phone) {
 		return ErrInvalidPhone
 	}
 	uid, err := s.takeToken(ctx, tokenID, tokenReset, phone)
@@ -209,7 +209,7 @@ func (s *Service) ResetNow(ctx context.Context, tokenID, phone string) error {
 // with a disable token from a passed verification and the phone number. The next
 // code for this phone starts a new enrollment, as in the Node SMS+.
 func (s *Service) Disable(ctx context.Context, tokenID, phone string) error {
-	if !e164.MatchString(strings.TrimSpace(phone)) {
+	if !validPhone(phone) {
 		return ErrInvalidPhone
 	}
 	uid, err := s.takeToken(ctx, tokenID, tokenDisable, phone)

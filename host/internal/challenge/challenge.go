@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
+	sdkphone "github.com/smsplus/smsplus/sdk/phone"
 )
 
 // Errors callers map to answers. Their texts are for logs, not for users.
@@ -29,13 +31,16 @@ var (
 	ErrInvalidPhone       = errors.New("challenge: phone number is not E.164")
 	ErrInvalidOTP         = errors.New("challenge: otp must be 4 to 10 digits")
 	ErrUnsupportedChannel = errors.New("challenge: voice delivery cannot carry a link")
-	ErrSMS                = errors.New("challenge: sms not sent")
-	ErrNotFound           = errors.New("challenge: unknown, expired or already used")
-	ErrTextMismatch       = errors.New("challenge: text id does not match the user's phrase")
-	ErrChallengeLocked    = errors.New("challenge: too many failed attempts on this challenge")
-	ErrBadPattern         = errors.New("challenge: bad typing pattern")
-	ErrRateLimited        = errors.New("challenge: hourly cap on texts reached (phone, range or total)")
-	ErrCountryNotAllowed  = errors.New("challenge: destination country not allowed")
+	// ErrOTPExpired: the vendor's code expires before a user could open the link
+	// and type the phrase (see MinLinkLife). Retrying the same code cannot help.
+	ErrOTPExpired        = errors.New("challenge: the code expires too soon to be delivered")
+	ErrSMS               = errors.New("challenge: sms not sent")
+	ErrNotFound          = errors.New("challenge: unknown, expired or already used")
+	ErrTextMismatch      = errors.New("challenge: text id does not match the user's phrase")
+	ErrChallengeLocked   = errors.New("challenge: too many failed attempts on this challenge")
+	ErrBadPattern        = errors.New("challenge: bad typing pattern")
+	ErrRateLimited       = errors.New("challenge: hourly cap on texts reached (phone, range or total)")
+	ErrCountryNotAllowed = errors.New("challenge: destination country not allowed")
 	// ErrDestinationRefused: the number is of a type REFUSED_NUMBER_TYPES names
 	// (premium rate, unassigned, satellite...). Retrying cannot help.
 	ErrDestinationRefused = errors.New("challenge: destination type refused")
@@ -250,11 +255,12 @@ func UserID(phone, salt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-var (
-	e164     = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	otpShape = regexp.MustCompile(`^[0-9]{4,10}$`)
-	cidShape = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
-)
+var cidShape = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+
+// validPhone applies the one E.164 rule of SMS+, the SDK's (sdk/phone): the
+// bridges normalize to it, the host checks it, the fakes enforce it. The shape
+// of a code is the SDK's too (sdk/otp).
+func validPhone(p string) bool { return sdkphone.IsE164(strings.TrimSpace(p)) }
 
 // newID returns 128 bits from crypto/rand as 22 URL-safe characters: short enough
 // to keep the link SMS in one segment, far too many to guess or to collide.
@@ -265,6 +271,8 @@ func newID() string {
 }
 
 // TransactionID is the public name of a challenge: a one-way function of its id.
+// Vendors log it where their admins can read it, so it must not open the page:
+// it is not shaped like a challenge id, and the id cannot be computed from it.
 func TransactionID(cid string) string {
 	sum := sha256.Sum256([]byte("smsplus-transaction:" + cid))
 	return "sp_" + hex.EncodeToString(sum[:9])

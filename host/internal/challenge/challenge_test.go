@@ -501,15 +501,50 @@ func TestConcurrentVerifyRevealsOnce(t *testing.T) {
 	}
 }
 
+// The transaction id goes where the link must not: to the vendor, whose admins
+// read it in their logs, and into the audit trail. Neither it nor anything else
+// audited may hold the link's id, in any of the encodings of its 16 bytes, and
+// the transaction id does not open the page.
 func TestTransactionIDDoesNotRevealTheLink(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	st, err := f.svc.Start(context.Background(), Event{Bridge: "okta", Phone: phone, OTP: "123456"})
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	var txns []string
+	for _, code := range []string{"123456", "654321"} {
+		st, err := f.svc.Start(ctx, Event{Bridge: "okta", Phone: phone, OTP: code, VendorTransaction: "evt-" + code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cid := linkID(t, f.out.last(t)) // what the SIM holder reads
+		raw, err := base64.RawURLEncoding.DecodeString(cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forms := []string{cid, hex.EncodeToString(raw), base64.StdEncoding.EncodeToString(raw)}
+		for i := 0; i+8 <= len(cid); i++ {
+			forms = append(forms, cid[i:i+8]) // any 48 bits of it
+		}
+		var audited strings.Builder
+		f.audit.mu.Lock()
+		for i, e := range f.audit.events {
+			fmt.Fprintf(&audited, "%s %v\n", e, f.audit.fields[i])
+		}
+		f.audit.mu.Unlock()
+		for _, form := range forms {
+			if strings.Contains(strings.ToLower(st.TransactionID), strings.ToLower(form)) || strings.Contains(audited.String(), form) {
+				t.Fatalf("transaction id %q or the audit trail holds %q of the link %s:\n%s", st.TransactionID, form, cid, audited.String())
+			}
+		}
+		if ValidID(st.TransactionID) {
+			t.Fatalf("transaction id %q has the shape of a link id", st.TransactionID)
+		}
+		if _, err := f.svc.Page(ctx, st.TransactionID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("the transaction id opens a page: %v", err)
+		}
+		txns = append(txns, st.TransactionID)
 	}
-	if st.TransactionID == "" || strings.Contains(st.TransactionID, st.ChallengeID) || st.TransactionID != TransactionID(st.ChallengeID) {
-		t.Fatalf("transaction id %q for challenge %q", st.TransactionID, st.ChallengeID)
+	if txns[0] == txns[1] || !strings.HasPrefix(txns[0], "sp_") {
+		t.Fatalf("transaction ids %v: want one per delivery", txns)
 	}
 }
 

@@ -27,8 +27,7 @@ var ErrInProgress = errors.New("challenge: the same delivery is in progress")
 const (
 	// claimTTL bounds how long a crashed hook can hold a claim.
 	claimTTL = 30 * time.Second
-	// claimWait is how long a retry waits for the first delivery to settle.
-	claimWait = 750 * time.Millisecond
+	// claimPoll is how often a repeat looks for the first delivery's answer.
 	claimPoll = 25 * time.Millisecond
 )
 
@@ -38,7 +37,7 @@ const (
 //
 // Start calls Claim before it creates anything and Settle when it is done:
 //
-//	prior, dup, err := s.dedupe.Claim(ctx, ev)
+//	prior, dup, err := s.dedupe.Claim(ctx, ev, wait)
 //	if err != nil || dup {
 //		return prior, err // ErrInProgress: answer pending
 //	}
@@ -73,16 +72,16 @@ func (d *Deduper) key(ev Event) string {
 // Claim reports whether ev repeats a delivery made within the TTL. When dup is
 // true, prior is the first delivery's result: answer with it and send nothing.
 // When dup is false the caller holds the claim and must call Settle. If the same
-// delivery is still in progress after a short wait, or ctx ends while Claim waits
-// for it, Claim returns ErrInProgress; if ctx ends before any claim was seen,
-// ctx's error.
+// delivery is still in progress after waiting up to wait for it (the hook flow
+// decides how long), or ctx ends while Claim waits for it, Claim returns
+// ErrInProgress; if ctx ends before any claim was seen, ctx's error.
 // A store failure does not block the hook: Claim then lets it through (a second
 // SMS is better than none) and logs why.
-func (d *Deduper) Claim(ctx context.Context, ev Event) (prior Started, dup bool, err error) {
+func (d *Deduper) Claim(ctx context.Context, ev Event, wait time.Duration) (prior Started, dup bool, err error) {
 	key := d.key(ev)
 	claim, _ := json.Marshal(delivery{})
-	wait := time.NewTimer(claimWait)
-	defer wait.Stop()
+	waited := time.NewTimer(wait)
+	defer waited.Stop()
 	// outOfTime answers a hook whose time ran out while it waited: if it saw the
 	// same delivery in progress, that one finishes the job.
 	seen := false
@@ -122,7 +121,7 @@ func (d *Deduper) Claim(ctx context.Context, ev Event) (prior Started, dup bool,
 		select {
 		case <-ctx.Done():
 			return Started{}, false, ErrInProgress
-		case <-wait.C:
+		case <-waited.C:
 			return Started{}, false, ErrInProgress
 		case <-time.After(claimPoll):
 		}

@@ -12,18 +12,47 @@ import (
 	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
+	"github.com/smsplus/smsplus/sdk/otp"
 )
 
 // Event is a validated-to-be OTP delivery request from a bridge.
 type Event struct {
 	Bridge  string
-	Phone   string
-	OTP     string
+	Phone   string // E.164 (sdk/phone)
+	OTP     string // 4 to 10 digits (sdk/otp)
 	Message string // the vendor's own text, sent as is by the fallback policy
 	Voice   bool
 	Locale  string
-	Subject string
+	// ExpiresAt is when the vendor's code expires (zero: the vendor did not say).
+	// The challenge and its link expire no later; a code with less than
+	// MinLinkLife left is refused (ErrOTPExpired).
+	ExpiresAt time.Time
+	// VendorTransaction is the vendor's id of this delivery, recorded in the
+	// audit trail (when it is 1 to 128 printable ASCII characters) so that an
+	// entry can be matched with the vendor's own logs.
+	VendorTransaction string
+	// Budget bounds Start on the vendor's clock; the hook flow sets it.
+	Budget Budget
 }
+
+// Budget is how long Start may take, set by the hook flow (package hookflow,
+// which owns the timing of a hook). The zero Budget waits for the SMS provider
+// (within ctx) and never waits for a repeat in progress.
+type Budget struct {
+	// AnswerBy is when Start must return: a send still running then goes on in
+	// the background and Start answers Pending.
+	AnswerBy time.Time
+	// RepeatWait is how long a repeat of a delivery still in progress waits for
+	// it before answering ErrInProgress.
+	RepeatWait time.Duration
+}
+
+// MinLinkLife is the least time a link must have left to be worth texting: an
+// SMS can take a while to arrive, and the user must open the page and type the
+// phrase. A vendor's code that expires sooner (or has expired) is refused with
+// ErrOTPExpired instead: a user must never pass the check and be shown a code
+// the vendor no longer takes.
+const MinLinkLife = 60 * time.Second
 
 // Started describes what a hook did.
 type Started struct {
@@ -42,45 +71,46 @@ type Started struct {
 	Fallback bool
 }
 
-// pendingMargin is kept back from the hook's deadline to answer PENDING in time.
-const pendingMargin = 50 * time.Millisecond
-
 // Start creates a challenge for the event and texts the link. If it fails, no
 // challenge is left behind.
 func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	phone := strings.TrimSpace(ev.Phone)
-	if !e164.MatchString(phone) {
+	if !validPhone(phone) {
 		return Started{}, ErrInvalidPhone
 	}
-	if !otpShape.MatchString(ev.OTP) {
+	if !otp.Valid(ev.OTP) {
 		return Started{}, ErrInvalidOTP
 	}
 	if ev.Voice {
 		return Started{}, ErrUnsupportedChannel
 	}
+	expires, err := s.linkExpiry(ev)
+	if err != nil {
+		return Started{}, err
+	}
 	// Destination checks come first: they need no store, so a refused destination
 	// costs no counter, no dedupe record and no budget. Both apply: a country on
 	// the allow-list still has premium and unassigned ranges.
 	if !s.countryAllowed(phone) {
-		s.audit("refused_country", "", map[string]any{"bridge": ev.Bridge, "region": region(phone)})
+		s.audit("refused_country", "", ev.fields("region", region(phone)))
 		return Started{}, ErrCountryNotAllowed
 	}
 	if t, refused := refusedType(destinationTypes(phone), s.set.RefusedNumberTypes); refused {
 		// The type only: the number would be the very thing audit entries must not hold.
-		s.audit("refused_number_type", "", map[string]any{"bridge": ev.Bridge, "type": t})
+		s.audit("refused_number_type", "", ev.fields("type", t))
 		return Started{}, ErrDestinationRefused
 	}
 	// A vendor retry of the same code to the same phone (Auth0 retries, Okta
 	// resends) gets the first delivery's answer and no second SMS.
 	dev := Event{Bridge: ev.Bridge, Phone: phone, OTP: ev.OTP}
-	prior, dup, err := s.dedupe.Claim(ctx, dev)
+	prior, dup, err := s.dedupe.Claim(ctx, dev, ev.Budget.RepeatWait)
 	if dup {
-		s.audit("duplicate_delivery", UserID(phone, s.set.HashSalt), map[string]any{"bridge": ev.Bridge, "transaction": prior.TransactionID})
+		s.audit("duplicate_delivery", UserID(phone, s.set.HashSalt), ev.fields("transaction", prior.TransactionID))
 	}
 	if err != nil || dup {
 		return prior, err
 	}
-	st, err := s.deliver(ctx, ev, phone, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
+	st, err := s.deliver(ctx, ev, phone, expires, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
 	// Remembering the answer is not on the vendor's clock; a retry that comes
 	// before it is written waits for it (Claim).
 	s.background.Add(1)
@@ -91,12 +121,57 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	return st, err
 }
 
-// deliver does the work of Start for a delivery that is not a repeat. lateFailure
-// is called if a send answered PENDING fails afterwards.
-func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailure func(error)) (Started, error) {
+// linkExpiry is when a challenge for ev expires: after the challenge TTL, or
+// with the vendor's code if that comes first. A code with less than MinLinkLife
+// left is refused: its link would be dead before a user could use it.
+func (s *Service) linkExpiry(ev Event) (time.Time, error) {
+	now := s.Now()
+	expires := now.Add(s.set.ChallengeTTL)
+	if ev.ExpiresAt.IsZero() || !ev.ExpiresAt.Before(expires) {
+		return expires, nil
+	}
+	if left := ev.ExpiresAt.Sub(now); left < MinLinkLife {
+		s.audit("refused_otp_expired", "", ev.fields("seconds_left", int(left/time.Second)))
+		return time.Time{}, ErrOTPExpired
+	}
+	return ev.ExpiresAt, nil
+}
+
+// fields are an audit entry's fields about ev: its bridge, the vendor's id of
+// the delivery when it is fit for the trail, and kv (name, value pairs).
+func (ev Event) fields(kv ...any) map[string]any {
+	f := map[string]any{"bridge": ev.Bridge}
+	if t := vendorTransaction(ev.VendorTransaction); t != "" {
+		f["vendor_transaction"] = t
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f[kv[i].(string)] = kv[i+1]
+	}
+	return f
+}
+
+// vendorTransaction keeps a vendor's transaction id only if it is 1 to 128
+// printable ASCII characters without spaces: it comes from the vendor's request,
+// and the audit trail must not become a place to store arbitrary text.
+func vendorTransaction(id string) string {
+	if len(id) == 0 || len(id) > 128 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return ""
+		}
+	}
+	return id
+}
+
+// deliver does the work of Start for a delivery that is not a repeat: the
+// challenge and its link expire at expires. lateFailure is called if a send
+// answered PENDING fails afterwards.
+func (s *Service) deliver(ctx context.Context, ev Event, phone string, expires time.Time, lateFailure func(error)) (Started, error) {
 	lang := s.language(ev.Locale)
 	uid := UserID(phone, s.set.HashSalt)
-	if err := s.countText(ctx, ev.Bridge, phone, uid); err != nil {
+	if err := s.countText(ctx, ev, phone, uid); err != nil {
 		return Started{}, err
 	}
 	u, err := s.loadOrCreateUser(ctx, uid, lang)
@@ -117,13 +192,17 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailu
 	}
 
 	now := s.Now()
-	rec := record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: now.Add(s.set.ChallengeTTL)}
+	ttl := expires.Sub(now)
+	if ttl <= 0 {
+		return Started{}, ErrOTPExpired // the store and the engine took that long
+	}
+	rec := record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
 	var cid string
 	for attempt := 0; ; attempt++ {
 		cid = newID()
 		rec.SealedOTP = s.Sealer.Seal([]byte(ev.OTP), sealContext(cid))
 		val, _ := json.Marshal(rec)
-		err = s.Store.Create(ctx, storage.Challenges, cid, val, s.set.ChallengeTTL)
+		err = s.Store.Create(ctx, storage.Challenges, cid, val, ttl)
 		// A collision of 128 random bits is not expected in the life of the universe;
 		// one retry keeps a broken random source from turning into a silent overwrite.
 		if !errors.Is(err, storage.ErrExists) || attempt > 0 {
@@ -142,21 +221,21 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailu
 		body = s.Texts.EnrollSMS(lang, ev.OTP, link)
 	}
 	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
-	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
+	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, sms.Message{To: phone, Body: body}, func(err error) {
 		// The send failed after the vendor was told PENDING: take the link back.
 		s.dropChallenge(ctx, cid)
 		lateFailure(err)
-		s.audit("sms_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge, "transaction": st.TransactionID})
+		s.audit("sms_failed_after_pending", uid, ev.fields("transaction", st.TransactionID))
 		s.Log.Warn("sms failed after pending answer", "transaction", st.TransactionID, "err", err)
 	})
 	if err != nil {
 		s.dropChallenge(ctx, cid)
-		s.audit("sms_failed", uid, map[string]any{"bridge": ev.Bridge})
+		s.audit("sms_failed", uid, ev.fields())
 		return Started{}, errors.Join(ErrSMS, err)
 	}
 	st.SMSID, st.Pending = receipt.ID, pending
-	s.audit("challenge_created", uid, map[string]any{"bridge": ev.Bridge, "enrolling": st.Enrolling,
-		"transaction": st.TransactionID, "pending": pending})
+	s.audit("challenge_created", uid, ev.fields("enrolling", st.Enrolling, "transaction", st.TransactionID,
+		"pending", pending, "link_ttl_s", int(ttl/time.Second)))
 	return st, nil
 }
 
@@ -177,7 +256,7 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, lateFailu
 //
 // Vendor retries of a delivered code never get here (dedupe in Start), so they
 // are free, and refused destinations were turned away before any counter.
-func (s *Service) countText(ctx context.Context, bridge, phone, uid string) error {
+func (s *Service) countText(ctx context.Context, ev Event, phone, uid string) error {
 	caps := []struct {
 		limit int
 		ns    storage.Namespace
@@ -197,20 +276,20 @@ func (s *Service) countText(ctx context.Context, bridge, phone, uid string) erro
 			return fmt.Errorf("count texts (%s): %w", c.ns, err)
 		}
 		if n > int64(c.limit) {
-			s.audit(c.event, uid, map[string]any{"bridge": bridge, "count": n, "limit": c.limit})
+			s.audit(c.event, uid, ev.fields("count", n, "limit", c.limit))
 			return fmt.Errorf("%w (%s)", ErrRateLimited, c.event)
 		}
 	}
 	return nil
 }
 
-// send sends m, but answers by ctx's deadline: if the provider is slower, send
+// send sends m, but answers by answerBy: if the provider is slower, send
 // returns pending and lets the send finish in the background, calling late with
 // its error if it fails. The vendor then gets PENDING in time instead of a late
-// answer, which it would treat as a failure and text the raw code itself.
-func (s *Service) send(ctx context.Context, m sms.Message, late func(error)) (sms.Receipt, bool, error) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
+// answer, which it would treat as a failure and text the raw code itself. A zero
+// answerBy waits for the provider, within ctx.
+func (s *Service) send(ctx context.Context, answerBy time.Time, m sms.Message, late func(error)) (sms.Receipt, bool, error) {
+	if answerBy.IsZero() {
 		r, err := s.Sender.Send(ctx, m)
 		return r, false, err
 	}
@@ -234,7 +313,7 @@ func (s *Service) send(ctx context.Context, m sms.Message, late func(error)) (sm
 			late(err)
 		}
 	}()
-	wait := time.NewTimer(time.Until(deadline) - pendingMargin)
+	wait := time.NewTimer(time.Until(answerBy))
 	defer wait.Stop()
 	select {
 	case res := <-done:
@@ -261,22 +340,22 @@ func (s *Service) dropChallenge(ctx context.Context, cid string) {
 // biometricsDown applies the failure policy when the engine cannot be reached.
 func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid string, cause error, lateFailure func(error)) (Started, error) {
 	if s.set.BiometricsFailurePolicy != PolicyFallback {
-		s.audit("biometrics_down_fail_closed", uid, map[string]any{"bridge": ev.Bridge})
+		s.audit("biometrics_down_fail_closed", uid, ev.fields())
 		return Started{}, errors.Join(ErrBiometricsDown, cause)
 	}
 	body := strings.TrimSpace(ev.Message)
 	if body == "" || !strings.Contains(body, ev.OTP) {
 		body = "Your code is " + ev.OTP
 	}
-	receipt, pending, err := s.send(ctx, sms.Message{To: phone, Body: body}, func(err error) {
-		s.audit("fallback_failed_after_pending", uid, map[string]any{"bridge": ev.Bridge})
+	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, sms.Message{To: phone, Body: body}, func(err error) {
+		s.audit("fallback_failed_after_pending", uid, ev.fields())
 		lateFailure(err)
 	})
 	if err != nil {
-		s.audit("fallback_failed", uid, map[string]any{"bridge": ev.Bridge})
+		s.audit("fallback_failed", uid, ev.fields())
 		return Started{}, errors.Join(ErrSMS, err)
 	}
-	s.audit("biometrics_down_fallback_sent", uid, map[string]any{"bridge": ev.Bridge, "pending": pending})
+	s.audit("biometrics_down_fallback_sent", uid, ev.fields("pending", pending))
 	s.Log.Warn("biometrics engine unreachable: sent the vendor's message as is", "err", cause)
 	return Started{Fallback: true, Pending: pending, SMSID: receipt.ID}, nil
 }

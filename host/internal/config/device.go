@@ -33,7 +33,7 @@ var deviceDefaults = map[string]string{
 
 func (r *reader) device() Device {
 	get := func(key string) string {
-		if v := strings.TrimSpace(r.raw[key]); v != "" {
+		if v := strings.TrimSpace(r.str(key)); v != "" {
 			return v
 		}
 		return deviceDefaults[key]
@@ -42,12 +42,12 @@ func (r *reader) device() Device {
 	switch d.UnknownPolicy {
 	case "refuse", "strict":
 	default:
-		r.problem("UNKNOWN_DEVICE_POLICY: must be refuse or strict, got %q", r.raw["unknown_device_policy"])
+		r.problem("%s: must be refuse or strict, got %q", envName("unknown_device_policy"), r.raw["unknown_device_policy"])
 	}
 	num := func(key string, lo, hi int) int {
 		n, err := strconv.Atoi(get(key))
 		if err != nil || n < lo || n > hi {
-			r.problem("%s: must be a whole number from %d to %d, got %q", strings.ToUpper(key), lo, hi, r.raw[key])
+			r.problem("%s: must be a whole number from %d to %d, got %q", envName(key), lo, hi, r.raw[key])
 			n, _ = strconv.Atoi(deviceDefaults[key])
 		}
 		return n

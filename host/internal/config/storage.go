@@ -1,7 +1,12 @@
 package config
 
 import (
+	"cmp"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -10,6 +15,55 @@ import (
 	"strings"
 	"unicode"
 )
+
+// Storage holds the store settings: which store, and the selected one's settings.
+type Storage struct {
+	DataStore string // embedded | redis | mongo | firestore
+	DataDir   string // embedded store directory
+	DataKey   []byte // optional AES-256 key sealing at rest; nil = derived from HashSalt
+	// The selected server store's settings; nil unless DataStore names it.
+	Redis     *Redis
+	Mongo     *Mongo
+	Firestore *Firestore
+}
+
+// storage reads DATA_STORE and the selected store's settings only: a seed .env
+// may carry the settings of every store.
+func (r *reader) storage() Storage {
+	c := Storage{DataStore: r.oneOf("data_store", "embedded", "redis", "mongo", "firestore"), DataDir: r.str("data_dir")}
+	switch c.DataStore {
+	case "redis":
+		c.Redis = r.redis()
+	case "mongo":
+		c.Mongo = r.mongo()
+	case "firestore":
+		c.Firestore = r.firestore()
+	}
+	if c.DataStore == "embedded" && c.DataDir == "" {
+		r.problem("DATA_DIR: must name a directory for the embedded store")
+	}
+	if s, ok := r.checkedSecret("data_encryption_key"); s != "" && ok {
+		key, err := decodeKey(s)
+		if err != nil {
+			r.problem("DATA_ENCRYPTION_KEY: %v", err)
+		}
+		c.DataKey = key
+	}
+	return c
+}
+
+// decodeKey accepts a 32-byte key as base64 (standard or URL) or hex.
+func decodeKey(s string) ([]byte, error) {
+	for _, dec := range []func(string) ([]byte, error){
+		base64.StdEncoding.DecodeString, base64.URLEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.RawURLEncoding.DecodeString, hex.DecodeString,
+	} {
+		if b, err := dec(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be 32 random bytes, base64 or hex encoded (e.g. openssl rand -base64 32)")
+}
 
 // Redis holds the Redis store settings (DATA_STORE=redis).
 //
@@ -51,9 +105,9 @@ type Firestore struct {
 func (r *reader) redis() *Redis {
 	c := &Redis{
 		Username:         r.str("redis_username"),
-		Password:         r.str("redis_password"),
+		Password:         r.secret("redis_password"),
 		SentinelMaster:   r.str("redis_sentinel_master"),
-		SentinelPassword: r.str("redis_sentinel_password"),
+		SentinelPassword: r.secret("redis_sentinel_password"),
 		DB:               r.int("redis_db", 0, 1<<16),
 		TLS:              r.bool("redis_tls"),
 		KeyPrefix:        r.str("redis_key_prefix"),
@@ -66,23 +120,7 @@ func (r *reader) redis() *Redis {
 	case rawURL != "":
 		r.redisURL(c, rawURL)
 	case addrs != "":
-		for _, a := range strings.Split(addrs, ",") {
-			if a = strings.TrimSpace(a); a == "" {
-				continue
-			}
-			if !validHostPort(a) {
-				r.problem("REDIS_ADDRS: %q is not a host:port", a)
-				continue
-			}
-			c.Addrs = append(c.Addrs, a)
-		}
-		if len(c.Addrs) == 0 {
-			r.problem("REDIS_ADDRS: lists no host:port")
-		}
-		c.Cluster = c.SentinelMaster == ""
-		if c.Cluster && c.DB != 0 {
-			r.problem("REDIS_DB: a Redis Cluster has only database 0 (REDIS_ADDRS without REDIS_SENTINEL_MASTER means a cluster)")
-		}
+		r.redisAddrs(c)
 	default:
 		port := r.int("redis_port", 1, 65535)
 		host := r.str("redis_host")
@@ -100,6 +138,25 @@ func (r *reader) redis() *Redis {
 	return c
 }
 
+// redisAddrs reads REDIS_ADDRS: the Sentinels with REDIS_SENTINEL_MASTER, the
+// nodes of a cluster without.
+func (r *reader) redisAddrs(c *Redis) {
+	for _, a := range r.list("redis_addrs") {
+		if !validHostPort(a) {
+			r.problem("REDIS_ADDRS: %q is not a host:port", a)
+			continue
+		}
+		c.Addrs = append(c.Addrs, a)
+	}
+	if len(c.Addrs) == 0 {
+		r.problem("REDIS_ADDRS: lists no host:port")
+	}
+	c.Cluster = c.SentinelMaster == ""
+	if c.Cluster && c.DB != 0 {
+		r.problem("REDIS_DB: a Redis Cluster has only database 0 (REDIS_ADDRS without REDIS_SENTINEL_MASTER means a cluster)")
+	}
+}
+
 // redisURL reads redis[s]://[user[:password]@]host[:port][/db] into c; what the URL
 // leaves out keeps its REDIS_* value. Problems never quote the URL: it may hold a
 // password.
@@ -112,34 +169,46 @@ func (r *reader) redisURL(c *Redis, raw string) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		r.problem("REDIS_URL: query options are not supported; use REDIS_TLS, REDIS_DB and the other REDIS_* settings")
 	}
-	port := u.Port()
-	if port == "" {
-		port = "6379"
-	}
+	port := cmp.Or(u.Port(), "6379")
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		r.problem("REDIS_URL: the port must be a number from 1 to 65535")
 	}
 	c.Addrs = []string{net.JoinHostPort(u.Hostname(), port)}
-	if u.User != nil {
-		if name := u.User.Username(); name != "" {
-			c.Username = name
-		}
-		if pw, ok := u.User.Password(); ok {
-			c.Password = pw
-		}
-	}
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		n, err := strconv.Atoi(db)
-		if err != nil || n < 0 {
-			r.problem("REDIS_URL: the path must be a database number, like /0")
-		}
-		c.DB = n
-	}
+	r.redisURLUser(c, u)
+	r.redisURLDB(c, u)
 	c.TLS = c.TLS || u.Scheme == "rediss"
+}
+
+// redisURLDB takes the database number from the URL's path, when it has one.
+func (r *reader) redisURLDB(c *Redis, u *url.URL) {
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" {
+		return
+	}
+	n, err := strconv.Atoi(db)
+	if err != nil || n < 0 {
+		r.problem("REDIS_URL: the path must be a database number, like /0")
+	}
+	c.DB = n
+}
+
+// redisURLUser takes the user and password from the URL, when it has them.
+func (r *reader) redisURLUser(c *Redis, u *url.URL) {
+	if u.User == nil {
+		return
+	}
+	if name := u.User.Username(); name != "" {
+		c.Username = name
+	}
+	if pw, ok := u.User.Password(); ok {
+		r.checkSecret("redis_url", "the password in it", pw)
+		c.Password = pw
+	}
 }
 
 func (r *reader) mongo() *Mongo {
 	c := &Mongo{URI: r.str("mongo_uri"), Database: r.str("mongo_db_name")}
+	r.uriPassword("mongo_uri", c.URI)
 	switch {
 	case c.URI == "":
 		r.problem("MONGO_URI: is required with DATA_STORE=mongo, e.g. mongodb://user:password@db1:27017,db2:27017/?replicaSet=rs0")
@@ -169,25 +238,24 @@ func (r *reader) firestore() *Firestore {
 	if c.EmulatorHost != "" && !validHostPort(c.EmulatorHost) {
 		r.problem("FIRESTORE_EMULATOR_HOST: must be host:port, got %q", c.EmulatorHost)
 	}
-	cred := r.str("firebase_credential")
-	if cred == "" {
-		return c
+	c.Credential = r.firestoreCredential("firebase_credential")
+	return c
+}
+
+// firestoreCredential reads a service account key: the JSON itself, or the path
+// of its file. nil means Application Default Credentials. Problems never quote
+// the credential: it holds a private key.
+func (r *reader) firestoreCredential(key string) []byte {
+	cred, ok := r.checkedSecret(key)
+	if cred == "" || !ok {
+		return nil
 	}
-	// Never quote the credential in a problem: it holds a private key.
 	js := []byte(cred)
 	if !strings.HasPrefix(cred, "{") {
-		fi, err := os.Stat(cred)
-		switch {
-		case err != nil:
-			r.problem("FIREBASE_CREDENTIAL: is neither a JSON object nor a readable file: %v", err)
-			return c
-		case fi.IsDir() || fi.Size() > 1<<20:
-			r.problem("FIREBASE_CREDENTIAL: %s is not a credentials file (a directory, or over 1 MiB)", cred)
-			return c
-		}
-		if js, err = os.ReadFile(cred); err != nil {
-			r.problem("FIREBASE_CREDENTIAL: %v", err)
-			return c
+		var err error
+		if js, err = readCredentialFile(cred); err != nil {
+			r.problem("%s: %v", envName(key), err)
+			return nil
 		}
 	}
 	var head struct {
@@ -195,13 +263,25 @@ func (r *reader) firestore() *Firestore {
 	}
 	switch err := json.Unmarshal(js, &head); {
 	case err != nil:
-		r.problem("FIREBASE_CREDENTIAL: is not valid JSON (expected a service account key file or its content)")
+		r.problem("%s: is not valid JSON (expected a service account key file or its content)", envName(key))
 	case head.Type == "":
-		r.problem(`FIREBASE_CREDENTIAL: the JSON has no "type" (a service account key has "type": "service_account")`)
+		r.problem(`%s: the JSON has no "type" (a service account key has "type": "service_account")`, envName(key))
 	default:
-		c.Credential = js
+		return js
 	}
-	return c
+	return nil
+}
+
+// readCredentialFile reads a credentials file of at most 1 MiB.
+func readCredentialFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("is neither a JSON object nor a readable file: %w", err)
+	case fi.IsDir() || fi.Size() > 1<<20:
+		return nil, fmt.Errorf("%s is not a credentials file (a directory, or over 1 MiB)", path)
+	}
+	return os.ReadFile(path)
 }
 
 func validHostPort(s string) bool {

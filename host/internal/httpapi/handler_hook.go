@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -12,28 +11,23 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
 
-// respondBudget is kept back from the hook budget for rendering the answer.
-const respondBudget = 250 * time.Millisecond
-
-// handleHook runs one IAM webhook: parse in the bridge, start the challenge, and
-// answer in the vendor's format, always before the vendor's deadline.
+// handleHook adapts one IAM webhook call to the hook flow (package hookflow),
+// which owns its admission, deadlines, bridge calls and reasons: this handler
+// routes it, reads its body, and writes the flow's answer.
 func (s *Server) handleHook(c echo.Context) error {
-	start := time.Now()
+	arrived := time.Now()
 	id := c.Param("bridge")
-	hook, ok := s.Hooks(id)
+	b, ok := s.Hooks(id)
 	if !ok {
 		return c.JSON(http.StatusNotFound, map[string]string{"code": "unknown_bridge", "message": "No enabled bridge has this id."})
 	}
-	budget := s.HookBudget
-	if d := hook.Deadline(); d > 0 && d-respondBudget*2 < budget {
-		budget = d - respondBudget*2
-	}
-	deadline := start.Add(budget)
 	rid := requestID(c)
+	h := hookflow.Hook{BridgeID: id, Bridge: b, Arrived: arrived, RequestID: rid}
+	ctx := c.Request().Context()
 
 	// The body is read before the hook takes an admission slot, under its own
 	// short deadline, and one client address may read only HookMaxPerClient
@@ -46,150 +40,27 @@ func (s *Server) handleHook(c echo.Context) error {
 	client := c.RealIP()
 	if !s.clients.enter(client) {
 		stopReading(c)
-		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeOverloaded,
-			Message: "SMS+ is overloaded"}, start)
+		return s.writeBridgeResponse(c, s.Flow.Refuse(ctx, h, hookflow.TooManyFromClient).Response)
 	}
 	body, err := s.readHookBody(c)
 	s.clients.leave(client)
 	if err != nil {
+		why := hookflow.BodyUnreadable
 		switch {
 		case errors.Is(err, errBodyTooLarge):
-			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeBodyTooLarge,
-				Message: "Request body too large", Status: http.StatusRequestEntityTooLarge}, start)
+			why = hookflow.BodyTooLarge
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
-				Message: "Request body did not arrive in time", Status: http.StatusRequestTimeout}, start)
+			why = hookflow.BodyTooSlow
 		}
-		return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: bridge.CodeMalformed,
-			Message: "Request body could not be read", Status: http.StatusBadRequest}, start)
+		return s.writeBridgeResponse(c, s.Flow.Refuse(ctx, h, why).Response)
 	}
-
-	if !hook.Alive() {
-		return s.answerUnavailable(c, hook, start)
-	}
-
-	// Admission: wait for a slot only briefly. A hook that cannot start now would
-	// only answer late, and a late answer makes the vendor text the raw code.
-	select {
-	case s.inflight <- struct{}{}:
-		defer func() { <-s.inflight }()
-	default:
-		wait := time.NewTimer(budget / 20)
-		select {
-		case s.inflight <- struct{}{}:
-			wait.Stop()
-			defer func() { <-s.inflight }()
-		case <-wait.C:
-			return s.answer(c, hook, deadline, &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: bridge.CodeOverloaded,
-				Message: "SMS+ is overloaded"}, start)
-		}
-	}
-
-	ctx, cancel := context.WithDeadline(c.Request().Context(), deadline.Add(-respondBudget))
-	defer cancel()
-	res, err := hook.Parse(ctx, toBridgeRequest(c.Request(), body, rid))
-	if err != nil {
-		s.log.Error("bridge parse", "request_id", rid, "bridge", id, "err", err)
-		if !hook.Alive() {
-			return s.answerUnavailable(c, hook, start)
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return s.answer(c, hook, deadline, failed(bridge.CodeDeadline, "SMS+ ran out of time"), start)
-		}
-		return s.answer(c, hook, deadline, failed(bridge.CodeInternal, "SMS+ bridge error"), start)
-	}
-
-	var out *bridge.Outcome
-	switch {
-	case res.Rejection != nil:
-		rj := res.Rejection
-		s.log.Info("hook rejected", "request_id", rid, "bridge", id, "code", rj.Code)
-		out = &bridge.Outcome{Kind: bridge.OutcomeRejected, Code: rj.Code, Message: rj.Message, Status: rj.Status}
-	case res.TestPing != nil:
-		out = &bridge.Outcome{Kind: bridge.OutcomeTestOK, Metadata: res.TestPing.Metadata}
-	case res.OTP != nil:
-		out = s.startChallenge(ctx, id, rid, res.OTP)
-	}
-	return s.answer(c, hook, deadline, out, start)
-}
-
-func (s *Server) startChallenge(ctx context.Context, bridgeID, rid string, ev *bridge.OTPEvent) *bridge.Outcome {
-	started, err := s.Service.Start(ctx, challenge.Event{
-		Bridge: bridgeID, Phone: ev.Phone, OTP: ev.OTP, Message: ev.Message, Voice: ev.Channel == bridge.ChannelVoice,
-		Locale: ev.Locale, Subject: ev.Subject,
-	})
-	if err == nil {
-		kind := bridge.OutcomeDelivered
-		switch {
-		case started.Fallback:
-			kind = bridge.OutcomeFallbackDelivered
-		case started.Pending:
-			kind = bridge.OutcomePending
-		}
-		s.log.Info("hook handled", "request_id", rid, "bridge", bridgeID, "outcome", kind.String(), "enrolling", started.Enrolling)
-		return &bridge.Outcome{Kind: kind, TransactionID: started.TransactionID, Metadata: ev.Metadata}
-	}
-	if errors.Is(err, challenge.ErrInProgress) {
-		// The same delivery is being made by another hook; it will finish the job.
-		return &bridge.Outcome{Kind: bridge.OutcomePending, Metadata: ev.Metadata}
-	}
-	out := failed(bridge.CodeInternal, "SMS+ could not deliver the code")
-	out.Metadata = ev.Metadata
-	switch {
-	case errors.Is(err, challenge.ErrInvalidPhone):
-		out.Code, out.Message = bridge.CodeInvalidPhone, "Phone number is not in international format"
-	case errors.Is(err, challenge.ErrInvalidOTP):
-		out.Code, out.Message = bridge.CodeInvalidOTP, "One-time code is malformed"
-	case errors.Is(err, challenge.ErrUnsupportedChannel):
-		out.Code, out.Message = bridge.CodeUnsupported, "Voice delivery is not supported by SMS+"
-	case errors.Is(err, challenge.ErrSMS):
-		out.Code, out.Message = bridge.CodeSMSFailed, "SMS provider did not accept the message"
-	case errors.Is(err, challenge.ErrRateLimited):
-		out.Code, out.Message = bridge.CodeRateLimited, "Hourly cap on texts reached"
-	case errors.Is(err, challenge.ErrCountryNotAllowed):
-		out.Code, out.Message = bridge.CodeCountryNotAllowed, "Destination country not allowed"
-	case errors.Is(err, challenge.ErrDestinationRefused):
-		out.Code, out.Message = bridge.CodeDestinationRefused, "Destination type refused"
-	case errors.Is(err, challenge.ErrBiometricsDown):
-		out.Code, out.Message = bridge.CodeBiometricsOff, "Typing biometrics unavailable"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		out.Code, out.Message = bridge.CodeDeadline, "SMS+ ran out of time"
-	}
-	level := s.log.Warn
-	if out.Code == bridge.CodeInternal {
-		level = s.log.Error
-	}
-	level("challenge not sent", "request_id", rid, "bridge", bridgeID, "code", out.Code, "err", err)
-	return out
-}
-
-func failed(code, msg string) *bridge.Outcome {
-	return &bridge.Outcome{Kind: bridge.OutcomeFailed, Code: code, Message: msg}
-}
-
-// answer renders out through the bridge and writes it. If the bridge cannot render
-// in time, the pre-rendered failure answer goes out instead.
-func (s *Server) answer(c echo.Context, hook Hook, deadline time.Time, out *bridge.Outcome, start time.Time) error {
-	out.Duration = time.Since(start)
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(c.Request().Context()), deadline)
-	defer cancel()
-	resp, err := hook.Respond(ctx, out)
-	if err != nil {
-		s.log.Error("bridge respond", "request_id", requestID(c), "err", err)
-		resp = hook.Unavailable()
-	}
-	err = s.writeBridgeResponse(c, resp)
-	s.observeHook(c, out.Kind.String(), out.Code, start)
-	return err
+	return s.writeBridgeResponse(c, s.Flow.Run(ctx, h, toBridgeRequest(c.Request(), body, rid)).Response)
 }
 
 // hopHeaders are owned by the HTTP server, not by a bridge's answer.
 var hopHeaders = map[string]bool{"content-length": true, "connection": true, "transfer-encoding": true, "keep-alive": true, "upgrade": true}
 
 func (s *Server) writeBridgeResponse(c echo.Context, r *bridge.Response) error {
-	if r == nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"code": bridge.CodeUnavailable, "message": "Bridge unavailable."})
-	}
 	h := c.Response().Header()
 	for _, hd := range r.Headers {
 		if hopHeaders[strings.ToLower(hd.Name)] {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
 
@@ -47,7 +48,7 @@ func answerOf(t *testing.T, r io.Reader) (int, map[string]any) {
 func TestHookSlowBodyHoldsNoSlot(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestServer(t, map[string]*fakeHook{"acme": {parse: otpEvent("+12015550123")}}, func(o *Options) {
-		o.MaxInFlightHooks = 1
+		o.Flow = hookflow.New(o.Service, hookflow.Options{MaxInFlight: 1})
 		o.HookBodyTimeout = 300 * time.Millisecond
 	})
 	srv := httptest.NewServer(s)
@@ -59,7 +60,7 @@ func TestHookSlowBodyHoldsNoSlot(t *testing.T) {
 	}
 	defer slow.Close()
 	postRaw(t, slow, "/hooks/acme", 100, `{"a":`)
-	time.Sleep(50 * time.Millisecond) // let the server take the slow request in
+	waitReading(t, s, 1) // the server is reading the slow body
 
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Post(srv.URL+"/hooks/acme", "application/json", strings.NewReader("{}"))
@@ -78,6 +79,25 @@ func TestHookSlowBodyHoldsNoSlot(t *testing.T) {
 	status, m := answerOf(t, slow)
 	if status != http.StatusRequestTimeout || m["kind"] != "rejected" {
 		t.Fatalf("slow body: %d %v, want 408 rejected", status, m)
+	}
+}
+
+// waitReading waits until the server reads n hook bodies at once.
+func waitReading(t *testing.T, s *Server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.clients.mu.Lock()
+		reading := 0
+		for _, k := range s.clients.n {
+			reading += k
+		}
+		s.clients.mu.Unlock()
+		if reading >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server reads %d hook bodies, want %d", reading, n)
+		}
 	}
 }
 
@@ -136,7 +156,7 @@ func TestHookPerClientCap(t *testing.T) {
 	trickle("198.51.100.7")
 	third := trickle("198.51.100.7")
 	_ = third.SetReadDeadline(time.Now().Add(time.Second)) // refused at once, not at the body deadline
-	if _, m := answerOf(t, third); m["code"] != bridge.CodeOverloaded {
+	if _, m := answerOf(t, third); m["code"] != "overloaded" {
 		t.Fatalf("third body from one client: %v, want overloaded", m)
 	}
 	// Another client goes through, and so does a burst of whole hooks.

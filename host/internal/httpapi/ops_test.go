@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
 
@@ -30,29 +30,30 @@ func (o *observer) ObserveHook(b, outcome, reason string, took time.Duration) {
 
 func TestHookObserver(t *testing.T) {
 	t.Parallel()
-	rejecting := func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
-	}
-	inventive := func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
-		return bridge.Reject(http.StatusBadRequest, "made_up_code_+15555550100", "no"), nil
-	}
 	tests := map[string]struct {
 		hook        *fakeHook
 		wantOutcome string
 		wantReason  string
 	}{
-		"delivered":          {hook: &fakeHook{parse: otpEvent("+15555550100")}, wantOutcome: "delivered"},
-		"rejected":           {hook: &fakeHook{parse: rejecting}, wantOutcome: "rejected", wantReason: bridge.CodeUnauthorized},
-		"bridge's own code":  {hook: &fakeHook{parse: inventive}, wantOutcome: "rejected", wantReason: "other"},
-		"failed":             {hook: &fakeHook{parse: otpEvent("555")}, wantOutcome: "failed", wantReason: bridge.CodeInvalidPhone},
-		"plugin unavailable": {hook: &fakeHook{dead: true}, wantOutcome: OutcomeUnavailable, wantReason: bridge.CodeUnavailable},
+		"delivered":                {hook: &fakeHook{parse: otpEvent("+15555550100")}, wantOutcome: "delivered"},
+		"rejected":                 {hook: &fakeHook{parse: rejectAs(http.StatusUnauthorized, bridge.ReasonUnauthorized)}, wantOutcome: "rejected", wantReason: "unauthorized"},
+		"reason of a newer SDK":    {hook: &fakeHook{parse: rejectAs(http.StatusBadRequest, bridge.Reason(99))}, wantOutcome: "rejected", wantReason: "other"},
+		"failed":                   {hook: &fakeHook{parse: otpEvent("555")}, wantOutcome: "failed", wantReason: "invalid_phone"},
+		"plugin unavailable":       {hook: &fakeHook{dead: true}, wantOutcome: hookflow.OutcomeUnavailable, wantReason: "bridge_unavailable"},
+		"body refused by the host": {hook: &fakeHook{parse: otpEvent("+15555550100")}, wantOutcome: "rejected", wantReason: "body_too_large"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			obs := &observer{}
-			s, _ := newTestServer(t, map[string]*fakeHook{"okta": tc.hook}, func(o *Options) { o.Observer = obs })
-			if rec := do(s, "POST", "/hooks/okta", "application/json", "{}"); rec.Code == 0 {
+			s, _ := newTestServer(t, map[string]*fakeHook{"okta": tc.hook}, func(o *Options) {
+				o.Flow = hookflow.New(o.Service, hookflow.Options{Observer: obs})
+			})
+			body := "{}"
+			if name == "body refused by the host" {
+				body = strings.Repeat("x", 2048)
+			}
+			if rec := do(s, "POST", "/hooks/okta", "application/json", body); rec.Code == 0 {
 				t.Fatal("no answer")
 			}
 			do(s, "POST", "/hooks/unknown", "application/json", "{}") // not a bridge: not counted

@@ -17,35 +17,24 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/smsplus/smsplus/host/internal/challenge"
-	"github.com/smsplus/smsplus/sdk/bridge"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 )
 
-// Hook is a bridge as the hook handler needs it.
-type Hook interface {
-	Parse(ctx context.Context, req *bridge.Request) (*bridge.ParseResult, error)
-	Respond(ctx context.Context, out *bridge.Outcome) (*bridge.Response, error)
-	// Alive reports whether the bridge can be called.
-	Alive() bool
-	// Unavailable is the vendor's failure answer for when the bridge cannot be called.
-	Unavailable() *bridge.Response
-	// Deadline is how long the vendor waits for an answer (0 = unknown).
-	Deadline() time.Duration
-}
+// Hook is a bridge as the hook flow needs it.
+type Hook = hookflow.Bridge
 
 // Options configure the Server.
 type Options struct {
-	Service      *challenge.Service
+	Service *challenge.Service
+	// Flow runs the hooks: admission, deadlines, the bridge and challenge calls.
+	Flow         *hookflow.Flow
 	Hooks        func(id string) (Hook, bool)
 	Static       fs.FS
 	Ready        func(ctx context.Context) error // nil error = ready
 	Engine       string                          // the biometrics engine's name, for the page
 	Log          *slog.Logger
 	LogRequests  bool
-	HookBudget   time.Duration // upper bound for one hook, below every vendor deadline
 	MaxBodyBytes int64
-	// MaxInFlightHooks bounds concurrent hooks; more are refused at once in the
-	// vendor's failure format instead of queueing past the deadline.
-	MaxInFlightHooks int
 	// HookBodyTimeout bounds reading a hook's body, which happens before the hook
 	// takes an admission slot (0 = 1 s).
 	HookBodyTimeout time.Duration
@@ -55,8 +44,6 @@ type Options struct {
 	// ReadyDetail, when set, adds its value to /readyz's answer under "detail"
 	// (the bridge plugins' status), ready or not.
 	ReadyDetail func() any
-	// Observer, when set, hears about every answered hook (metrics).
-	Observer HookObserver
 	// Metrics, when set, is served at GET /metrics, behind MetricsToken (a bearer
 	// token) when that is not empty.
 	Metrics      http.Handler
@@ -76,7 +63,6 @@ type Options struct {
 type Server struct {
 	Options
 	log      *slog.Logger
-	inflight chan struct{}
 	clients  *clientGate // hook bodies being read, per client address
 	e        *echo.Echo
 	draining atomic.Bool // set by Drain: /readyz answers 503
@@ -87,14 +73,11 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.MaxInFlightHooks <= 0 {
-		o.MaxInFlightHooks = 256
-	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 10
 	}
-	if o.HookBudget <= 0 {
-		o.HookBudget = 2 * time.Second
+	if o.Flow == nil {
+		o.Flow = hookflow.New(o.Service, hookflow.Options{Log: o.Log})
 	}
 	if o.HookBodyTimeout <= 0 {
 		o.HookBodyTimeout = time.Second
@@ -102,7 +85,7 @@ func New(o Options) *Server {
 	if o.HookMaxPerClient <= 0 {
 		o.HookMaxPerClient = 16
 	}
-	s := &Server{Options: o, log: o.Log, inflight: make(chan struct{}, o.MaxInFlightHooks), clients: newClientGate(o.HookMaxPerClient)}
+	s := &Server{Options: o, log: o.Log, clients: newClientGate(o.HookMaxPerClient)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

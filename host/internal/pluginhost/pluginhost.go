@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,18 +150,29 @@ type Plugin struct {
 
 // instance is one running plugin process.
 type instance struct {
-	sum     []byte // SHA-256 of the file it runs
+	sum     []byte // SHA-256 of the file it runs; nil when reattached
 	client  *plugin.Client
-	b       bridge.Bridge
+	b       instanceBridge
 	info    bridge.Info
 	pid     int
 	started time.Time
 }
 
-var _ interface {
-	Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error)
-	Respond(context.Context, *bridge.Outcome) (*bridge.Response, error)
-} = (*Plugin)(nil)
+var (
+	_ bridge.Exampler = (*Plugin)(nil)
+	_ interface {
+		Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error)
+		Respond(context.Context, *bridge.Outcome) (*bridge.Response, error)
+	} = (*Plugin)(nil)
+)
+
+// instanceBridge is what a launched plugin serves: the contract and its
+// optional capabilities (the SDK's client has them all; a plugin without one
+// answers bridge.ErrUnsupported).
+type instanceBridge interface {
+	bridge.Bridge
+	bridge.Exampler
+}
 
 func (p *Plugin) current() *instance {
 	p.mu.RLock()
@@ -213,6 +225,17 @@ func (p *Plugin) Respond(ctx context.Context, out *bridge.Outcome) (*bridge.Resp
 	return res, p.died("respond", inst, err)
 }
 
+// Example asks the running plugin for an authentic example of its vendor's call
+// (the optional Example RPC): bridge.ErrUnsupported when the plugin has none.
+func (p *Plugin) Example(ctx context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	inst, err := p.live("example")
+	if err != nil {
+		return nil, err
+	}
+	req, err := inst.b.Example(ctx, want)
+	return req, p.died("example", inst, err)
+}
+
 // Unavailable returns the failure answer to send while the plugin cannot be reached.
 func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable.Load() }
 
@@ -250,6 +273,11 @@ type Options struct {
 	// others may write, or that another account owns (PLUGIN_ALLOW_INSECURE_PERMISSIONS);
 	// the problems are logged instead.
 	AllowInsecurePermissions bool
+	// Reattach names bridges already running in debug mode (bridge.ReattachEnv,
+	// parsed by bridge.ParseReattach): the host attaches to them where they
+	// listen instead of launching a binary. For development under a debugger
+	// only: no binary is checked, and a reattached bridge that exits stays down.
+	Reattach map[string]*plugin.ReattachConfig
 
 	// afterVerify, when set, runs between a binary's checks and its exec (tests
 	// swap the file there).
@@ -309,12 +337,19 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	if m.opts.AllowInsecurePermissions {
 		m.opts.Logger.Warn("PLUGIN_ALLOW_INSECURE_PERMISSIONS=true: plugin files and folders that others could replace are accepted")
 	}
+	for _, id := range slices.Sorted(maps.Keys(m.opts.Reattach)) {
+		m.opts.Logger.Warn("attaching to a bridge running in debug mode ("+bridge.ReattachEnv+"): its binary is not checked; never do this in production",
+			"bridge", id)
+	}
 
 	problems := make([]error, len(enabled))
 	started := make([]*Plugin, len(enabled))
 	var wg sync.WaitGroup
 	for i, id := range enabled {
 		f, ok := byID[id]
+		if !ok && m.opts.Reattach[id] != nil {
+			f, ok = Found{ID: id}, true // attached to, not launched: no binary needed
+		}
 		if !ok {
 			problems[i] = fmt.Errorf("bridge %s is enabled but no %s%s binary was found (build it with `make plugins`, or set PLUGIN_DIR)", id, Prefix, id)
 			continue
@@ -386,6 +421,9 @@ func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
 		want.sum = inst.sum // from now on the binary must stay the one launched now
 	}
 	p := &Plugin{Found: f, Info: inst.info, inst: inst, want: want, checksum: hex.EncodeToString(inst.sum)}
+	if inst.sum == nil {
+		p.checksum = "" // reattached: nothing was hashed
+	}
 	p.unavailable.Store(unavailable)
 	m.opts.Logger.Named(f.ID).Info("bridge started", "version", inst.info.Version, "pid", inst.pid,
 		"sha256", p.checksum, "sha256_pinned", want.setting != "")
@@ -421,15 +459,28 @@ func (m *Manager) verify(f Found, want expected) (*binary, error) {
 func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance, *bridge.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
-	bin, err := m.verify(f, want)
-	if err != nil {
-		return nil, nil, err
+	var (
+		client *plugin.Client
+		b      instanceBridge
+		pid    int
+		sum    []byte
+		err    error
+	)
+	if rc := m.opts.Reattach[f.ID]; rc != nil {
+		client, b, err = reattach(rc, m.opts.Logger.Named(f.ID))
+		pid = rc.Pid
+	} else {
+		var bin *binary
+		if bin, err = m.verify(f, want); err != nil {
+			return nil, nil, err
+		}
+		defer bin.Close() // the process has its own copy of the descriptor
+		if m.opts.afterVerify != nil {
+			m.opts.afterVerify(f.Path)
+		}
+		sum = bin.sum
+		client, b, pid, err = connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
 	}
-	defer bin.Close() // the process has its own copy of the descriptor
-	if m.opts.afterVerify != nil {
-		m.opts.afterVerify(f.Path)
-	}
-	client, b, pid, err := connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -459,13 +510,11 @@ func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance
 	if err := b.Configure(ctx, settings); err != nil {
 		return nil, nil, err
 	}
-	unavailable, err := b.Respond(ctx, &bridge.Outcome{
-		Kind: bridge.OutcomeFailed, Code: bridge.CodeUnavailable, Message: "SMS+ bridge unavailable",
-	})
+	unavailable, err := b.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnavailable})
 	if err != nil {
 		return nil, nil, fmt.Errorf("render failure answer: %w", err)
 	}
-	inst := &instance{sum: bin.sum, client: client, b: b, info: info, pid: pid, started: time.Now()}
+	inst := &instance{sum: sum, client: client, b: b, info: info, pid: pid, started: time.Now()}
 	ok = true
 	return inst, unavailable, nil
 }
@@ -680,7 +729,7 @@ func pluginEnv(host []string) []string {
 //
 // go-plugin's own checksum check (SecureConfig) is not used: it hashes the path,
 // then executes the path, and a file swapped in between runs.
-func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (*plugin.Client, bridge.Bridge, int, error) {
+func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (*plugin.Client, instanceBridge, int, error) {
 	var run *procRunner
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  bridge.Handshake,
@@ -705,22 +754,51 @@ func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (
 		StartTimeout:     timeout,
 	}
 	client := plugin.NewClient(cfg)
+	b, err := dispense(client)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("launch %s: %w", f.Path, err)
+	}
+	return client, b, run.pid(), nil
+}
+
+// reattach connects to a bridge already running in debug mode (see
+// Options.Reattach). The caller owns the client; killing it leaves the
+// debugged process running.
+func reattach(rc *plugin.ReattachConfig, logger hclog.Logger) (*plugin.Client, instanceBridge, error) {
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: bridge.Handshake,
+		// A reattached client does not negotiate a version: it is given the set.
+		Plugins:          bridge.PluginSets(nil)[bridge.ProtocolVersion],
+		Reattach:         rc,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger,
+	})
+	b, err := dispense(client)
+	if err != nil {
+		return nil, nil, fmt.Errorf("attach to the bridge in debug mode at %s: %w", rc.Addr, err)
+	}
+	return client, b, nil
+}
+
+// dispense connects client and returns the bridge it serves; it kills the
+// client when that fails.
+func dispense(client *plugin.Client) (instanceBridge, error) {
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		return nil, nil, 0, fmt.Errorf("launch %s: %w", f.Path, err)
+		return nil, err
 	}
 	raw, err := rpc.Dispense(bridge.PluginName)
 	if err != nil {
 		client.Kill()
-		return nil, nil, 0, fmt.Errorf("dispense: %w", err)
+		return nil, fmt.Errorf("dispense: %w", err)
 	}
-	b, ok := raw.(bridge.Bridge)
+	b, ok := raw.(instanceBridge)
 	if !ok {
 		client.Kill()
-		return nil, nil, 0, fmt.Errorf("plugin does not implement the bridge contract")
+		return nil, fmt.Errorf("plugin does not implement the bridge contract")
 	}
-	return client, b, run.pid(), nil
+	return b, nil
 }
 
 // Inspection is what `smsplus plugins` shows about a plugin binary on disk.

@@ -16,6 +16,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/smsplus/smsplus/sdk/phone"
 )
 
 // ErrUnavailable: the provider could not take the message for a reason that is
@@ -77,7 +79,6 @@ type Twilio struct {
 var _ Sender = (*Twilio)(nil)
 
 var (
-	e164Number    = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	accountSID    = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	apiKeySID     = regexp.MustCompile(`^SK[0-9a-fA-F]{32}$`)
 	serviceSID    = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
@@ -122,7 +123,7 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if cfg.FromNumber == "" && cfg.MessagingServiceSID == "" {
 		bad("TWILIO_FROM_NUMBER: a sender is required: TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
 	}
-	if f := cfg.FromNumber; f != "" && !e164Number.MatchString(f) && !shortCode.MatchString(f) &&
+	if f := cfg.FromNumber; f != "" && !phone.IsE164(f) && !shortCode.MatchString(f) &&
 		(!alphaSenderID.MatchString(f) || !hasLetter.MatchString(f)) {
 		bad("TWILIO_FROM_NUMBER: must be an E.164 number such as +15551234567, a short code, or an alphanumeric sender ID (up to 11 letters, digits and spaces), got %q", f)
 	}
@@ -191,7 +192,7 @@ const maxBody = 1600
 // code and the deadline wrap ErrUnavailable (and, for the deadline, the
 // context's error). Errors never contain the number or the body.
 func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
-	if !e164Number.MatchString(m.To) {
+	if !phone.IsE164(m.To) {
 		return Receipt{}, ErrInvalidNumber
 	}
 	if m.Body == "" || utf8.RuneCountInString(m.Body) > maxBody {

@@ -2,7 +2,7 @@ module github.com/smsplus/smsplus/sdk/examples/minimal
 
 go 1.26.0
 
-require github.com/smsplus/smsplus/sdk v0.0.0
+require github.com/smsplus/smsplus/sdk v1.0.0
 
 require (
 	github.com/fatih/color v1.13.0 // indirect
@@ -21,5 +21,3 @@ require (
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-replace github.com/smsplus/smsplus/sdk => ../..

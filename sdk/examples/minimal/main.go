@@ -4,4 +4,4 @@ package main
 
 import "github.com/smsplus/smsplus/sdk/bridge"
 
-func main() { bridge.Serve(&minimal{now: timeNow}) }
+func main() { bridge.Main(&minimal{now: timeNow}) }

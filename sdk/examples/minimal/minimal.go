@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ const (
 
 var timeNow = time.Now
 
+var (
+	_ bridge.Bridge   = (*minimal)(nil)
+	_ bridge.Exampler = (*minimal)(nil)
+)
+
 type minimal struct {
 	now func() time.Time
 	cfg atomic.Pointer[config] // nil until a Configure succeeds
@@ -46,11 +52,10 @@ type config struct {
 
 func (m *minimal) Info(context.Context) (bridge.Info, error) {
 	return bridge.Info{
-		ID:           "minimal",
-		DisplayName:  "Generic JSON webhook (HMAC-SHA256)",
-		Version:      "0.1.0",
-		Capabilities: []string{"sms", "voice", "test_ping"},
-		Deadline:     5 * time.Second,
+		ID:          "minimal",
+		DisplayName: "Generic JSON webhook (HMAC-SHA256)",
+		Version:     "0.1.0",
+		Deadline:    5 * time.Second,
 		Settings: []bridge.Setting{
 			{Name: settingSecret, Required: true, Secret: true, Description: "The key both sides use to sign calls (HMAC-SHA256)."},
 			phone.Setting,
@@ -76,47 +81,50 @@ func (m *minimal) Configure(_ context.Context, settings map[string]string) error
 type hook struct {
 	Phone   string `json:"phone"`
 	Code    string `json:"code"`
-	Message string `json:"message"`
-	Channel string `json:"channel"` // "sms" (default) or "voice"
-	Test    bool   `json:"test"`    // a connectivity check: answered, never texted
-	ID      string `json:"id"`      // the caller's id for this delivery, optional
+	Message string `json:"message,omitempty"`
+	Channel string `json:"channel,omitempty"` // "sms" (default) or "voice"
+	Test    bool   `json:"test,omitempty"`    // a connectivity check: answered, never texted
+	ID      string `json:"id,omitempty"`      // the caller's id for this delivery, optional
+	// Expires is when the code expires (RFC 3339), optional: the link then
+	// expires no later.
+	Expires string `json:"expires,omitempty"`
 }
 
 func (m *minimal) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req.Method != http.MethodPost {
-		return bridge.Reject(http.StatusMethodNotAllowed, bridge.CodeMethod, "only POST is accepted"), nil
+		return answer.Reject(http.StatusMethodNotAllowed, bridge.ReasonMethod, "only POST is accepted"), nil
 	}
 	cfg := m.cfg.Load()
 	if cfg == nil || !m.signed(cfg, req) {
-		return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "the signature is missing, wrong or stale"), nil
+		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, "the signature is missing, wrong or stale"), nil
 	}
 	if len(req.Body) > maxBody {
-		return bridge.Reject(http.StatusRequestEntityTooLarge, bridge.CodeBodyTooLarge, "the body is too large"), nil
+		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, "the body is too large"), nil
 	}
 	// The sender labels its JSON as such: a body with another label did not
 	// come from it, and is refused before any decoding.
 	if payload.RequireJSON(req) != nil {
-		return bridge.Reject(http.StatusUnsupportedMediaType, bridge.CodeMediaType, "the content type must be application/json"), nil
+		return answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, "the content type must be application/json"), nil
 	}
 	// payload.JSON refuses a key given twice or in two letter cases, so what the
 	// sender signed has one meaning.
 	var h hook
 	if err := payload.JSON(req.Body, &h); err != nil {
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "the body is not a valid hook"), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, "the body is not a valid hook"), nil
 	}
 	if h.Test {
 		return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
 	}
 	e164, err := phone.Normalize(h.Phone, cfg.region)
 	if err != nil {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidPhone, "phone is not a phone number"), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, "phone is not a phone number"), nil
 	}
 	code := strings.TrimSpace(h.Code)
 	if code == "" {
 		code, _ = otp.FromText(h.Message)
 	}
 	if !otp.Valid(code) {
-		return bridge.Reject(http.StatusUnprocessableEntity, bridge.CodeInvalidOTP, "code must be 4 to 10 digits"), nil
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, "code must be 4 to 10 digits"), nil
 	}
 	channel := bridge.ChannelSMS
 	switch strings.ToLower(strings.TrimSpace(h.Channel)) {
@@ -124,10 +132,16 @@ func (m *minimal) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseRe
 	case "voice":
 		channel = bridge.ChannelVoice
 	default:
-		return bridge.Reject(http.StatusBadRequest, bridge.CodeMalformed, "channel must be sms or voice"), nil
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, "channel must be sms or voice"), nil
+	}
+	var expires time.Time
+	if h.Expires != "" {
+		if expires, err = time.Parse(time.RFC3339, h.Expires); err != nil {
+			return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, "expires must be an RFC 3339 time"), nil
+		}
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
-		Phone: e164, OTP: code, Message: h.Message, Channel: channel, TransactionID: h.ID,
+		Phone: e164, OTP: code, Message: h.Message, Channel: channel, ExpiresAt: expires, TransactionID: h.ID,
 	}}, nil
 }
 
@@ -143,14 +157,39 @@ func (m *minimal) signed(cfg *config, req *bridge.Request) bool {
 	if !ok || err != nil {
 		return false
 	}
-	mac := hmac.New(sha256.New, cfg.secret)
+	return hmac.Equal(sig, sign(cfg.secret, ts, req.Body))
+}
+
+// sign is the HMAC-SHA256 of "<timestamp>.<body>".
+func sign(secret []byte, ts string, body []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(ts + "."))
-	mac.Write(req.Body)
-	return hmac.Equal(sig, mac.Sum(nil))
+	mac.Write(body)
+	return mac.Sum(nil)
 }
 
 // Respond answers 200 for success and a conventional 4xx/5xx status otherwise,
-// from fixed texts only: never from what the host put in the outcome's message.
+// from fixed texts only.
 func (m *minimal) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	return answer.ByStatus(out, nil)
+	return answer.ByStatus(out)
+}
+
+// Example renders the call the sender would make for want, signed with the
+// configured secret: `smsplus simulate minimal` posts it to a running SMS+.
+func (m *minimal) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.Request, error) {
+	cfg := m.cfg.Load()
+	if cfg == nil {
+		return nil, bridge.ErrNotConfigured
+	}
+	body, err := json.Marshal(hook{Phone: want.Phone, Code: want.OTP, Message: "Your code is " + want.OTP,
+		Channel: "sms", ID: "example-" + strconv.FormatInt(m.now().UnixNano(), 36)})
+	if err != nil {
+		return nil, err
+	}
+	ts := strconv.FormatInt(m.now().Unix(), 10)
+	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/minimal", Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}},
+		{Name: headerTimestamp, Values: []string{ts}},
+		{Name: headerSignature, Values: []string{"sha256=" + hex.EncodeToString(sign(cfg.secret, ts, body))}},
+	}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,31 +64,35 @@ func TestParse(t *testing.T) {
 	}
 	body := []byte(`{"phone":"303 555 1212","message":"Your code is 0042"}`)
 	tests := map[string]struct {
-		req    *bridge.Request
-		otp    string
-		code   string
-		isPing bool
+		req     *bridge.Request
+		otp     string
+		expires time.Time
+		reason  bridge.Reason
+		isPing  bool
 	}{
 		"national number, code from text": {req: signed(body, now), otp: "0042"},
 		"clock skew within 5 min":         {req: signed(body, now.Add(4*time.Minute)), otp: "0042"},
-		"stale":                           {req: signed(body, now.Add(-6*time.Minute)), code: bridge.CodeUnauthorized},
+		"stale":                           {req: signed(body, now.Add(-6*time.Minute)), reason: bridge.ReasonUnauthorized},
 		"test ping":                       {req: signed([]byte(`{"test":true}`), now), isPing: true},
 		"body changed after signing": {req: func() *bridge.Request {
 			r := signed(body, now)
 			r.Body = []byte(`{"phone":"303 555 1213","message":"Your code is 0042"}`)
 			return r
-		}(), code: bridge.CodeUnauthorized},
-		"bad phone":   {req: signed([]byte(`{"phone":"12","code":"1234"}`), now), code: bridge.CodeInvalidPhone},
-		"bad channel": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","channel":"fax"}`), now), code: bridge.CodeMalformed},
+		}(), reason: bridge.ReasonUnauthorized},
+		"expiry": {req: signed([]byte(`{"phone":"+13035551212","code":"0042","expires":"2026-09-21T12:05:00Z"}`), now), otp: "0042",
+			expires: time.Date(2026, 9, 21, 12, 5, 0, 0, time.UTC)},
+		"bad expiry":  {req: signed([]byte(`{"phone":"+13035551212","code":"0042","expires":"in 5 minutes"}`), now), reason: bridge.ReasonMalformed},
+		"bad phone":   {req: signed([]byte(`{"phone":"12","code":"1234"}`), now), reason: bridge.ReasonInvalidPhone},
+		"bad channel": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","channel":"fax"}`), now), reason: bridge.ReasonMalformed},
 		// Signed, yet ambiguous: encoding/json would keep the last code, or fill
 		// Code from CODE. payload.JSON refuses both shapes.
-		"duplicate key":   {req: signed([]byte(`{"phone":"+14155550142","code":"1234","code":"5678"}`), now), code: bridge.CodeMalformed},
-		"case-folded key": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","CODE":"5678"}`), now), code: bridge.CodeMalformed},
+		"duplicate key":   {req: signed([]byte(`{"phone":"+14155550142","code":"1234","code":"5678"}`), now), reason: bridge.ReasonMalformed},
+		"case-folded key": {req: signed([]byte(`{"phone":"+14155550142","code":"1234","CODE":"5678"}`), now), reason: bridge.ReasonMalformed},
 		"text/plain": {req: func() *bridge.Request {
 			r := signed(body, now)
 			r.Headers[0].Values = []string{"text/plain"}
 			return r
-		}(), code: bridge.CodeMediaType},
+		}(), reason: bridge.ReasonMediaType},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -100,15 +105,39 @@ func TestParse(t *testing.T) {
 				if res.TestPing == nil {
 					t.Fatalf("want a test ping, got %+v", res)
 				}
-			case tc.code != "":
-				if res.Rejection == nil || res.Rejection.Code != tc.code {
-					t.Fatalf("want rejection %s, got %+v", tc.code, res)
+			case tc.reason != bridge.ReasonUnspecified:
+				if res.Rejection == nil || res.Rejection.Reason != tc.reason {
+					t.Fatalf("want rejection %s, got %+v", tc.reason, res)
 				}
 			default:
-				if res.OTP == nil || res.OTP.OTP != tc.otp || res.OTP.Phone != "+13035551212" {
+				if res.OTP == nil || res.OTP.OTP != tc.otp || res.OTP.Phone != "+13035551212" || !res.OTP.ExpiresAt.Equal(tc.expires) {
 					t.Fatalf("want OTP %s, got %+v %+v", tc.otp, res.OTP, res.Rejection)
 				}
 			}
 		})
+	}
+}
+
+// The example is signed with the configured secret, so the bridge's own Parse
+// takes it for the phone and code asked for; without a configuration there is
+// no example.
+func TestExample(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_790_000_000, 0)
+	m := &minimal{now: func() time.Time { return now }}
+	want := bridge.ExampleRequest{Phone: "+14155550142", OTP: "048213"}
+	if _, err := m.Example(context.Background(), want); !errors.Is(err, bridge.ErrNotConfigured) {
+		t.Fatalf("Example before Configure = %v, want ErrNotConfigured", err)
+	}
+	if err := m.Configure(context.Background(), map[string]string{settingSecret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := m.Example(context.Background(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Parse(context.Background(), req)
+	if err != nil || res.OTP == nil || res.OTP.Phone != want.Phone || res.OTP.OTP != want.OTP {
+		t.Fatalf("Parse(example) = %+v, %v", res, err)
 	}
 }

@@ -24,7 +24,7 @@ import (
 // id is the bridge's id; the test builds a "polite" twin with -X main.id=polite.
 var id = "hostile"
 
-func main() { bridge.Serve(&thief{}) }
+func main() { bridge.Main(&thief{}) }
 
 type thief struct{}
 
@@ -39,7 +39,7 @@ func (b thief) Info(context.Context) (bridge.Info, error) {
 	}
 	return bridge.Info{
 		ID: id, DisplayName: "Attack test bridge", Version: "0.0.1",
-		Capabilities: []string{"sms"}, Deadline: 3 * time.Second, Settings: settings,
+		Deadline: 3 * time.Second, Settings: settings,
 	}, nil
 }
 
@@ -56,18 +56,19 @@ func (b thief) Configure(_ context.Context, settings map[string]string) error {
 }
 
 func (thief) Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
-	return bridge.Reject(http.StatusUnauthorized, bridge.CodeUnauthorized, "no"), nil
+	return bridge.Reject(bridge.ReasonUnauthorized, answer(http.StatusUnauthorized, "rejected", bridge.ReasonUnauthorized)), nil
 }
 
 func (thief) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
-	body, _ := json.Marshal(map[string]string{"outcome": out.Kind.String(), "code": out.Code})
 	status := http.StatusOK
 	if out.Kind == bridge.OutcomeFailed || out.Kind == bridge.OutcomeRejected {
 		status = http.StatusServiceUnavailable
-		if out.Status != 0 {
-			status = out.Status
-		}
 	}
+	return answer(status, out.Kind.String(), out.Reason), nil
+}
+
+func answer(status int, outcome string, reason bridge.Reason) *bridge.Response {
+	body, _ := json.Marshal(map[string]string{"outcome": outcome, "code": reason.String()})
 	return &bridge.Response{Status: status, Body: body,
-		Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}, nil
+		Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
 }

@@ -2,7 +2,9 @@
 // benchmark (Killourhy and Maxion, "Comparing Anomaly-Detection Algorithms for
 // Keystroke Dynamics", DSN 2009): the published baselines and the local engine's
 // own detector, under the paper's protocol and under short enrollments like the
-// ones SMS+ collects. `smsplus biometrics eval` prints its figures.
+// ones SMS+ collects, and the local engine as it runs against crafted attacks
+// (attacks.go), with the measurements its replay limit and machine check are set
+// from (measure.go). `smsplus biometrics eval` prints its figures.
 package eval
 
 import (

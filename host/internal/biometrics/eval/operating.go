@@ -137,7 +137,7 @@ func Logins(ctx context.Context, ds *Dataset, enroll int, updates bool) (LoginRu
 		var recent [][]float64
 		for sess := 2; sess <= Sessions; sess++ {
 			for _, x := range sp.Impostor {
-				d := p.Decide(enrolled, recent, x)
+				d := p.Decide(enrolled, recent, x, local.Standard)
 				if d.Match {
 					accepted++
 					if sess == Sessions {
@@ -156,7 +156,7 @@ func Logins(ctx context.Context, ds *Dataset, enroll int, updates bool) (LoginRu
 				if smp.Session != sess || smp.Rep > LoginReps {
 					continue
 				}
-				d := p.Decide(enrolled, recent, smp.Features)
+				d := p.Decide(enrolled, recent, smp.Features, local.Standard)
 				if !d.Match {
 					rejected++
 				}

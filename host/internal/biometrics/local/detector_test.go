@@ -170,7 +170,7 @@ func TestDecide(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			d := p.Decide(enrolled, tc.recent, []float64{tc.x})
+			d := p.Decide(enrolled, tc.recent, []float64{tc.x}, Standard)
 			if d.Match != tc.match || d.Keep != tc.keep {
 				t.Errorf("Decide(%v) = %+v, want match %t keep %t", tc.x, d, tc.match, tc.keep)
 			}
@@ -182,7 +182,7 @@ func TestDecide(t *testing.T) {
 	// Decide must not modify the caller's enrollment slice.
 	backing := make([][]float64, 2, 10)
 	copy(backing, enrolled)
-	p.Decide(backing, [][]float64{{300}}, []float64{300})
+	p.Decide(backing, [][]float64{{300}}, []float64{300}, Standard)
 	if backing[:3][2] != nil {
 		t.Error("Decide appended to the enrollment slice's backing array")
 	}

@@ -21,7 +21,10 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
-var _ biometrics.Verifier = (*Engine)(nil)
+var (
+	_ biometrics.Verifier       = (*Engine)(nil)
+	_ biometrics.StrictVerifier = (*Engine)(nil)
+)
 
 // Options configure the engine.
 type Options struct {
@@ -34,12 +37,11 @@ type Options struct {
 	Prior *Prior
 }
 
-// DefaultEnrollSamples: on the CMU benchmark (`smsplus biometrics eval
-// --diagnostics`), 5 enrollment samples instead of 3 accept fewer impostors at
-// first (33% instead of 39%) but refuse more genuine attempts (4.5% instead of
-// 2.4%), and after a run of logins with profile updates both end at the same
-// rates (about 5% refused, 22% of impostor attempts accepted over the run, 14-18%
-// in its last session). Two more typings at sign-up buy little.
+// DefaultEnrollSamples: on the CMU benchmark (`smsplus biometrics eval`), 5
+// enrollment samples instead of 3 refuse more genuine first typings at the same
+// thresholds and accept about as many impostors over a run of logins with
+// profile updates (docs/page.md has the figures). Two more typings at sign-up buy
+// little.
 const DefaultEnrollSamples = 3
 
 // Profile bounds.
@@ -52,9 +54,12 @@ const (
 	// replaced, so updates can follow a user's drift but not carry the profile
 	// away from the person who enrolled.
 	MaxRecent = 10
-	// maxSeen caps the fingerprints of recent verification attempts kept per
-	// phrase, to refuse replays of them.
-	maxSeen = 32
+	// maxPassed caps the successful verifications whose timings are kept per
+	// phrase, to refuse replays of them. Only successes push them out, so an
+	// attacker's refused attempts cannot flush a captured pattern from it.
+	maxPassed = 32
+	// maxFailed caps the refused attempts kept per phrase, for the same reason.
+	maxFailed = 16
 )
 
 // Engine is the local biometrics engine. It is safe for concurrent use.
@@ -100,16 +105,22 @@ type profile struct {
 // textProfile holds the samples of one phrase. Samples are timings (see
 // Pattern.timings): n holds, then n-1 down-down latencies, in ms.
 type textProfile struct {
-	N       int           `json:"n"`                // characters in the phrase
-	Samples [][]int32     `json:"samples"`          // enrollment samples, never replaced
-	Recent  [][]int32     `json:"recent,omitempty"` // confident successes, oldest first
-	Seen    []fingerprint `json:"seen,omitempty"`   // recent verification attempts, oldest first
-	Updated int64         `json:"updated"`          // unix seconds of the last change
+	N       int       `json:"n"`                // characters in the phrase
+	Samples [][]int32 `json:"samples"`          // enrollment samples, never replaced
+	Recent  [][]int32 `json:"recent,omitempty"` // confident successes, oldest first
+	Passed  [][]int32 `json:"passed,omitempty"` // successful verifications, oldest first
+	Failed  [][]int32 `json:"failed,omitempty"` // refused verification attempts, oldest first
+	// Seen: version 2's fingerprints of recent attempts, oldest first; read and
+	// checked, never added to (see replay.go).
+	Seen    []fingerprint `json:"seen,omitempty"`
+	Updated int64         `json:"updated"` // unix seconds of the last change
 }
 
-// profileVersion 2 added Recent and Seen; version 1 profiles read as version 2.
-// A binary that only knows version 1 fails closed on a version 2 profile.
-const profileVersion = 2
+// profileVersion 2 added Recent and Seen; version 3 keeps the timings of recent
+// attempts (Passed, Failed) instead of Seen's fingerprints, for the replay
+// distance. Versions 1 and 2 read as version 3. A binary that knows an older
+// version fails closed on a newer profile, with the version in the error.
+const profileVersion = 3
 
 // sealContext binds a sealed profile to its user, so that a profile copied to
 // another user's record does not open.
@@ -139,7 +150,7 @@ func (e *Engine) load(ctx context.Context, userID string) (*profile, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("%w: decode profile: %w", biometrics.ErrUnavailable, err)
 	}
-	if p.V != 1 && p.V != profileVersion {
+	if p.V < 1 || p.V > profileVersion {
 		return nil, fmt.Errorf("%w: profile version %d, want %d", biometrics.ErrUnavailable, p.V, profileVersion)
 	}
 	p.V = profileVersion
@@ -187,51 +198,52 @@ func (e *Engine) Enrollment(ctx context.Context, userID, textID string) (biometr
 }
 
 // Submit checks the pattern against the phrase, stores it while the user is
-// enrolling, and verifies it afterwards.
+// enrolling, and verifies it afterwards at the Standard operating point.
 //
-// A pattern that repeats (timing for timing, within a few ms) an enrollment
-// sample, a stored success or one of the last verification attempts never
-// verifies; during enrollment it is refused with ErrBadPattern. Every verification
-// attempt leaves a fingerprint for that check. A success well inside the
-// threshold, which the enrollment samples alone also accept, is kept to follow
-// the user's drift (at most MaxRecent of them, the oldest dropped first).
+// A pattern that repeats (within the replay limit, replay.go) an enrollment
+// sample, a stored success or one of the last refused attempts never verifies;
+// during enrollment it is refused with ErrBadPattern. Every verification attempt
+// is kept for that check. A success well inside the threshold, which the
+// enrollment samples alone also accept, is kept to follow the user's drift (at
+// most MaxRecent of them, the oldest dropped first).
 func (e *Engine) Submit(ctx context.Context, userID, textID, text, pattern string) (biometrics.Result, error) {
-	pat, err := ParsePattern(pattern)
+	return e.submit(ctx, userID, textID, text, pattern, Standard)
+}
+
+// SubmitStrict verifies the pattern of an enrolled user at the Strict operating
+// point (see DefaultStrictFRR), otherwise as Submit does. It never enrolls: for
+// a user still enrolling it returns ErrBadPattern.
+func (e *Engine) SubmitStrict(ctx context.Context, userID, textID, text, pattern string) (biometrics.Result, error) {
+	return e.submit(ctx, userID, textID, text, pattern, Strict)
+}
+
+func (e *Engine) submit(ctx context.Context, userID, textID, text, pattern string, op OperatingPoint) (biometrics.Result, error) {
+	t, err := checkedTimings(textID, text, pattern)
 	if err != nil {
 		return biometrics.Result{}, err
 	}
-	if pat.TextID != textID {
-		return biometrics.Result{}, badPattern("pattern is for text %s, not %s", pat.TextID, textID)
-	}
-	if n := utf8.RuneCountInString(text); len(pat.Keys) != n {
-		return biometrics.Result{}, badPattern("pattern has %d keys, the phrase %d characters", len(pat.Keys), n)
-	}
-	if err := pat.Check(); err != nil {
-		return biometrics.Result{}, err
-	}
-	t := pat.timings()
-	fp := newFingerprint(t)
-
 	defer e.lock(userID)()
 	p, err := e.load(ctx, userID)
 	if err != nil {
 		return biometrics.Result{}, err
 	}
 	tp := p.Texts[textID]
-	if tp != nil && tp.N != len(pat.Keys) {
+	if tp != nil && tp.N != len(t)/2+1 {
 		// Another phrase with the same text id; its samples are of no use here.
 		tp = nil
 	}
 
 	if tp != nil && len(tp.Samples) >= e.required {
-		return e.verify(ctx, userID, p, tp, t, fp)
+		return e.verify(ctx, userID, p, tp, t, op)
 	}
-
-	if tp != nil && tp.replays(fp) {
+	if op == Strict {
+		return biometrics.Result{}, badPattern("the user is still enrolling; a strict verification needs a profile")
+	}
+	if tp != nil && tp.replaysWithin(t, ReplayFloorMS) {
 		return biometrics.Result{}, badPattern("pattern repeats an enrolled sample")
 	}
 	if tp == nil {
-		tp = &textProfile{N: len(pat.Keys)}
+		tp = &textProfile{N: len(t)/2 + 1}
 		p.Texts[textID] = tp
 	}
 	tp.Samples = append(tp.Samples, t)
@@ -243,24 +255,93 @@ func (e *Engine) Submit(ctx context.Context, userID, textID, text, pattern strin
 	return biometrics.Result{Action: biometrics.ActionEnroll, Match: true, Enrollment: e.enrollment(tp)}, nil
 }
 
-func (e *Engine) verify(ctx context.Context, userID string, p *profile, tp *textProfile, t []int32, fp fingerprint) (biometrics.Result, error) {
+// checkedTimings parses the pattern, checks it belongs to the phrase and is
+// humanly possible, and returns its timings.
+func checkedTimings(textID, text, pattern string) ([]int32, error) {
+	pat, err := ParsePattern(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if pat.TextID != textID {
+		return nil, badPattern("pattern is for text %s, not %s", pat.TextID, textID)
+	}
+	if n := utf8.RuneCountInString(text); len(pat.Keys) != n {
+		return nil, badPattern("pattern has %d keys, the phrase %d characters", len(pat.Keys), n)
+	}
+	if err := pat.Check(); err != nil {
+		return nil, err
+	}
+	return pat.timings(), nil
+}
+
+func (e *Engine) verify(ctx context.Context, userID string, p *profile, tp *textProfile, t []int32, op OperatingPoint) (biometrics.Result, error) {
 	res := biometrics.Result{Action: biometrics.ActionVerify, Enrollment: e.enrollment(tp)}
-	if tp.replays(fp) {
-		// Nothing to record: the pattern is already on file.
-		return res, nil
+	v := tp.judge(e.prior).decide(t, op)
+	res.Match = v.Match
+	if !v.Replay {
+		res.Score = similarity(v.Score, v.Threshold)
 	}
-	d := e.prior.Decide(featureRows(tp.Samples), featureRows(tp.Recent), Features(t))
-	res.Match = d.Match
-	res.Score = similarity(d.Score, d.Accept)
-	tp.Seen = appendBounded(tp.Seen, fp, maxSeen)
-	if d.Keep {
-		tp.Recent = appendBounded(tp.Recent, t, MaxRecent)
-	}
+	tp.record(t, v)
 	tp.Updated = e.now().Unix()
 	if err := e.save(ctx, userID, p); err != nil {
 		return biometrics.Result{}, err
 	}
 	return res, nil
+}
+
+// Verdict is the engine's decision on one verification attempt.
+type Verdict struct {
+	Match bool
+	// Replay: the attempt repeats a pattern on file (replay.go); it was not
+	// scored.
+	Replay bool
+	// Score and Threshold: the detector's score and the threshold at the
+	// operating point (Match is Score <= Threshold, unless Replay).
+	Score, Threshold float64
+	// Keep: the attempt joins the samples the model is fitted on.
+	Keep bool
+}
+
+// judge is what verifying against a profile needs, computed once per state of
+// the profile: the model, the replay limit.
+type judge struct {
+	tp     *textProfile
+	models models
+	limit  int32
+}
+
+func (tp *textProfile) judge(prior *Prior) *judge {
+	return &judge{tp: tp, models: prior.models(featureRows(tp.Samples), featureRows(tp.Recent)), limit: tp.replayLimit()}
+}
+
+// decide is the engine's verification of timings t against the profile, which
+// it does not change.
+func (j *judge) decide(t []int32, op OperatingPoint) Verdict {
+	if j.tp.replaysWithin(t, j.limit) {
+		return Verdict{Replay: true, Score: math.Inf(1)}
+	}
+	d := j.models.decide(Features(t), op)
+	return Verdict{Match: d.Match, Score: d.Score, Threshold: d.Accept, Keep: d.Keep}
+}
+
+// record keeps the attempt's timings for the replay check and, when the verdict
+// says so, for the model. A replay is on file already. Each new attempt drops
+// one version 2 fingerprint, so they age out as they used to.
+func (tp *textProfile) record(t []int32, v Verdict) {
+	if v.Replay {
+		return
+	}
+	if len(tp.Seen) > 0 {
+		tp.Seen = tp.Seen[1:]
+	}
+	if !v.Match {
+		tp.Failed = appendBounded(tp.Failed, t, maxFailed)
+		return
+	}
+	tp.Passed = appendBounded(tp.Passed, t, maxPassed)
+	if v.Keep {
+		tp.Recent = appendBounded(tp.Recent, t, MaxRecent)
+	}
 }
 
 func featureRows(ts [][]int32) [][]float64 {
@@ -281,6 +362,7 @@ func appendBounded[T any](xs []T, x T, limit int) []T {
 
 // similarity maps a score to Result.Score (higher is more similar): exp(accept -
 // score), so a match scores 1 or more, rounded to 3 decimals and capped at 100.
+// accept is the threshold of the operating point the attempt was held to.
 func similarity(score, accept float64) float64 {
 	return math.Min(100, math.Round(math.Exp(accept-score)*1000)/1000)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,14 +116,15 @@ func TestVerifyUpdatesProfile(t *testing.T) {
 	}
 	enrolled := storedText(t, s, "u").Samples
 
-	// An impostor: refused, leaves a fingerprint and nothing else.
+	// An impostor: refused, leaves its timings among the failed attempts and
+	// nothing else.
 	res, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistB, rng))
 	if err != nil || res.Match {
 		t.Fatalf("impostor: %+v, %v", res, err)
 	}
 	tp := storedText(t, s, "u")
-	if len(tp.Seen) != 1 || len(tp.Recent) != 0 || !reflect.DeepEqual(tp.Samples, enrolled) {
-		t.Fatalf("after an impostor: %d seen, %d recent, samples changed %t", len(tp.Seen), len(tp.Recent), !reflect.DeepEqual(tp.Samples, enrolled))
+	if len(tp.Failed) != 1 || len(tp.Passed) != 0 || len(tp.Recent) != 0 || !reflect.DeepEqual(tp.Samples, enrolled) {
+		t.Fatalf("after an impostor: %d failed, %d passed, %d recent, samples changed %t", len(tp.Failed), len(tp.Passed), len(tp.Recent), !reflect.DeepEqual(tp.Samples, enrolled))
 	}
 
 	// The owner, many times: confident successes join Recent, at most MaxRecent,
@@ -156,8 +158,9 @@ func TestVerifyUpdatesProfile(t *testing.T) {
 	if matches < 30 || kept == 0 {
 		t.Errorf("owner matched %d of 40, %d kept", matches, kept)
 	}
-	if len(tp.Recent) > MaxRecent || len(tp.Seen) != min(41, maxSeen) || !reflect.DeepEqual(tp.Samples, enrolled) {
-		t.Errorf("after 41 attempts: %d recent, %d seen, samples changed %t", len(tp.Recent), len(tp.Seen), !reflect.DeepEqual(tp.Samples, enrolled))
+	if len(tp.Recent) > MaxRecent || len(tp.Passed) != min(matches, maxPassed) || len(tp.Failed) != min(41-matches, maxFailed) || !reflect.DeepEqual(tp.Samples, enrolled) {
+		t.Errorf("after 41 attempts (%d matches): %d recent, %d passed, %d failed, samples changed %t",
+			matches, len(tp.Recent), len(tp.Passed), len(tp.Failed), !reflect.DeepEqual(tp.Samples, enrolled))
 	}
 }
 
@@ -505,5 +508,106 @@ func TestSealerWithoutKey(t *testing.T) {
 	enrollUser(t, e, "u", 4)
 	if got, err := e.Enrollment(context.Background(), "u", testTextID); err != nil || !got.Enrolled {
 		t.Errorf("Enrollment = %+v, %v", got, err)
+	}
+}
+
+// TestSubmitStrict: a strict verification needs an enrolled user, and accepts
+// only what the standard one also accepts, and fewer of an impostor's attempts.
+func TestSubmitStrict(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, _ := newTestEngine(t, 3)
+	rng := rand.New(rand.NewPCG(31, 31))
+	if _, err := e.SubmitStrict(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng)); !errors.Is(err, biometrics.ErrBadPattern) {
+		t.Fatalf("strict verification of a user without a profile: %v, want ErrBadPattern", err)
+	}
+	for range 3 {
+		if _, err := e.Submit(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.SubmitStrict(ctx, "u", testTextID, testText, SynthesizePattern(testText, typistA, rng))
+	if err != nil || res.Action != biometrics.ActionVerify || res.Enrollment.Samples != 3 {
+		t.Fatalf("strict verification: %+v, %v", res, err)
+	}
+	// The same attempts at both points, on a profile that does not change.
+	p := NewProfile(nil, 3)
+	for range 3 {
+		if err := p.Enroll(synthTimings(t, testText, typistA, rng)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close := TimingProfile{HoldMS: 100, FlightMS: 170, Rhythm: typistA.Rhythm + 1}
+	var standard, strict [2]int
+	for i := range 400 {
+		who := typistA
+		if i%2 == 1 {
+			who = close
+		}
+		tm := synthTimings(t, testText, who, rng)
+		s, err1 := p.Try(tm, Standard)
+		st, err2 := p.Try(tm, Strict)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if st.Match && !s.Match {
+			t.Fatalf("strict accepts what standard refuses: %+v %+v", st, s)
+		}
+		if s.Match {
+			standard[i%2]++
+		}
+		if st.Match {
+			strict[i%2]++
+		}
+	}
+	t.Logf("owner: %d standard, %d strict of 200; a close typist: %d standard, %d strict", standard[0], strict[0], standard[1], strict[1])
+	if strict[1] >= standard[1] || strict[0] < 100 {
+		t.Errorf("strict accepts %d of a close typist's attempts (standard %d) and %d of the owner's", strict[1], standard[1], strict[0])
+	}
+}
+
+// TestProfileVersions: a version 2 profile (fingerprints of attempts) is read,
+// still refuses a replay of a fingerprinted attempt, and is written back as
+// version 3 with the fingerprints aging out; a profile from a newer version
+// fails closed and says so.
+func TestProfileVersions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, s := newTestEngine(t, 3)
+	rng := rand.New(rand.NewPCG(32, 32))
+	tp := &textProfile{N: len(testText)}
+	for range 3 {
+		tp.Samples = append(tp.Samples, synthTimings(t, testText, typistA, rng))
+	}
+	attempt := synthTimings(t, testText, typistA, rng)
+	tp.Seen = []fingerprint{newFingerprint(synthTimings(t, testText, typistB, rng)), newFingerprint(attempt)}
+	raw, err := json.Marshal(map[string]any{"v": 2, "texts": map[string]*textProfile{testTextID: tp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Put(ctx, storage.Profiles, "user", raw, 0) // the user submit sends as
+	res, err := submit(t, e, testText, attempt)
+	// Refused as a replay: not scored.
+	if err != nil || res.Action != biometrics.ActionVerify || res.Match || res.Score != 0 {
+		t.Fatalf("replay of an attempt fingerprinted by version 2: %+v, %v", res, err)
+	}
+	var fresh []int32
+	for fresh == nil {
+		if tm := synthTimings(t, testText, typistA, rng); accepted(t, e, testText, tm) {
+			fresh = tm
+		}
+	}
+	got := storedText(t, s, "user")
+	var p profile
+	raw, _ = s.Get(ctx, storage.Profiles, "user")
+	_ = json.Unmarshal(raw, &p)
+	if p.V != profileVersion || len(got.Seen) >= 2 || len(got.Passed) == 0 {
+		t.Errorf("after new attempts: v%d, %d fingerprints, %d passed", p.V, len(got.Seen), len(got.Passed))
+	}
+
+	_ = s.Put(ctx, storage.Profiles, "w", []byte(`{"v":4,"texts":{}}`), 0)
+	_, err = e.Submit(ctx, "w", testTextID, testText, SynthesizePattern(testText, typistA, rng))
+	if !errors.Is(err, biometrics.ErrUnavailable) || !strings.Contains(err.Error(), "profile version 4") {
+		t.Errorf("a version 4 profile: %v, want ErrUnavailable naming the version", err)
 	}
 }

@@ -119,6 +119,13 @@ func TestPatternCheck(t *testing.T) {
 		"constant up-down": {"sp1:1:5:0,95;175,260;340,450;530,600;680,790", false},
 		// Every key held 100 ms.
 		"constant holds": {"sp1:1:5:0,100;180,280;410,510;600,700;830,930", false},
+		// Key-downs 225 ms apart, alternating by 3 ms; holds 83 ms, alternating
+		// too: a script with a little noise.
+		"near-constant": {"sp1:1:6:0,86;222,302;450,536;672,752;900,986;1122,1202", false},
+		// By 10 ms: a spread of 0.044, still under the floor.
+		"near-constant, 10 ms": {"sp1:1:6:0,93;215,288;450,543;665,738;900,993;1115,1188", false},
+		// An even typist: key-downs 180 to 260 ms apart (spread 0.13).
+		"even but human": {"sp1:1:6:0,95;200,290;440,530;620,700;880,960;1090,1190", true},
 		// A virtual keyboard: holds of 1 ms, all equal, is not a script.
 		"virtual keyboard holds": {"sp1:1:5:0,1;180,181;410,411;600,601;830,831", true},
 	}

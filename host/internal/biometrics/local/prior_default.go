@@ -15,9 +15,11 @@ var TableSizes = []int{2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 30, 50, 95}
 //
 //	smsplus biometrics prior --dataset DSL-StrongPasswordData.csv > prior_cmu.json
 //
-// using, like the evaluation, only samples no protocol tests. It holds
-// statistics of deviations, not anyone's timings. The evaluation never measures
-// with it: it learns the same tables per fold from subjects outside the fold.
+// using, like the evaluation, only samples no protocol tests; the command is
+// deterministic (the same file gives the same bytes). It holds statistics of
+// deviations and thresholds, not anyone's timings. The evaluation never
+// measures with it: it learns the same tables per fold from subjects outside
+// the fold. Change the detector or the learning, and regenerate it.
 //
 //go:embed prior_cmu.json
 var priorJSON []byte
@@ -32,6 +34,11 @@ var defaultPrior = sync.OnceValue(func() *Prior {
 			if len(tab) != gridN {
 				panic("local: built-in prior has a table of the wrong size")
 			}
+		}
+		// A prior from before the tempo table and the strict threshold would
+		// score without the tempo and make the strict point accept nothing.
+		if len(t.Tempo) != tempoN || t.Strict >= t.Accept {
+			panic("local: built-in prior lacks the tempo table or the strict threshold; regenerate it")
 		}
 	}
 	return &p

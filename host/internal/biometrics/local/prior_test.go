@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -82,8 +83,8 @@ func TestLearnPriorSeparatesTypists(t *testing.T) {
 }
 
 // TestLearnPriorFarDeviations: typists whose later samples are much faster than
-// their early ones make large negative deviations genuine-like; the tables still
-// never count a deviation of farDeviation spreads or more in the user's favour.
+// their early ones make large negative deviations genuine-like in the raw ratio;
+// the tables never count a deviation less against the owner than a nearer one.
 func TestLearnPriorFarDeviations(t *testing.T) {
 	t.Parallel()
 	pop := population(8, 10, 40, 5)
@@ -97,26 +98,39 @@ func TestLearnPriorFarDeviations(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := &p.Tables[0]
-	if tab.llr(Hold, -2) >= 0 {
-		t.Errorf("LLR at -2 = %v: the drift is not genuine-like", tab.llr(Hold, -2))
+	checkOutward(t, tab)
+	if tab.llr(Hold, -3.5) < tab.llr(Hold, 0) {
+		t.Errorf("LLR at -3.5, where the genuine samples are, = %v, below the LLR at 0 %v", tab.llr(Hold, -3.5), tab.llr(Hold, 0))
 	}
-	for u := -float64(gridMax); u <= gridMax; u += gridStep {
-		if math.Abs(u) >= farDeviation && tab.llr(Hold, u) < 0 {
-			t.Errorf("LLR at %v = %v < 0", u, tab.llr(Hold, u))
+}
+
+// checkOutward checks that every table of tab is non-decreasing away from 0.
+func checkOutward(t *testing.T, tab *Table) {
+	t.Helper()
+	for k := range numKinds {
+		for u := 0.0; u < gridMax; u += gridStep {
+			if tab.llr(k, u+gridStep) < tab.llr(k, u) || tab.llr(k, -u-gridStep) < tab.llr(k, -u) {
+				t.Errorf("table %d kind %v: LLR falls away from 0 at |u| = %v", tab.Samples, k, u)
+			}
 		}
-	}
-	if tab.llr(Hold, -3.5) != 0 {
-		t.Errorf("LLR at -3.5, where the genuine samples are, = %v, want the floor 0", tab.llr(Hold, -3.5))
 	}
 }
 
 func TestLearnPriorAcceptFRR(t *testing.T) {
 	t.Parallel()
 	pop := population(6, 10, 50, 2)
-	loose, _ := LearnPrior(pop, LearnOptions{Samples: []int{3}, AcceptFRR: 0.05})
-	strict, _ := LearnPrior(pop, LearnOptions{Samples: []int{3}, AcceptFRR: 0.3})
+	loose, _ := LearnPrior(pop, LearnOptions{Samples: []int{3}, AcceptFRR: 0.05, StrictFRR: 0.2})
+	strict, _ := LearnPrior(pop, LearnOptions{Samples: []int{3}, AcceptFRR: 0.3, StrictFRR: 0.6})
 	if loose.Tables[0].Accept <= strict.Tables[0].Accept {
 		t.Errorf("accept at 5%% FRR %v not above accept at 30%% FRR %v", loose.Tables[0].Accept, strict.Tables[0].Accept)
+	}
+	for _, p := range []*Prior{loose, strict} {
+		if tab := p.Tables[0]; tab.Strict >= tab.Accept {
+			t.Errorf("strict threshold %v not below accept %v", tab.Strict, tab.Accept)
+		}
+	}
+	if loose.Tables[0].Strict <= strict.Tables[0].Strict {
+		t.Errorf("strict at 20%% FRR %v not above strict at 60%% FRR %v", loose.Tables[0].Strict, strict.Tables[0].Strict)
 	}
 }
 
@@ -186,29 +200,27 @@ func TestDefaultPrior(t *testing.T) {
 	var sizes []int
 	for _, tab := range p.Tables {
 		sizes = append(sizes, tab.Samples)
-		if tab.Update >= tab.Accept {
-			t.Errorf("table %d: update %v not below accept %v", tab.Samples, tab.Update, tab.Accept)
+		if tab.Update >= tab.Accept || tab.Strict >= tab.Accept {
+			t.Errorf("table %d: update %v or strict %v not below accept %v", tab.Samples, tab.Update, tab.Strict, tab.Accept)
+		}
+		if len(tab.Tempo) != tempoN || slices.Min(tab.Tempo) < 0 || tab.tempo(0) >= tab.tempo(tempoMax) {
+			t.Errorf("table %d: tempo table %v: want %d values, none below 0, larger far away", tab.Samples, tab.Tempo, tempoN)
 		}
 		for k := range numKinds {
 			if tab.Spread[k] <= 0 {
 				t.Errorf("table %d kind %v: spread %v", tab.Samples, k, tab.Spread[k])
 			}
-			// Small deviations are the genuine typist's (with practice, later
-			// attempts are a little faster, so the favoured region need not be
-			// centred on 0), large ones an impostor's.
+			// Small deviations are the genuine typist's, large ones an
+			// impostor's, on either side.
 			best := math.Inf(1)
 			for u := -3.0; u <= 3; u += gridStep {
 				best = math.Min(best, tab.llr(k, u))
 			}
-			if best >= 0 || tab.llr(k, gridMax) <= 0 || tab.llr(k, -gridMax) < 0 {
+			if best >= 0 || tab.llr(k, gridMax) <= 0 || tab.llr(k, -gridMax) <= 0 {
 				t.Errorf("table %d kind %v: lowest LLR near 0 %v, at the ends %v %v", tab.Samples, k, best, tab.llr(k, -gridMax), tab.llr(k, gridMax))
 			}
-			for j, v := range tab.LLR[k] {
-				if u := -gridMax + float64(j)*gridStep; math.Abs(u) >= farDeviation && v < 0 {
-					t.Errorf("table %d kind %v: LLR %v at %v", tab.Samples, k, v, u)
-				}
-			}
 		}
+		checkOutward(t, &tab)
 	}
 	if !reflect.DeepEqual(sizes, TableSizes) {
 		t.Errorf("built-in prior has tables %v, want %v", sizes, TableSizes)

@@ -60,6 +60,10 @@ type Options struct {
 	Mode string
 	// Quality is sent with /verify (1-3); 0 = not sent (TypingDNA uses 2).
 	Quality int
+	// StrictMinScore is the lowest score a strict verification (SubmitStrict)
+	// accepts, besides result 1 and high_confidence 1; 0 =
+	// DefaultStrictMinScore.
+	StrictMinScore float64
 	// PatternType is sent as `type` with GET /user ("0", "1", "2" or "all");
 	// "" = not sent, as the Node SMS+ does.
 	PatternType string

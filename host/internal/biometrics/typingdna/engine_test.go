@@ -402,3 +402,74 @@ func TestNewEngineOptions(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", e, err)
 	}
 }
+
+func TestSubmitStrict(t *testing.T) {
+	t.Parallel()
+	strong := fake.Match{Score: 92, NetScore: 90, HighConfidence: true}
+	tests := map[string]struct {
+		opts    Options
+		seeded  int // alice's patterns before
+		typist  string
+		match   *fake.Match
+		want    bool
+		wantErr error
+	}{
+		"still enrolling":                   {Options{}, 0, "alice", nil, false, biometrics.ErrBadPattern},
+		"auto mode, two patterns":           {Options{Mode: "auto"}, 2, "alice", nil, false, biometrics.ErrBadPattern},
+		"strong match":                      {Options{}, 1, "alice", nil, true, nil},
+		"strong match, auto mode":           {Options{Mode: "auto"}, 3, "alice", nil, true, nil},
+		"match scored 85":                   {Options{}, 1, "alice", &fake.Match{Score: 85, NetScore: 85, HighConfidence: true}, false, nil},
+		"match without high confidence":     {Options{}, 1, "alice", &fake.Match{Score: 95, NetScore: 94}, false, nil},
+		"match scored 85, minimum 80":       {Options{StrictMinScore: 80}, 1, "alice", &fake.Match{Score: 85, NetScore: 85, HighConfidence: true}, true, nil},
+		"another typist":                    {Options{}, 1, "mallory", &strong, false, nil},
+		"quality 1 for usual verifications": {Options{Quality: 1}, 1, "alice", nil, true, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := fake.Start(t)
+			if tc.seeded > 0 {
+				srv.Seed(alice, fake.Typing{Text: phrase, Typist: "alice"}, tc.seeded)
+			}
+			if tc.match != nil {
+				srv.SetMatch(alice, *tc.match)
+			}
+			e := newEngine(t, srv, func(o *Options) {
+				o.Mode, o.Quality, o.StrictMinScore = tc.opts.Mode, tc.opts.Quality, tc.opts.StrictMinScore
+			})
+			res, err := e.SubmitStrict(context.Background(), alice, textID, phrase, typed(tc.typist))
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("SubmitStrict: %+v, %v; want %v", res, err, tc.wantErr)
+				}
+				if n := srv.Calls(fake.OpVerify) + srv.Calls(fake.OpAuto); n != 0 {
+					t.Errorf("%d verify or auto calls for a user still enrolling", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Action != biometrics.ActionVerify || res.Match != tc.want || !res.Enrollment.Enrolled {
+				t.Errorf("SubmitStrict = %+v, want a verification with match %t", res, tc.want)
+			}
+			if srv.Calls(fake.OpAuto) != 0 || srv.Calls(fake.OpVerify) != 1 {
+				t.Errorf("calls: %d auto, %d verify; want one verify", srv.Calls(fake.OpAuto), srv.Calls(fake.OpVerify))
+			}
+			for _, r := range srv.Requests() {
+				if r.Op == fake.OpVerify && r.Form.Get("quality") != "3" {
+					t.Errorf("strict verify sent quality %q, want 3", r.Form.Get("quality"))
+				}
+			}
+		})
+	}
+}
+
+func TestStrictMinScoreOption(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []float64{-1, 101} {
+		if _, err := New(Options{APIKey: "k", APISecret: "s", StrictMinScore: bad}); err == nil {
+			t.Errorf("StrictMinScore %v accepted", bad)
+		}
+	}
+}

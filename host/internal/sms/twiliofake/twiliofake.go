@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/smsplus/smsplus/host/internal/i18n"
+	"github.com/smsplus/smsplus/sdk/phone"
 )
 
 // Outcome is how the fake answers a valid, authenticated create request.
@@ -155,7 +156,6 @@ func (s *Server) Requests() int {
 
 var (
 	messagesPath = regexp.MustCompile(`^/2010-04-01/Accounts/([^/]+)/Messages\.json$`)
-	e164         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	serviceSID   = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 )
 
@@ -206,7 +206,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case service != "" && !serviceSID.MatchString(service):
 		writeError(w, http.StatusBadRequest, 21705, fmt.Sprintf("The Messaging Service Sid %s is invalid.", service))
 		return
-	case !e164.MatchString(to):
+	case !phone.IsE164(to): // the one E.164 rule of SMS+ (sdk/phone)
 		writeError(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
 		return
 	case utf8.RuneCountInString(body) > 1600:

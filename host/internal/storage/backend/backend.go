@@ -74,6 +74,7 @@ func RedisOptions(c *config.Redis, log *slog.Logger) redis.Options {
 		SentinelPassword: c.SentinelPassword,
 		DB:               c.DB,
 		KeyPrefix:        c.KeyPrefix,
+		AllowDataLoss:    c.AllowDataLoss,
 		Log:              log,
 	}
 	if c.TLS {

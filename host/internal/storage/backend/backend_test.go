@@ -192,3 +192,20 @@ func port(addr string) string {
 	}
 	return addr[i+1:]
 }
+
+// REDIS_ALLOW_DATA_LOSS reaches the Redis store: without it a Redis that keeps
+// nothing on disk is refused at start, with it the store opens.
+func TestRedisAllowDataLoss(t *testing.T) {
+	t.Parallel()
+	addr := storagetest.StartRedis(t, "--save", "", "--appendonly", "no")
+	env := []string{"DATA_STORE=redis", "REDIS_URL=redis://" + addr + "/0"}
+	_, err := Open(t.Context(), loadConfig(t, env...), slog.New(slog.DiscardHandler))
+	if !errors.Is(err, redis.ErrDataLoss) || !strings.Contains(err.Error(), "REDIS_ALLOW_DATA_LOSS=true") {
+		t.Errorf("Open on a volatile Redis = %v, want redis.ErrDataLoss naming REDIS_ALLOW_DATA_LOSS", err)
+	}
+	s, err := Open(t.Context(), loadConfig(t, append(env, "REDIS_ALLOW_DATA_LOSS=true")...), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Open with REDIS_ALLOW_DATA_LOSS=true = %v, want a store", err)
+	}
+	s.Close()
+}

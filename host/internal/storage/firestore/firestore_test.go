@@ -59,7 +59,12 @@ func open(tb testing.TB, o Options) *Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	host := storagetest.ServerEnv(t, envEmulator)
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, Options{EmulatorHost: host}) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, Options{EmulatorHost: host}) },
+		storagetest.Replicas(func(t *testing.T, s storage.Store) storage.Store {
+			// Another client on the same project: dbPath is projects/<p>/databases/<d>.
+			project := strings.Split(s.(*Store).dbPath, "/")[1]
+			return open(t, Options{EmulatorHost: host, ProjectID: project})
+		}))
 }
 
 // Concurrent increments of an expired counter restart its window exactly once:

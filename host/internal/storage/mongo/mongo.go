@@ -7,8 +7,11 @@
 // Every record and counter of every namespace is one document in one collection
 // (MONGO_DB_NAME, collection "records"):
 //
-//	{_id: "<namespace>:<key>", ns: "<namespace>", v: BinData, w: <write id>, expires_at: Date}   a record
-//	{_id: "<namespace>:<key>", ns: "<namespace>", n: <int64>, expires_at: Date}                  a counter
+//	{_id: "<ns>:<key>", ns: "<ns>", v: BinData, w: <write id>, expires_at: Date}              a record
+//	{_id: "<ns>:<key>", ns: "<ns>", e: "<epoch>", n: <int64>,
+//	 w_<epoch>: {g: <int64>, b: <int64>, x: Date}, expires_at: Date}                          a counter
+//	{_id: "<ns>#<epoch>~<g>:<key>", b: <int64>, x: Date, expires_at: Date}                     a counter's window start
+//	{_id: "<ns>#<epoch>.<n>:<key>", expires_at: Date}                                          a claim (FerretDB only)
 //
 // expires_at is absent for records without a TTL. One collection rather than one
 // per namespace because namespaces are open-ended (storage accepts any
@@ -17,11 +20,14 @@
 // has one collection to size, back up and watch. The ns field lets an operator
 // count or inspect one kind of record; the _id prefix gives the same with the
 // _id index. Key bytes that are not valid UTF-8, and '%', are %XX-escaped in _id.
+// A '#' before the first ':' marks a counter's helper documents: no record's _id
+// has one there, since namespaces are [a-z0-9_].
 //
 // # Atomicity
 //
-// Every method is built from single-document operations, which MongoDB applies
-// atomically, and is correct however many SMS+ replicas share the collection:
+// Every method is built from single-document operations and is correct however
+// many SMS+ replicas share the collection. Counters use only the plain filter
+// {_id: x}; Create over an expired record and Take add one condition to it:
 //
 //   - Create inserts; on a duplicate _id it deletes the record only if expired
 //     (a filter on expires_at) and inserts once more: exactly one insert wins.
@@ -29,18 +35,76 @@
 //     a deleteOne that reports a deletion hands the value out. (findOneAndDelete
 //     would be one round trip on MongoDB, but FerretDB v1, the CI server, returns
 //     the document to every concurrent caller; the deleted count is exact on both.)
-//   - Incr increments a live counter with findOneAndUpdate {$inc}; when none is live
-//     it upserts {n: 1, expires_at: now+ttl} with a filter matching only an expired
-//     counter, so that a concurrent creator makes the upsert fail with a duplicate
-//     key and the loser goes back to $inc: the window is fixed, no increment lost.
+//   - Incr: see below.
+//
+// # Counters
+//
+// A counter is a fixed window: the first Incr starts it at 1 with the caller's ttl,
+// later ones count on without moving its end, and the first Incr after the end
+// starts the next window at 1. The counter document holds n, the number of
+// increments since the document was created (never reset), and the current window
+// (g, b, x): its generation, the n at which it began, and its end. The value an
+// Incr hands out is n - b + 1.
+//
+// Incr is one findOneAndUpdate {_id: x} {$inc: {n: 1}}, which returns the document
+// as it left it. A missing document is created by an insert at n = 1 (a duplicate
+// _id means another caller created it first: the loser goes back to $inc). An
+// expired window is followed by window g+1 starting at the caller's n: the caller
+// inserts the window-start document "<ns>#<epoch>~<g+1>:<key>" = {b: n, x: end},
+// whose unique _id elects exactly one starter; the others read it and count on in
+// it. Both then record the window in the counter ($set of w_<epoch>) and go on
+// only if the document they updated is still of their epoch.
+//
+// The epoch is a random id chosen when the counter document is created. It names
+// this life of the counter: after Delete (a reset) or reclamation, a new document
+// starts a new epoch, so nothing left from the old one (a window-start document, a
+// claim, a late $set of w_<old epoch>) can be mistaken for the new one's.
+//
+// On MongoDB (and any server that applies a single-document update atomically)
+// that is all: one round trip per Incr on a live counter, two for a new one, three
+// when a window restarts; Count is one findOne.
+//
+// FerretDB v1 applies every update by reading the document and writing it back by
+// _id without a lock (FerretDB#3040), so two concurrent $inc can both return the
+// same n, and a late write can take n back. What it does enforce is the unique
+// _id: of concurrent inserts of one _id, exactly one succeeds. So on FerretDB
+// (detected at Open from buildInfo, or forced with Options.Counters) every n
+// returned by $inc is claimed before it is used, by inserting the claim
+// "<ns>#<epoch>.<n>:<key>": only the caller whose insert succeeds holds n; a caller
+// whose claim is a duplicate goes back to $inc, which then returns a larger n. So
+// every n, hence every value, is handed out at most once, and since every n that
+// $inc returns is held by someone, the values of a window are 1, 2, 3, ... without
+// gaps (a caller that fails between its $inc and its claim leaves one). A window
+// starts at a freshly claimed n, so it never begins on an n that another window
+// already holds. Count reads the counter, then looks for claims above its n (a late
+// write may have taken n back) until one is missing. A process's own increments of
+// one counter take turns (an in-process queue per counter), so only increments
+// from different replicas can collide. Cost on FerretDB: two round trips per Incr
+// on a live counter (the claim insert is the extra one), two for a new counter,
+// four when a window restarts, plus one more $inc and claim for each collision
+// with another replica; Count is two findOne.
+//
+// Claims and window starts expire with their window, plus a grace (counterGrace)
+// that must outlast any call still using them; the counter document likewise
+// carries expires_at = its window's end + counterGrace, so that it is not
+// reclaimed while a call restarting its window is in flight. Reads compare the
+// window's end x, not expires_at, with the clock.
+//
+// What FerretDB still cannot promise: its update is a read and a later write, and
+// if a Delete and the counter's re-creation both complete between the two, the late
+// write brings back the deleted counter. Counting then resumes from the deleted
+// window's count, which may be lower than the count since the Delete, though no
+// value of a window is ever handed out twice. Take and Create over an expired
+// record share this read-then-write gap.
 //
 // # Expiry
 //
-// Reads compare expires_at with the clock, so an expired record is invisible at
-// once. A TTL index (expireAfterSeconds: 0) on expires_at, created at start-up, lets
-// the server delete expired documents (its monitor runs every 60 s). Where the
-// server refuses the index (FerretDB: NotImplemented), the store starts anyway with
-// a warning and runs a sweeper that deletes expired documents every minute.
+// Reads compare expires_at (for counters, the window end x) with the clock, so an
+// expired record is invisible at once. A TTL index (expireAfterSeconds: 0) on
+// expires_at, created at start-up, lets the server delete expired documents (its
+// monitor runs every 60 s). Where the server refuses the index (FerretDB:
+// NotImplemented), the store starts anyway with a warning and runs a sweeper that
+// deletes expired documents every minute.
 package mongo
 
 import (
@@ -50,6 +114,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,10 +141,43 @@ const (
 	defaultCallTimeout     = 10 * time.Second
 	defaultSweepInterval   = time.Minute
 	sweepTimeout           = 30 * time.Second
-	maxIncrAttempts        = 8
 	fieldValue, fieldCount = "v", "n"
 	fieldExpiry, fieldW    = "expires_at", "w"
+	fieldEpoch             = "e"
+
+	// maxIncrAttempts bounds Incr's retries. Each retry follows a lost race
+	// (another caller created the counter, started the window or, on FerretDB,
+	// claimed the same n), and every lost race is someone else's progress, so
+	// only a very hot counter on FerretDB needs more than a few.
+	maxIncrAttempts = 200
+	// counterGrace is how long a counter's helper documents (and the counter
+	// itself) outlive its window: longer than any call that may still use them
+	// (calls are bounded by CallTimeout, 10 s, or the caller's shorter deadline)
+	// plus any clock difference between replicas.
+	counterGrace = 10 * time.Minute
 )
+
+// CounterMode says how Incr makes increments exact.
+type CounterMode int
+
+const (
+	// CountersAuto claims increments on FerretDB and trusts the server elsewhere.
+	CountersAuto CounterMode = iota
+	// CountersUpdate trusts the server to apply $inc atomically (MongoDB).
+	CountersUpdate
+	// CountersClaim claims every increment with an insert (FerretDB v1).
+	CountersClaim
+)
+
+func (m CounterMode) String() string {
+	switch m {
+	case CountersUpdate:
+		return "update"
+	case CountersClaim:
+		return "claim"
+	}
+	return "auto"
+}
 
 // Options says which MongoDB to use.
 type Options struct {
@@ -94,8 +192,11 @@ type Options struct {
 	// SweepInterval is how often expired documents are deleted when the server
 	// has no TTL index: 0 = 1 minute, < 0 = never.
 	SweepInterval time.Duration
-	Now           func() time.Time // nil = time.Now
-	Log           *slog.Logger     // nil = slog.Default()
+	// Counters: CountersAuto (the default) claims increments where the server
+	// is FerretDB, whose updates are not atomic; the others force a mode (tests).
+	Counters CounterMode
+	Now      func() time.Time // nil = time.Now
+	Log      *slog.Logger     // nil = slog.Default()
 }
 
 // Store is a storage.Store on MongoDB.
@@ -104,6 +205,8 @@ type Store struct {
 	coll     *mongo.Collection
 	now      func() time.Time
 	ttlIndex bool // the server expires documents itself
+	claim    bool // claim every increment (the server's updates are not atomic)
+	queue    keyQueue
 
 	stop      chan struct{} // nil without a sweeper
 	done      chan struct{}
@@ -168,6 +271,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = client.Disconnect(context.Background())
 		return nil, scrub(fmt.Errorf("mongo: open %s: %w", where, err), co)
 	}
+	server := "MongoDB"
+	switch opts.Counters {
+	case CountersUpdate:
+	case CountersClaim:
+		s.claim = true
+	default:
+		ferret, err := s.ferretDB(sctx)
+		if err != nil {
+			// Claims are correct on every server, only slower: the safe guess.
+			log.Warn("mongo: buildInfo failed, so counters claim every increment as on FerretDB", "err", err.Error())
+			s.claim, server = true, "unknown"
+		} else if ferret != "" {
+			s.claim, server = true, "FerretDB "+ferret
+		}
+	}
 	interval := opts.SweepInterval
 	if interval == 0 {
 		interval = defaultSweepInterval
@@ -177,7 +295,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.done = make(chan struct{})
 		go s.sweepLoop(interval, log)
 	}
-	log.Info("mongo store ready", "server", where, "database", dbName, "collection", Collection, "ttl_index", s.ttlIndex)
+	counters := CountersUpdate
+	if s.claim {
+		counters = CountersClaim
+	}
+	log.Info("mongo store ready", "server", where, "server_kind", server, "database", dbName, "collection", Collection,
+		"ttl_index", s.ttlIndex, "counters", counters.String())
 	return s, nil
 }
 
@@ -202,6 +325,25 @@ func (s *Store) ensureTTLIndex(ctx context.Context, log *slog.Logger) error {
 		"collection", Collection, "err", err.Error())
 	return nil
 }
+
+// ferretDB returns FerretDB's version if the server is FerretDB, else "".
+func (s *Store) ferretDB(ctx context.Context) (string, error) {
+	raw, err := s.client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Raw()
+	if err != nil {
+		return "", err
+	}
+	v, err := raw.LookupErr("ferretdbVersion")
+	if err != nil {
+		return "", nil
+	}
+	if str, ok := v.StringValueOK(); ok && str != "" {
+		return str, nil
+	}
+	return "unknown version", nil
+}
+
+// Claims reports whether Incr claims every increment (CountersClaim in effect).
+func (s *Store) Claims() bool { return s.claim }
 
 // TTLIndex reports whether the server expires documents itself (a TTL index exists).
 func (s *Store) TTLIndex() bool { return s.ttlIndex }
@@ -320,47 +462,198 @@ func (s *Store) Delete(ctx context.Context, ns storage.Namespace, key string) er
 }
 
 // Incr adds one to the counter under key. A missing or expired counter restarts at
-// 1 and expires after ttl; later increments keep that expiry (a fixed window).
+// 1 and expires after ttl; later increments keep that expiry (a fixed window). See
+// the package documentation for how, and what it costs.
 func (s *Store) Incr(ctx context.Context, ns storage.Namespace, key string, ttl time.Duration) (int64, error) {
 	id, err := s.id(ctx, "incr", ns, key, ttl)
 	if err != nil {
 		return 0, err
 	}
-	// No projection: counters are tiny, and FerretDB refuses one in findAndModify.
+	// No projection: counters are small, and FerretDB refuses one in findAndModify.
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
-	upsert := options.FindOneAndUpdate().SetReturnDocument(options.After).SetUpsert(true)
-	for range maxIncrAttempts {
+	inc := bson.D{{Key: "$inc", Value: bson.D{{Key: fieldCount, Value: int64(1)}}}}
+	if s.claim {
+		// This process's own increments of one counter take turns: they would
+		// only collide on the same n and retry (64 at once on one counter did not
+		// finish within seconds). Other replicas' increments still race with
+		// these, and the claims settle those races.
+		leave, err := s.queue.enter(ctx, id)
+		if err != nil {
+			return 0, s.fail(ctx, "incr", ns, err)
+		}
+		defer leave()
+	}
+	for attempt := range maxIncrAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return 0, s.fail(ctx, "incr", ns, err)
+		}
 		now := s.now()
-		// A live counter: add one, keeping its expiry.
-		live := bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
-			bson.D{{Key: fieldExpiry, Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: fieldExpiry, Value: bson.D{{Key: "$gt", Value: now}}}},
-		}}}
-		inc := bson.D{{Key: "$inc", Value: bson.D{{Key: fieldCount, Value: int64(1)}}}}
-		n, err := s.counter(s.coll.FindOneAndUpdate(ctx, live, inc, after))
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return n, s.fail(ctx, "incr", ns, err)
+		raw, err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, inc, after).Raw()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			// No counter: create it at 1 in a new epoch. A duplicate means another
+			// caller created it first; back to $inc.
+			_, err := s.coll.InsertOne(ctx, newCounter(id, ns, now, ttl))
+			if mongo.IsDuplicateKeyError(err) {
+				continue
+			}
+			if err != nil {
+				return 0, s.fail(ctx, "incr", ns, err)
+			}
+			return 1, nil
 		}
-
-		// None live: start a window over an expired counter, or insert one. The
-		// filter matches no live document, so if one appears meanwhile the upsert
-		// hits the unique _id and the loop goes back to $inc.
-		set := bson.D{{Key: "ns", Value: string(ns)}, {Key: fieldCount, Value: int64(1)}}
-		unset := bson.D{{Key: fieldValue, Value: ""}, {Key: fieldW, Value: ""}}
-		if exp, ok := expiry(now, ttl); ok {
-			set = append(set, bson.E{Key: fieldExpiry, Value: exp})
-		} else {
-			unset = append(unset, bson.E{Key: fieldExpiry, Value: ""})
+		if err != nil {
+			return 0, s.fail(ctx, "incr", ns, err)
 		}
-		expired := bson.D{{Key: "_id", Value: id}, {Key: fieldExpiry, Value: bson.D{{Key: "$lte", Value: now}}}}
-		restart := bson.D{{Key: "$set", Value: set}, {Key: "$unset", Value: unset}}
-		n, err = s.counter(s.coll.FindOneAndUpdate(ctx, expired, restart, upsert))
-		if mongo.IsDuplicateKeyError(err) {
-			continue
+		c, err := decodeCounter(raw)
+		if err != nil {
+			return 0, fmt.Errorf("mongo: incr %s: %w", ns, err)
 		}
-		return n, s.fail(ctx, "incr", ns, err)
+		if s.claim {
+			// Hold n before using it: on a server whose updates are not atomic,
+			// another caller may have been handed the same n.
+			end := c.win.x
+			if !c.win.live(now) {
+				end, _ = expiry(now, ttl) // the window this increment starts or joins
+			}
+			ok, err := s.insertHelper(ctx, claimID(id, ns, c.epoch, c.n), bson.D{}, end)
+			if err != nil {
+				return 0, s.fail(ctx, "incr", ns, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		win := c.win
+		if !win.live(now) {
+			var ok bool
+			if win, ok, err = s.nextWindow(ctx, id, ns, c, now, ttl); err != nil {
+				return 0, s.fail(ctx, "incr", ns, err)
+			} else if !ok {
+				continue
+			}
+		}
+		if c.n < win.b {
+			continue // n was taken back below the window's start (FerretDB's late writes)
+		}
+		return c.n - win.b + 1, nil
 	}
 	return 0, fmt.Errorf("mongo: incr %s: %w: counter still contended after %d attempts", ns, storage.ErrUnavailable, maxIncrAttempts)
+}
+
+// nextWindow starts (or joins) the window that follows c's expired one and records
+// it in the counter document. It reports false when the caller must start over:
+// the counter document is gone or belongs to a newer epoch (a Delete), or the
+// window it found has itself ended already (the caller was slow).
+func (s *Store) nextWindow(ctx context.Context, id string, ns storage.Namespace, c counter, now time.Time, ttl time.Duration) (window, bool, error) {
+	win := window{g: c.win.g + 1, b: c.n}
+	win.x, _ = expiry(now, ttl)
+	wid := windowID(id, ns, c.epoch, win.g)
+	started, err := s.insertHelper(ctx, wid, win.fields(), win.x)
+	if err != nil {
+		return window{}, false, err
+	}
+	if !started {
+		// Another caller started it: count on in its window.
+		raw, err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: wid}}).Raw()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return window{}, false, nil
+		}
+		if err != nil {
+			return window{}, false, err
+		}
+		if win, err = decodeWindow(raw, win.g); err != nil {
+			return window{}, false, err
+		}
+	}
+	// Record the window in the counter, under this epoch's field name, so that a
+	// late write from an old epoch cannot touch a newer one's window. A starter
+	// and the callers that joined write the same thing.
+	set := bson.D{{Key: windowField(c.epoch), Value: win.fields()}}
+	if exp, ok := reclaimAt(win.x); ok {
+		set = append(set, bson.E{Key: fieldExpiry, Value: exp})
+	}
+	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	raw, err := s.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, after).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return window{}, false, nil
+	}
+	if err != nil {
+		return window{}, false, err
+	}
+	if cur, err := decodeCounter(raw); err != nil || cur.epoch != c.epoch {
+		return window{}, false, err
+	}
+	return win, win.live(s.now()), nil
+}
+
+// insertHelper inserts one of a counter's helper documents (a claim or a window
+// start), reclaimed counterGrace after end. It reports false if the _id exists.
+func (s *Store) insertHelper(ctx context.Context, id string, fields bson.D, end bson.DateTime) (bool, error) {
+	d := append(bson.D{{Key: "_id", Value: id}}, fields...)
+	if exp, ok := reclaimAt(end); ok {
+		d = append(d, bson.E{Key: fieldExpiry, Value: exp})
+	}
+	_, err := s.coll.InsertOne(ctx, d)
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// keyQueue lets one caller at a time through per key.
+type keyQueue struct {
+	mu    sync.Mutex
+	turns map[string]*turn
+}
+
+type turn struct {
+	ch      chan struct{} // holds a token while someone is in
+	waiting int           // callers in or waiting; the entry goes at 0
+}
+
+// enter waits for key's turn (or ctx) and returns the function that ends it.
+func (q *keyQueue) enter(ctx context.Context, key string) (func(), error) {
+	q.mu.Lock()
+	if q.turns == nil {
+		q.turns = map[string]*turn{}
+	}
+	t := q.turns[key]
+	if t == nil {
+		t = &turn{ch: make(chan struct{}, 1)}
+		q.turns[key] = t
+	}
+	t.waiting++
+	q.mu.Unlock()
+	release := func() {
+		q.mu.Lock()
+		if t.waiting--; t.waiting == 0 {
+			delete(q.turns, key)
+		}
+		q.mu.Unlock()
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// backoff waits before attempt (0: not at all) a random time that grows with the
+// attempt, so that callers who collided do not collide again in lockstep.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Count returns the counter's live value, or 0 when it is absent or expired.
@@ -369,20 +662,174 @@ func (s *Store) Count(ctx context.Context, ns storage.Namespace, key string) (in
 	if err != nil {
 		return 0, err
 	}
-	d, err := s.find(ctx, id)
+	raw, err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, s.fail(ctx, "count", ns, err)
 	}
-	if !d.live(s.now()) {
+	c, err := decodeCounter(raw)
+	if err != nil {
+		return 0, fmt.Errorf("mongo: count %s: %w", ns, err)
+	}
+	if !c.win.live(s.now()) {
 		return 0, nil
 	}
-	if !d.isCounter {
-		return 0, fmt.Errorf("mongo: count %s: stored document is a record, not a counter", ns)
+	n := max(c.n, c.win.b-1)
+	if s.claim {
+		// A late write may have taken n back below increments already claimed.
+		for {
+			err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: claimID(id, ns, c.epoch, n+1)}}).Err()
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				break
+			}
+			if err != nil {
+				return 0, s.fail(ctx, "count", ns, err)
+			}
+			n++
+		}
 	}
-	return d.n, nil
+	return n - c.win.b + 1, nil
+}
+
+// counter is a counter document, decoded.
+type counter struct {
+	epoch string
+	n     int64
+	win   window
+}
+
+// window is a counter's fixed window: generation g, starting at n = b, ending at
+// x (0: never).
+type window struct {
+	g, b int64
+	x    bson.DateTime
+}
+
+func (w window) live(now time.Time) bool { return w.x == 0 || now.Before(w.x.Time()) }
+
+func (w window) fields() bson.D {
+	d := bson.D{{Key: "g", Value: w.g}, {Key: "b", Value: w.b}}
+	if w.x != 0 {
+		d = append(d, bson.E{Key: "x", Value: w.x})
+	}
+	return d
+}
+
+// newCounter is the document of a counter created by an Incr at now: n = 1, in a
+// new epoch, in window 0.
+func newCounter(id string, ns storage.Namespace, now time.Time, ttl time.Duration) bson.D {
+	epoch := strconv.FormatUint(rand.Uint64(), 36)
+	win := window{g: 0, b: 1}
+	win.x, _ = expiry(now, ttl)
+	d := bson.D{
+		{Key: "_id", Value: id},
+		{Key: "ns", Value: string(ns)},
+		{Key: fieldEpoch, Value: epoch},
+		{Key: fieldCount, Value: int64(1)},
+		{Key: windowField(epoch), Value: win.fields()},
+	}
+	if exp, ok := reclaimAt(win.x); ok {
+		d = append(d, bson.E{Key: fieldExpiry, Value: exp})
+	}
+	return d
+}
+
+// decodeCounter reads a counter document. One written before epochs existed
+// ({n, expires_at}) reads as epoch "" in window 0, from n = 1, ending at expires_at.
+func decodeCounter(raw bson.Raw) (counter, error) {
+	var c counter
+	if _, err := raw.LookupErr(fieldValue); err == nil {
+		return c, errors.New("stored document is a record, not a counter")
+	}
+	v, err := raw.LookupErr(fieldCount)
+	if err != nil {
+		return c, errors.New("stored document has no count")
+	}
+	n, ok := v.AsInt64OK()
+	if !ok {
+		return c, fmt.Errorf("field %s is %s, not a number", fieldCount, v.Type)
+	}
+	c.n = n
+	if v, err := raw.LookupErr(fieldEpoch); err == nil {
+		if c.epoch, ok = v.StringValueOK(); !ok {
+			return c, fmt.Errorf("field %s is %s, not a string", fieldEpoch, v.Type)
+		}
+	}
+	if v, err := raw.LookupErr(windowField(c.epoch)); err == nil {
+		doc, ok := v.DocumentOK()
+		if !ok {
+			return c, fmt.Errorf("field %s is %s, not a document", windowField(c.epoch), v.Type)
+		}
+		c.win, err = decodeWindow(doc, -1)
+		return c, err
+	}
+	c.win.b = 1
+	if v, err := raw.LookupErr(fieldExpiry); err == nil {
+		ms, ok := v.DateTimeOK()
+		if !ok {
+			return c, fmt.Errorf("field %s is %s, not a date", fieldExpiry, v.Type)
+		}
+		c.win.x = bson.DateTime(ms)
+	}
+	return c, nil
+}
+
+// decodeWindow reads {g, b, x}; g defaults to defaultG where absent (a
+// window-start document's generation is in its _id).
+func decodeWindow(raw bson.Raw, defaultG int64) (window, error) {
+	w := window{g: defaultG}
+	if v, err := raw.LookupErr("g"); err == nil {
+		g, ok := v.AsInt64OK()
+		if !ok {
+			return w, fmt.Errorf("window generation is %s, not a number", v.Type)
+		}
+		w.g = g
+	}
+	v, err := raw.LookupErr("b")
+	if err != nil {
+		return w, errors.New("window has no start")
+	}
+	b, ok := v.AsInt64OK()
+	if !ok {
+		return w, fmt.Errorf("window start is %s, not a number", v.Type)
+	}
+	w.b = b
+	if v, err := raw.LookupErr("x"); err == nil {
+		ms, ok := v.DateTimeOK()
+		if !ok {
+			return w, fmt.Errorf("window end is %s, not a date", v.Type)
+		}
+		w.x = bson.DateTime(ms)
+	}
+	return w, nil
+}
+
+// windowField names the counter field that holds the window of one epoch.
+func windowField(epoch string) string { return "w_" + epoch }
+
+// claimID is the _id of the claim on increment n of the counter id (= DocID(ns,
+// key)) in epoch: "<ns>#<epoch>.<n>:<key>". The '#' keeps it apart from every
+// record's _id, whose part before the first ':' is a namespace.
+func claimID(id string, ns storage.Namespace, epoch string, n int64) string {
+	return string(ns) + "#" + epoch + "." + strconv.FormatInt(n, 10) + id[len(ns):]
+}
+
+// windowID is the _id of the document that starts window g of the counter id in
+// epoch: "<ns>#<epoch>~<g>:<key>". Epochs are [0-9a-z], so '.' and '~' keep claims
+// and window starts apart.
+func windowID(id string, ns storage.Namespace, epoch string, g int64) string {
+	return string(ns) + "#" + epoch + "~" + strconv.FormatInt(g, 10) + id[len(ns):]
+}
+
+// reclaimAt is when a counter, or a helper document of a window ending at end, may
+// be deleted: counterGrace after end (never when end is 0).
+func reclaimAt(end bson.DateTime) (bson.DateTime, bool) {
+	if end == 0 {
+		return 0, false
+	}
+	return bson.NewDateTimeFromTime(end.Time().Add(counterGrace)), true
 }
 
 // doc is a stored document, decoded.
@@ -432,22 +879,6 @@ func decode(raw bson.Raw) (doc, error) {
 		d.exp = time.UnixMilli(dt)
 	}
 	return d, nil
-}
-
-// counter reads n from a findOneAndUpdate result.
-func (s *Store) counter(r *mongo.SingleResult) (int64, error) {
-	raw, err := r.Raw()
-	if err != nil {
-		return 0, err
-	}
-	d, err := decode(raw)
-	if err != nil {
-		return 0, err
-	}
-	if !d.isCounter {
-		return 0, errors.New("updated document has no count")
-	}
-	return d.n, nil
 }
 
 // record is the document Put and Create write. w identifies this write, so that

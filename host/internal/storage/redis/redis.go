@@ -18,6 +18,12 @@
 // user and its lockout) live in the same slot, and a later multi-key script on them
 // stays legal. The namespace never contains ':' or '{', so distinct (namespace, key)
 // pairs never share a Redis key.
+//
+// Open refuses a Redis that can lose data (ErrDataLoss): every server holding the
+// data (the single server, Sentinel's current primary, every cluster primary) must
+// persist it (AOF or RDB save rules) and never evict it (maxmemory-policy
+// noeviction), read with CONFIG GET or, where managed services refuse CONFIG, INFO.
+// Options.AllowDataLoss (REDIS_ALLOW_DATA_LOSS) turns the refusal into a warning.
 package redis
 
 import (
@@ -59,6 +65,9 @@ type Options struct {
 	SentinelPassword string
 
 	TLS *tls.Config // nil = plain TCP
+
+	// AllowDataLoss starts on a server that may lose data (REDIS_ALLOW_DATA_LOSS).
+	AllowDataLoss bool
 
 	KeyPrefix   string        // "" = DefaultKeyPrefix
 	DialTimeout time.Duration // 0 = 5s; also bounds the start-up ping
@@ -141,6 +150,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis: open %s: %w", describe(opts), err)
 	}
 	if err := s.checkVersion(pctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("redis: open %s: %w", describe(opts), err)
+	}
+	if err := s.checkDurability(pctx, opts, log); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("redis: open %s: %w", describe(opts), err)
 	}

@@ -103,22 +103,30 @@ func deletePrefix(ctx context.Context, c goredis.UniversalClient, prefix string)
 	return fmt.Errorf("unexpected client %T", c)
 }
 
+// replicas opens more stores on the data of one (the same servers and key prefix).
+func replicas(o Options) storagetest.Option {
+	return storagetest.Replicas(func(t *testing.T, s storage.Store) storage.Store {
+		o.KeyPrefix = s.(*Store).prefix
+		return open(t, o)
+	})
+}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	o := singleOptions(t)
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) }, replicas(o))
 }
 
 func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
 	o := clusterOptions(t)
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) }, replicas(o))
 }
 
 func TestConformanceSentinel(t *testing.T) {
 	t.Parallel()
 	o := sentinelOptions(t)
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, o) }, replicas(o))
 }
 
 // The documented layout: one string key per record, <prefix><ns>:{<key>}, with the

@@ -64,6 +64,42 @@ func Bench(b *testing.B, newStore func(tb testing.TB) storage.Store) {
 	}
 }
 
+// BenchIncr measures Incr alone, on the counters SMS+ has: a new counter each time
+// (a first failure, a new phone's text counter), live counters that few callers
+// share (1 and 32 clients over 1024 counters), and one hot counter that 32 clients
+// increment at once (a global budget).
+func BenchIncr(b *testing.B, newStore func(tb testing.TB) storage.Store) {
+	s := newStore(b)
+	run := rand.Uint64()
+	var seq atomic.Uint64
+	incr := func(ctx context.Context, key string) error {
+		_, err := s.Incr(ctx, storage.UserFailures, key, time.Hour)
+		return err
+	}
+	b.Run("new", func(b *testing.B) {
+		measure(b, 1, nil, func(ctx context.Context, _ int) error {
+			return incr(ctx, fmt.Sprintf("new-%x-%d", run, seq.Add(1)))
+		})
+	})
+	for _, clients := range []int{1, 32} {
+		b.Run(fmt.Sprintf("live/clients=%d", clients), func(b *testing.B) {
+			base := fmt.Sprintf("live-%x-%d", run, seq.Add(1))
+			measure(b, clients, func(ctx context.Context, i int) error {
+				if i >= 1024 {
+					return nil
+				}
+				return incr(ctx, fmt.Sprintf("%s-%d", base, i))
+			}, func(ctx context.Context, i int) error {
+				return incr(ctx, fmt.Sprintf("%s-%d", base, i%1024))
+			})
+		})
+	}
+	b.Run("hot/clients=32", func(b *testing.B) {
+		key := fmt.Sprintf("hot-%x-%d", run, seq.Add(1))
+		measure(b, 32, nil, func(ctx context.Context, _ int) error { return incr(ctx, key) })
+	})
+}
+
 // measure runs op b.N times from clients goroutines, after running prep (untimed)
 // for every i, and reports throughput and latency percentiles.
 func measure(b *testing.B, clients int, prep, op func(ctx context.Context, i int) error) {

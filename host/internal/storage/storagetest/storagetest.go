@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +42,8 @@ type check struct {
 }
 
 type runConfig struct {
-	skip map[string]string // check name -> reason
+	skip    map[string]string // check name -> reason
+	replica func(t *testing.T, s storage.Store) storage.Store
 }
 
 // Skip skips one check of the suite, by its subtest name (e.g. "incr_concurrent"),
@@ -50,6 +52,14 @@ type runConfig struct {
 // to hide a backend bug: the same check must pass against another server.
 func Skip(name, reason string) Option {
 	return func(c *runConfig) { c.skip[name] = reason }
+}
+
+// Replicas lets the suite race several SMS+ replicas on one backend: replica(t, s)
+// opens another Store on the same data as s, with its own connections (it must
+// register its own cleanup). Without it the replica checks skip: a backend that
+// serves one process (embedded, memory) has no replicas.
+func Replicas(replica func(t *testing.T, s storage.Store) storage.Store) Option {
+	return func(c *runConfig) { c.replica = replica }
 }
 
 // Run runs the conformance suite against stores made by newStore. Each subtest gets
@@ -78,6 +88,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option
 		{"take_concurrent", testTakeConcurrent},
 		{"incr", testIncr},
 		{"incr_concurrent", testIncrConcurrent},
+		{"incr_reservations", testIncrReservations},
+		{"incr_restart_concurrent", testIncrRestartConcurrent},
+		{"incr_replicas", func(t *testing.T, s storage.Store) { testIncrReplicas(t, s, cfg.replica) }},
+		{"take_replicas", func(t *testing.T, s storage.Store) { testTakeReplicas(t, s, cfg.replica) }},
 		{"incr_fixed_window", testIncrFixedWindow},
 		{"cancelled_context", testCancelledContext},
 		{"invalid_arguments", testInvalidArguments},
@@ -481,6 +495,152 @@ func testIncrConcurrent(t *testing.T, s storage.Store) {
 		t.Errorf("Incr returned %d distinct values, want %d", len(seen), total)
 	}
 	wantCount(t, s, storage.ChallengeFailures, "c", total)
+}
+
+// testIncrReservations models the per-user lockout: every attempt first reserves
+// its place with Incr and is scored only when the value it got is within the limit.
+// However many attempts race, on one key or on several at once (a user's several
+// links, several users), exactly limit of them per key may go ahead, and the values
+// handed out are 1..n, each exactly once.
+func testIncrReservations(t *testing.T, s storage.Store) {
+	for _, r := range []struct{ keys, per int }{{1, workers}, {4, workers / 2}, {16, 8}} {
+		reserve(t, []storage.Store{s}, r.keys, r.per)
+	}
+}
+
+// testIncrReplicas is testIncrReservations with the attempts spread over several
+// replicas of SMS+ sharing the backend, each with its own connections.
+func testIncrReplicas(t *testing.T, s storage.Store, replica func(*testing.T, storage.Store) storage.Store) {
+	if replica == nil {
+		t.Skip("this backend serves one process: no replicas to race")
+	}
+	stores := []storage.Store{s, replica(t, s), replica(t, s), replica(t, s)}
+	for _, r := range []struct{ keys, per int }{{1, workers}, {4, workers / 2}} {
+		reserve(t, stores, r.keys, r.per)
+	}
+}
+
+// reserve races keys x per Incr, spread over stores, and checks the lockout
+// guarantee on each key.
+func reserve(t *testing.T, stores []storage.Store, keys, per int) {
+	t.Helper()
+	const limit = 5
+	var (
+		mu  sync.Mutex
+		got = make(map[string][]int64)
+	)
+	keyOf := func(i int) string { return fmt.Sprintf("user-%d-of-%d", i%keys, keys) }
+	errs := concurrently(keys*per, func(i int) error {
+		n, err := stores[i%len(stores)].Incr(t.Context(), storage.UserFailures, keyOf(i), 15*time.Minute)
+		if err == nil {
+			mu.Lock()
+			got[keyOf(i)] = append(got[keyOf(i)], n)
+			mu.Unlock()
+		}
+		return err
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("%d keys: Incr: %v", keys, err)
+		}
+	}
+	where := fmt.Sprintf("%d keys x %d concurrent reservations", keys, per)
+	if len(stores) > 1 {
+		where += fmt.Sprintf(" from %d replicas", len(stores))
+	}
+	for k := range keys {
+		key := keyOf(k)
+		values := got[key]
+		slices.Sort(values)
+		allowed := 0
+		for _, n := range values {
+			if n <= limit {
+				allowed++
+			}
+		}
+		if allowed != limit {
+			t.Errorf("%s: key %s let %d attempts through, want exactly %d (values %v)", where, key, allowed, limit, values)
+		}
+		if !slices.Equal(values, seq(per)) {
+			t.Errorf("%s: key %s handed out %v, want each of 1..%d once", where, key, values, per)
+		}
+		for _, s := range stores {
+			wantCount(t, s, storage.UserFailures, key, int64(per))
+		}
+	}
+}
+
+// testTakeReplicas: a record taken from several replicas at once is handed out once.
+func testTakeReplicas(t *testing.T, s storage.Store, replica func(*testing.T, storage.Store) storage.Store) {
+	if replica == nil {
+		t.Skip("this backend serves one process: no replicas to race")
+	}
+	stores := []storage.Store{s, replica(t, s), replica(t, s), replica(t, s)}
+	for round := range 3 {
+		key := fmt.Sprintf("t%d", round)
+		put(t, s, storage.Tokens, key, []byte(key), 0)
+		var won atomic.Int32
+		errs := concurrently(workers, func(i int) error {
+			_, err := stores[i%len(stores)].Take(t.Context(), storage.Tokens, key)
+			if err == nil {
+				won.Add(1)
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("Take: %v", err)
+			}
+		}
+		if won.Load() != 1 {
+			t.Fatalf("round %d: %d concurrent Take from %d replicas: %d winners, want 1", round, workers, len(stores), won.Load())
+		}
+	}
+}
+
+// testIncrRestartConcurrent races many increments on a counter whose window has
+// just ended: exactly one of them starts the new window (gets 1), and the others
+// count on in that window, each value once.
+func testIncrRestartConcurrent(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	for range 3 {
+		if _, err := s.Incr(ctx, storage.ChallengeFailures, "c", ttl); err != nil {
+			t.Fatalf("Incr: %v", err)
+		}
+	}
+	time.Sleep(pastTTL)
+	var (
+		mu     sync.Mutex
+		values []int64
+	)
+	errs := concurrently(workers, func(int) error {
+		n, err := s.Incr(t.Context(), storage.ChallengeFailures, "c", time.Hour)
+		if err == nil {
+			mu.Lock()
+			values = append(values, n)
+			mu.Unlock()
+		}
+		return err
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("Incr: %v", err)
+		}
+	}
+	slices.Sort(values)
+	if !slices.Equal(values, seq(workers)) {
+		t.Errorf("%d concurrent Incr on an expired counter handed out %v, want each of 1..%d once", workers, values, workers)
+	}
+	wantCount(t, s, storage.ChallengeFailures, "c", workers)
+}
+
+// seq returns 1..n.
+func seq(n int) []int64 {
+	s := make([]int64, n)
+	for i := range s {
+		s[i] = int64(i + 1)
+	}
+	return s
 }
 
 func testIncrFixedWindow(t *testing.T, s storage.Store) {

@@ -36,6 +36,8 @@
 //     user's first comparable pattern: "alice" passes alice's profile, "mallory"
 //     fails it. Real recorder patterns carry the browser's device hash, so the
 //     same browser passes.
+//   - How a match is scored: SetMatch(user, Match{…}); default score 92,
+//     net_score 90, high_confidence 1.
 //   - Positions: SetPositions(user, …) or SetPositions("", …); default [3].
 //   - Enrolled or not: Seed stores patterns directly; SetAutoEnroll(false).
 //   - Failures and latency: AddFault answers chosen calls (by user and/or
@@ -127,6 +129,7 @@ type Server struct {
 	profiles   map[string][]parsed        // user -> enrolled patterns
 	seen       map[string]map[string]bool // user -> patterns submitted
 	verdicts   map[string]Verdict         // user ("" = default) -> verdict
+	matches    map[string]Match           // user -> how a match is scored
 	positions  map[string][]int           // user ("" = default) -> positions
 	faults     []*fault
 	noAutoEnr  bool
@@ -144,7 +147,7 @@ func New(key, secret string) *Server {
 	s := &Server{
 		Key: key, Secret: secret, closing: make(chan struct{}),
 		profiles: map[string][]parsed{}, seen: map[string]map[string]bool{},
-		verdicts: map[string]Verdict{}, positions: map[string][]int{}, defaultPos: []int{3},
+		verdicts: map[string]Verdict{}, matches: map[string]Match{}, positions: map[string][]int{}, defaultPos: []int{3},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -172,6 +175,22 @@ func (s *Server) SetVerdict(user string, v Verdict) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.verdicts[user] = v
+}
+
+// Match is how the fake scores a comparison that matches (result 1). By
+// default: score 92, net_score 90, high_confidence 1.
+type Match struct {
+	Score, NetScore float64
+	HighConfidence  bool
+}
+
+// SetMatch fixes how a user's matching comparisons are scored, for tests of
+// what a client makes of a weak match. Only matches: the verdict still decides
+// whether there is one.
+func (s *Server) SetMatch(user string, m Match) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.matches[user] = m
 }
 
 // SetPositions fixes the positions a position-only call answers for a user, or
@@ -613,9 +632,17 @@ func (s *Server) compare(user string, patterns, comparable []parsed) *answer {
 	if !match {
 		return done(map[string]any{"action": "verify", "enrollment": 0, "result": 0, "score": 18, "net_score": 15, "high_confidence": 1})
 	}
+	m, ok := s.matches[user]
+	if !ok {
+		m = Match{Score: 92, NetScore: 90, HighConfidence: true}
+	}
+	hc := 0
+	if m.HighConfidence {
+		hc = 1
+	}
 	if len(comparable) < maxEnrolled {
 		s.enroll(user, patterns)
-		return done(map[string]any{"action": "verify;enroll", "enrollment": 1, "result": 1, "score": 92, "net_score": 90, "high_confidence": 1})
+		return done(map[string]any{"action": "verify;enroll", "enrollment": 1, "result": 1, "score": m.Score, "net_score": m.NetScore, "high_confidence": hc})
 	}
-	return done(map[string]any{"action": "verify", "enrollment": 0, "result": 1, "score": 92, "net_score": 90, "high_confidence": 1})
+	return done(map[string]any{"action": "verify", "enrollment": 0, "result": 1, "score": m.Score, "net_score": m.NetScore, "high_confidence": hc})
 }

@@ -61,7 +61,7 @@ func (h *hostile) Configure(_ context.Context, settings map[string]string) error
 }
 
 func (h *hostile) Parse(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
-	return bridge.Reject(401, bridge.CodeUnauthorized, "no"), nil
+	return bridge.Reject(bridge.ReasonUnauthorized, &bridge.Response{Status: 401, Body: []byte(`{"status":"rejected"}`)}), nil
 }
 
 func (h *hostile) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {

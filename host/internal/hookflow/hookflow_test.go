@@ -1,0 +1,402 @@
+package hookflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/sdk/bridge"
+)
+
+// fakeBridge records what the flow asks of it, and when it must be done.
+type fakeBridge struct {
+	parse       func(ctx context.Context, r *bridge.Request) (*bridge.ParseResult, error)
+	respondErr  error
+	dead        atomic.Bool
+	deadline    time.Duration
+	unavailable *bridge.Response
+
+	mu              sync.Mutex
+	parseDeadline   time.Time
+	respondDeadline time.Time
+	outcomes        []bridge.Outcome
+}
+
+func (b *fakeBridge) Parse(ctx context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
+	d, _ := ctx.Deadline()
+	b.mu.Lock()
+	b.parseDeadline = d
+	b.mu.Unlock()
+	return b.parse(ctx, r)
+}
+
+func (b *fakeBridge) Respond(ctx context.Context, out *bridge.Outcome) (*bridge.Response, error) {
+	d, _ := ctx.Deadline()
+	b.mu.Lock()
+	b.respondDeadline = d
+	b.outcomes = append(b.outcomes, *out)
+	b.mu.Unlock()
+	if b.respondErr != nil {
+		return nil, b.respondErr
+	}
+	return &bridge.Response{Status: 200, Body: []byte(out.Kind.String() + " " + out.Reason.String())}, nil
+}
+
+func (b *fakeBridge) Alive() bool                   { return !b.dead.Load() }
+func (b *fakeBridge) Deadline() time.Duration       { return b.deadline }
+func (b *fakeBridge) Unavailable() *bridge.Response { return b.unavailable }
+
+func (b *fakeBridge) responded() []bridge.Outcome {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]bridge.Outcome(nil), b.outcomes...)
+}
+
+// starter is a fake challenge.Service.
+type starter struct {
+	started challenge.Started
+	err     error
+
+	mu       sync.Mutex
+	deadline time.Time
+	events   []challenge.Event
+}
+
+func (s *starter) Start(ctx context.Context, ev challenge.Event) (challenge.Started, error) {
+	d, _ := ctx.Deadline()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadline = d
+	s.events = append(s.events, ev)
+	return s.started, s.err
+}
+
+func parsesTo(res *bridge.ParseResult, err error) func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+	return func(context.Context, *bridge.Request) (*bridge.ParseResult, error) { return res, err }
+}
+
+var event = &bridge.OTPEvent{Phone: "+14155550142", OTP: "604913", Channel: bridge.ChannelSMS}
+
+type observed struct {
+	bridge, outcome, reason string
+	took                    time.Duration
+}
+
+type observer struct {
+	mu  sync.Mutex
+	got []observed
+}
+
+func (o *observer) ObserveHook(b, outcome, reason string, took time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, observed{b, outcome, reason, took})
+}
+
+// clock is a fixed clock: Now stays where the test puts it.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano()) // real contexts must not be expired already
+	return c
+}
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func TestTimeline(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 9, 21, 12, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := map[string]struct {
+		budget, vendor time.Duration
+		want           time.Duration // the hook's budget
+	}{
+		"vendor deadline unknown: the budget":           {budget: ms(2000), vendor: 0, want: ms(2000)},
+		"Okta, 3 s: the budget fits":                    {budget: ms(2000), vendor: ms(3000), want: ms(2000)},
+		"a vendor waiting 2 s: 2 reserves below it":     {budget: ms(2000), vendor: ms(2000), want: ms(1500)},
+		"a long budget, a vendor waiting less":          {budget: ms(20000), vendor: ms(10000), want: ms(9500)},
+		"a vendor deadline too short for the reserves":  {budget: ms(2000), vendor: ms(400), want: ms(200)},
+		"default budget (HOOK_BUDGET_MS unset)":         {budget: 0, vendor: ms(3000), want: DefaultBudget},
+		"default budget, vendor waiting less than that": {budget: 0, vendor: ms(1000), want: ms(500)},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := New(&starter{}, Options{Budget: tc.budget})
+			got := f.Timeline(Hook{Bridge: &fakeBridge{deadline: tc.vendor}, Arrived: at})
+			answer := at.Add(tc.want)
+			want := Timeline{Arrived: at, Answer: answer, Work: answer.Add(-RespondReserve),
+				AnswerBy: answer.Add(-RespondReserve - PendingMargin), AdmitWait: tc.want / AdmissionShare}
+			if got != want {
+				t.Errorf("Timeline = %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// Every step of a hook gets its deadline from the hook's arrival: Parse and
+// Start the work deadline, the SMS send its PENDING deadline, Respond the
+// answer deadline. Checked as values, not measured.
+func TestDeadlinesReachEveryStep(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	arrived := c.now()
+	st := &starter{started: challenge.Started{TransactionID: "sp_1"}}
+	b := &fakeBridge{deadline: 3 * time.Second, parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+		c.advance(1234 * time.Millisecond) // the time the hook has taken when it is answered
+		return &bridge.ParseResult{OTP: event}, nil
+	}}
+	f := New(st, Options{Budget: 2 * time.Second, Now: c.now})
+	res := f.Run(context.Background(), Hook{BridgeID: "okta", Bridge: b, Arrived: arrived}, &bridge.Request{})
+	if res.Outcome != "delivered" {
+		t.Fatalf("result %+v", res)
+	}
+	answer := arrived.Add(2 * time.Second)
+	work := answer.Add(-RespondReserve)
+	if !b.parseDeadline.Equal(work) || !st.deadline.Equal(work) {
+		t.Errorf("Parse deadline %v, Start deadline %v; want %v", b.parseDeadline, st.deadline, work)
+	}
+	if got := st.events[0].Budget; !got.AnswerBy.Equal(work.Add(-PendingMargin)) || got.RepeatWait != RepeatWait {
+		t.Errorf("Start's budget %+v, want PENDING by %v and a repeat waiting %v", got, work.Add(-PendingMargin), RepeatWait)
+	}
+	if !b.respondDeadline.Equal(answer) {
+		t.Errorf("Respond deadline %v, want %v", b.respondDeadline, answer)
+	}
+	if got := b.responded()[0].Duration; got != 1234*time.Millisecond {
+		t.Errorf("Outcome.Duration %v, want 1.234s", got)
+	}
+}
+
+// A hook whose time runs out while its bridge parses is answered in the
+// vendor's failure format, not late.
+func TestParseOutOfTime(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	b := &fakeBridge{parse: func(ctx context.Context, _ *bridge.Request) (*bridge.ParseResult, error) {
+		<-ctx.Done() // a bridge that honours its deadline
+		return nil, fmt.Errorf("parse: %w", ctx.Err())
+	}}
+	// The hook arrived long enough ago that its work deadline has passed.
+	arrived := c.now().Add(-DefaultBudget)
+	res := New(&starter{}, Options{Now: c.now}).Run(context.Background(), Hook{Bridge: b, Arrived: arrived}, &bridge.Request{})
+	if res.Outcome != "failed" || res.Reason != "deadline_exceeded" {
+		t.Fatalf("result %+v, want failed deadline_exceeded", res)
+	}
+	if !b.respondDeadline.Equal(arrived.Add(DefaultBudget)) {
+		t.Errorf("Respond deadline %v, want the answer deadline", b.respondDeadline)
+	}
+}
+
+// What the vendor is told, and what the metrics count, for each thing that can
+// happen to a hook: the one mapping from outcomes and errors to reasons.
+func TestOutcomes(t *testing.T) {
+	t.Parallel()
+	rejection := &bridge.Response{Status: 401, Body: []byte("okta's own 401")}
+	preRendered := &bridge.Response{Status: 200, Body: []byte("okta's failure answer")}
+	tests := map[string]struct {
+		bridge      *fakeBridge
+		started     challenge.Started
+		startErr    error
+		wantOutcome string // Result.Outcome
+		wantReason  string // Result.Reason
+		wantAsked   []bridge.Outcome
+		wantBody    string
+	}{
+		"delivered": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
+			started: challenge.Started{TransactionID: "sp_1"}, wantOutcome: "delivered",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}}},
+		"pending": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
+			started: challenge.Started{TransactionID: "sp_1", Pending: true}, wantOutcome: "pending",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomePending, TransactionID: "sp_1"}}},
+		"fallback": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
+			started: challenge.Started{Fallback: true}, wantOutcome: "fallback_delivered",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeFallbackDelivered}}},
+		"a repeat in progress": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
+			startErr: challenge.ErrInProgress, wantOutcome: "pending",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomePending}}},
+		"test ping": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil)},
+			wantOutcome: "test_ok", wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeTestOK}}},
+		// One call for a refused request: Parse's answer goes out as is.
+		"rejected by the bridge": {bridge: &fakeBridge{parse: parsesTo(bridge.Reject(bridge.ReasonUnauthorized, rejection), nil)},
+			wantOutcome: "rejected", wantReason: "unauthorized", wantBody: "okta's own 401"},
+		"rejected for a reason of a newer SDK": {bridge: &fakeBridge{parse: parsesTo(bridge.Reject(bridge.Reason(99), rejection), nil)},
+			wantOutcome: "rejected", wantReason: "other", wantBody: "okta's own 401"},
+		"bridge error": {bridge: &fakeBridge{parse: parsesTo(nil, errors.New("parse: boom"))},
+			wantOutcome: "failed", wantReason: "internal_error",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}}},
+		"bridge down": {bridge: func() *fakeBridge { b := &fakeBridge{unavailable: preRendered}; b.dead.Store(true); return b }(),
+			wantOutcome: OutcomeUnavailable, wantReason: "bridge_unavailable", wantBody: "okta's failure answer"},
+		"bridge dies while parsing": {bridge: func() *fakeBridge {
+			b := &fakeBridge{unavailable: preRendered}
+			b.parse = func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+				b.dead.Store(true)
+				return nil, bridge.ErrUnavailable
+			}
+			return b
+		}(), wantOutcome: OutcomeUnavailable, wantReason: "bridge_unavailable", wantBody: "okta's failure answer"},
+		"bridge cannot answer": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil), respondErr: errors.New("respond: boom"),
+			unavailable: preRendered}, started: challenge.Started{TransactionID: "sp_1"}, wantOutcome: "delivered",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}}, wantBody: "okta's failure answer"},
+		"bridge cannot answer, never launched": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil), respondErr: errors.New("respond: boom")},
+			wantOutcome: "delivered", wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeDelivered}},
+			wantBody: `{"code":"bridge_unavailable","message":"Bridge unavailable."}`},
+		"store failure": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
+			startErr: errors.New("create challenge: disk full"), wantOutcome: "failed", wantReason: "internal_error",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			obs := &observer{}
+			c := newClock()
+			f := New(&starter{started: tc.started, err: tc.startErr}, Options{Observer: obs, Now: c.now})
+			res := f.Run(context.Background(), Hook{BridgeID: "okta", Bridge: tc.bridge, Arrived: c.now()}, &bridge.Request{})
+			if res.Outcome != tc.wantOutcome || res.Reason != tc.wantReason {
+				t.Errorf("result %s %q, want %s %q", res.Outcome, res.Reason, tc.wantOutcome, tc.wantReason)
+			}
+			if got := tc.bridge.responded(); !reflect.DeepEqual(got, tc.wantAsked) {
+				t.Errorf("outcomes asked of Respond: %+v, want %+v", got, tc.wantAsked)
+			}
+			if tc.wantBody != "" && string(res.Response.Body) != tc.wantBody {
+				t.Errorf("answer %q, want %q", res.Response.Body, tc.wantBody)
+			}
+			if want := []observed{{"okta", tc.wantOutcome, tc.wantReason, 0}}; !reflect.DeepEqual(want, obs.got) {
+				t.Errorf("observed %+v, want %+v", obs.got, want)
+			}
+		})
+	}
+}
+
+// Every error of Start has its reason, and a vendor hears the reason, never the
+// error's text.
+func TestStartFailures(t *testing.T) {
+	t.Parallel()
+	for err, want := range map[error]bridge.Reason{
+		challenge.ErrInvalidPhone:                                      bridge.ReasonInvalidPhone,
+		challenge.ErrInvalidOTP:                                        bridge.ReasonInvalidOTP,
+		challenge.ErrUnsupportedChannel:                                bridge.ReasonUnsupportedChannel,
+		challenge.ErrOTPExpired:                                        bridge.ReasonOTPExpired,
+		errors.Join(challenge.ErrSMS, errors.New("21211")):             bridge.ReasonSMSFailed,
+		fmt.Errorf("%w (refused_range_cap)", challenge.ErrRateLimited): bridge.ReasonRateLimited,
+		challenge.ErrCountryNotAllowed:                                 bridge.ReasonCountryNotAllowed,
+		challenge.ErrDestinationRefused:                                bridge.ReasonDestinationRefused,
+		errors.Join(challenge.ErrBiometricsDown, errors.New("dial")):   bridge.ReasonBiometricsOff,
+		fmt.Errorf("get user: %w", context.DeadlineExceeded):           bridge.ReasonDeadline,
+		context.Canceled:                                               bridge.ReasonDeadline,
+		errors.New("get user: bbolt: database not open"):               bridge.ReasonInternal,
+	} {
+		b := &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)}
+		res := New(&starter{err: err}, Options{}).Run(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, &bridge.Request{})
+		if res.Outcome != "failed" || res.Reason != want.String() {
+			t.Errorf("%v: %s %s, want failed %s", err, res.Outcome, res.Reason, want)
+		}
+		if got := b.responded(); len(got) != 1 || got[0].Reason != want {
+			t.Errorf("%v: asked %+v", err, got)
+		}
+	}
+}
+
+// The OTP event reaches the challenge whole: the expiry bounds the link, the
+// vendor's transaction id goes to the audit trail.
+func TestEventReachesTheChallenge(t *testing.T) {
+	t.Parallel()
+	exp := time.Date(2026, 9, 21, 12, 5, 0, 0, time.UTC)
+	ev := &bridge.OTPEvent{Phone: "+4915123456789", OTP: "0815", Message: "Ihr Code 0815", Channel: bridge.ChannelVoice,
+		Locale: "DE-DE", ExpiresAt: exp, TransactionID: "7bLq2RrVQ1m0ZyTnP3xW4A"}
+	st := &starter{}
+	b := &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: ev}, nil)}
+	New(st, Options{}).Run(context.Background(), Hook{BridgeID: "okta", Bridge: b, Arrived: time.Now()}, &bridge.Request{})
+	got := st.events[0]
+	got.Budget = challenge.Budget{}
+	want := challenge.Event{Bridge: "okta", Phone: ev.Phone, OTP: ev.OTP, Message: ev.Message, Voice: true, Locale: "DE-DE",
+		ExpiresAt: exp, VendorTransaction: "7bLq2RrVQ1m0ZyTnP3xW4A"}
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("challenge event %+v\nwant %+v", got, want)
+	}
+}
+
+// The host's own refusals, before the bridge sees the call, are answered by
+// the bridge in the vendor's format.
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	for why, want := range map[Refusal]bridge.Outcome{
+		TooManyFromClient: {Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOverloaded},
+		BodyTooLarge:      {Kind: bridge.OutcomeRejected, Reason: bridge.ReasonBodyTooLarge},
+		BodyTooSlow:       {Kind: bridge.OutcomeRejected, Reason: bridge.ReasonRequestTimeout},
+		BodyUnreadable:    {Kind: bridge.OutcomeRejected, Reason: bridge.ReasonMalformed},
+	} {
+		b := &fakeBridge{}
+		c := newClock()
+		res := New(&starter{}, Options{Now: c.now}).Refuse(context.Background(), Hook{Bridge: b, Arrived: c.now()}, why)
+		if got := b.responded(); len(got) != 1 || got[0] != want {
+			t.Errorf("refusal %d: asked %+v, want %+v", why, got, want)
+		}
+		if res.Outcome != want.Kind.String() || res.Reason != want.Reason.String() {
+			t.Errorf("refusal %d: result %+v", why, res)
+		}
+	}
+}
+
+// Beyond the in-flight limit a hook waits at most budget/AdmissionShare for a
+// slot, then is refused in the vendor's format; it never queues past its
+// deadline. The wait is the flow's clock: no wall-clock margin.
+func TestAdmission(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	blocking := &fakeBridge{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+		entered <- struct{}{}
+		<-release
+		return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
+	}}
+	waits := make(chan time.Duration, 2)
+	fire := make(chan time.Time)
+	f := New(&starter{}, Options{Budget: 2 * time.Second, MaxInFlight: 1, After: func(d time.Duration) <-chan time.Time {
+		waits <- d
+		return fire
+	}})
+	first := make(chan Result)
+	go func() {
+		first <- f.Run(context.Background(), Hook{Bridge: blocking, Arrived: time.Now()}, &bridge.Request{})
+	}()
+	<-entered
+
+	// The second hook waits for a slot, for budget/AdmissionShare, then is refused.
+	second := &fakeBridge{parse: parsesTo(&bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil)}
+	refused := make(chan Result)
+	go func() {
+		refused <- f.Run(context.Background(), Hook{Bridge: second, Arrived: time.Now()}, &bridge.Request{})
+	}()
+	if d := <-waits; d != 2*time.Second/AdmissionShare {
+		t.Fatalf("admission wait %v, want %v", d, 2*time.Second/AdmissionShare)
+	}
+	fire <- time.Now()
+	if res := <-refused; res.Outcome != "failed" || res.Reason != "overloaded" {
+		t.Fatalf("second hook: %+v, want failed overloaded", res)
+	}
+	if len(second.responded()) != 1 || second.parseDeadline != (time.Time{}) {
+		t.Fatal("the refused hook reached its bridge's Parse")
+	}
+
+	// A third hook that gets the slot while it waits goes through.
+	third := &fakeBridge{parse: parsesTo(&bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil)}
+	admitted := make(chan Result)
+	go func() {
+		admitted <- f.Run(context.Background(), Hook{Bridge: third, Arrived: time.Now()}, &bridge.Request{})
+	}()
+	<-waits
+	close(release)
+	if res := <-first; res.Outcome != "test_ok" {
+		t.Fatalf("first hook: %+v", res)
+	}
+	if res := <-admitted; res.Outcome != "test_ok" {
+		t.Fatalf("third hook, admitted while it waited: %+v", res)
+	}
+}
