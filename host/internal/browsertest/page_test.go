@@ -310,7 +310,7 @@ func TestChallengePage(t *testing.T) {
 	})
 
 	t.Run("device binding", func(t *testing.T) {
-		testDeviceBinding(t, b, srv, rng)
+		testDeviceBinding(t, b, bin, rng)
 	})
 
 	t.Run("TypingDNA mode", func(t *testing.T) {

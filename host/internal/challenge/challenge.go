@@ -112,7 +112,8 @@ type Settings struct {
 	// bound: DevicePolicyRefuse (the default) or DevicePolicyStrict (device.go).
 	DevicePolicy string
 	// MaxDevices bounds a user's bound devices (the least recently used goes);
-	// DeviceTTL is how long a binding lasts without a pass, and its cookie's life.
+	// DeviceTTL is how long a binding lasts without a pass, and its cookie's
+	// life. An expired binding still counts as bound (device.go).
 	MaxDevices int
 	DeviceTTL  time.Duration
 }

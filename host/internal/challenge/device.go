@@ -195,6 +195,9 @@ type device struct {
 
 type deviceList struct {
 	Devices []device `json:"devices"`
+	// stale: the user had bound devices, all unused for DeviceTTL. They count
+	// as bound: an expired binding is no fresh start for whoever comes next.
+	stale bool
 }
 
 func tokenHash(token string) string {
@@ -206,7 +209,9 @@ func tokenHash(token string) string {
 func validToken(t string) bool { return cidShape.MatchString(t) }
 
 // loadDevices returns the user's live bindings (those used within DeviceTTL)
-// and whether a record exists at all.
+// and whether a record exists at all. The record itself never expires (only a
+// reset or disable deletes it), so that a user whose bindings all expired is
+// not taken for one who never bound a browser.
 func (s *Service) loadDevices(ctx context.Context, uid string) (deviceList, bool, error) {
 	val, err := s.Store.Get(ctx, storage.Devices, uid)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -220,7 +225,9 @@ func (s *Service) loadDevices(ctx context.Context, uid string) (deviceList, bool
 		return deviceList{}, false, fmt.Errorf("decode devices: %w", err)
 	}
 	now := s.Now()
+	had := len(l.Devices) > 0
 	l.Devices = slices.DeleteFunc(l.Devices, func(d device) bool { return now.Sub(d.LastUsed) > s.set.DeviceTTL })
+	l.stale = had && len(l.Devices) == 0
 	return l, true, nil
 }
 
@@ -230,9 +237,9 @@ func (s *Service) saveDevices(ctx context.Context, uid string, l deviceList, cre
 	val, _ := json.Marshal(l)
 	var err error
 	if create {
-		err = s.Store.Create(ctx, storage.Devices, uid, val, s.set.DeviceTTL)
+		err = s.Store.Create(ctx, storage.Devices, uid, val, 0)
 	} else {
-		err = s.Store.Put(ctx, storage.Devices, uid, val, s.set.DeviceTTL)
+		err = s.Store.Put(ctx, storage.Devices, uid, val, 0)
 	}
 	if err != nil {
 		return fmt.Errorf("store devices: %w", err)
@@ -261,7 +268,7 @@ type deviceCheck struct {
 	newKey string
 }
 
-func (d deviceCheck) bound() bool { return len(d.list.Devices) > 0 }
+func (d deviceCheck) bound() bool { return len(d.list.Devices) > 0 || d.list.stale }
 func (d deviceCheck) known() bool { return d.index >= 0 }
 
 // checkDevice matches the request against the user's bound devices. Token

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"sync"
@@ -511,6 +512,25 @@ func TestDeviceTokenNeverInTheStoreFile(t *testing.T) {
 	for _, tok := range append([]string{res.DeviceCookie.Token}, owner.tokens[DeviceTag(UserID(phone, "salt"))]) {
 		if bytes.Contains(raw, []byte(tok)) {
 			t.Fatalf("the store file holds a device token")
+		}
+	}
+}
+
+// TestExpiredBindingIsNoFreshStart: a binding unused for DeviceTTL expires (the
+// browser's cookie is gone by then too), but the user is not taken for one who
+// never bound a browser: whoever passes next does not bind theirs; every
+// browser is an unknown device, and the owner takes the reset path.
+func TestExpiredBindingIsNoFreshStart(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, nil, func(s *Settings, _ *Deps) { s.DeviceTTL = 30 * 24 * time.Hour })
+	ctx := context.Background()
+	owner := newBrowser(t, true)
+	_, textID := f.enrollFrom(t, owner)
+	f.clock.advance(31 * 24 * time.Hour)
+	for i, b := range []*browser{owner, newBrowser(t, true)} {
+		name := []string{"the formerly bound browser", "another browser"}[i]
+		if _, err := f.verifyFrom(ctx, b, f.start(t, fmt.Sprintf("27272%d", i)), textID, "genuine", ""); !errors.As(err, new(*UnknownDeviceError)) {
+			t.Errorf("%s after the binding expired: %v; want an unknown device", name, err)
 		}
 	}
 }

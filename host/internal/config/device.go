@@ -17,9 +17,10 @@ type Device struct {
 	UnknownPolicy string
 	// MaxPerUser (MAX_DEVICES_PER_USER, 3): the least recently used goes.
 	MaxPerUser int
-	// TTL (DEVICE_BINDING_DAYS, 400): a binding unused this long is forgotten;
-	// it is also the device cookie's life (400 days is the most Chrome keeps a
-	// cookie, and what RFC 6265bis recommends as the cap).
+	// TTL (DEVICE_BINDING_DAYS, 400): a binding unused this long expires (the
+	// user then has no browser SMS+ knows, which is not the same as never
+	// having bound one); it is also the device cookie's life (400 days is the
+	// most Chrome keeps a cookie, and what RFC 6265bis recommends as the cap).
 	TTL time.Duration
 }
 
