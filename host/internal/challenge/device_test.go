@@ -534,3 +534,69 @@ func TestExpiredBindingIsNoFreshStart(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstEnrollmentRace: browsers sending the first enrollment sample at
+// once (the owner and someone with the forwarded link): one binds, the others
+// are unknown devices, and only the winner's sample is learned.
+func TestFirstEnrollmentRace(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) {
+		d.Verifier = slowVerifier{d.Verifier.(*fakeVerifier)} // every request checks the devices before any is bound
+	})
+	f.ver.required = 3
+	ctx := context.Background()
+	cid := f.start(t, "282828")
+	textID := biometrics.TextID("blue river")
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	cookies := make([]bool, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.verifyFrom(ctx, newBrowser(t, false), cid, textID, "genuine", "blue river")
+			results[i], cookies[i] = err, res.DeviceCookie != nil
+		}()
+	}
+	wg.Wait()
+	bound, refused := 0, 0
+	for i := range n {
+		switch {
+		case results[i] == nil && cookies[i]:
+			bound++
+		case errors.As(results[i], new(*UnknownDeviceError)), errors.Is(results[i], ErrChallengeLocked):
+			refused++ // unknown-device attempts count: the link locks after 3
+		default:
+			t.Errorf("browser %d: %v (cookie %v)", i, results[i], cookies[i])
+		}
+	}
+	if bound != 1 || refused != n-1 || f.ver.samples[UserID(phone, "salt")] != 1 {
+		t.Errorf("%d browsers at once: %d bound, %d refused, %d samples learned; want 1, %d, 1", n, bound, refused, f.ver.samples[UserID(phone, "salt")], n-1)
+	}
+}
+
+// slowVerifier is the fake engine, taking its time over each pattern.
+type slowVerifier struct{ *fakeVerifier }
+
+func (s slowVerifier) Submit(ctx context.Context, uid, textID, text, pattern string) (biometrics.Result, error) {
+	time.Sleep(30 * time.Millisecond)
+	return s.fakeVerifier.Submit(ctx, uid, textID, text, pattern)
+}
+
+// TestFailedFirstSampleBindsNothing: a first sample the engine cannot read is
+// refused, and leaves no binding behind (the browser got no cookie).
+func TestFailedFirstSampleBindsNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	owner := newBrowser(t, true)
+	cid := f.start(t, "292929")
+	textID := biometrics.TextID("blue river")
+	if _, err := f.verifyFrom(ctx, owner, cid, textID, "garbage", ""); !errors.Is(err, ErrBadPattern) {
+		t.Fatalf("a malformed first sample: %v", err)
+	}
+	if res, err := f.verifyFrom(ctx, owner, cid, textID, "genuine", ""); err != nil || res.DeviceCookie == nil {
+		t.Fatalf("the next, good sample from the same browser: %+v, %v; want it to bind", res, err)
+	}
+}

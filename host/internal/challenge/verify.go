@@ -232,7 +232,9 @@ func (s *Service) refuseDevice(ctx context.Context, cid string, rec record, outc
 }
 
 // enrollSample stores an enrollment sample from the user's bound device, or
-// from the first browser the user enrolls in, which it binds. The text typed
+// from the first browser the user enrolls in, which it binds first: of two
+// browsers sending a first sample at once, one binds and the other is an
+// unknown device, before the engine learns anything from it. The text typed
 // must be the phrase: a sample of another text would teach the profile the
 // wrong rhythm.
 func (s *Service) enrollSample(ctx context.Context, a Attempt, rec record, u user, dc deviceCheck, phraseOK bool) (Result, error) {
@@ -240,26 +242,40 @@ func (s *Service) enrollSample(ctx context.Context, a Attempt, rec record, u use
 		s.audit("phrase_mismatch", rec.UserID, map[string]any{"enrolling": true})
 		return Result{}, ErrPhraseMismatch
 	}
+	var cookie *DeviceCookie
+	if !dc.bound() {
+		var err error
+		cookie, err = s.bind(ctx, rec.UserID, dc, "enrollment")
+		if errors.Is(err, storage.ErrExists) {
+			return Result{}, s.refuseDevice(ctx, a.CID, rec, "refused")
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	}
 	res, err := s.Verifier.Submit(ctx, rec.UserID, u.TextID, u.Phrase, a.Pattern)
+	if err != nil && cookie != nil {
+		// The browser gets no cookie with an error: undo its binding, so that
+		// its next sample binds it again.
+		if derr := s.Store.Delete(ctx, storage.Devices, rec.UserID); derr != nil {
+			s.Log.Warn("undo device binding", "err", derr)
+		}
+	}
 	if errors.Is(err, biometrics.ErrBadPattern) {
 		return Result{}, errors.Join(ErrBadPattern, err)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("submit pattern: %w", err)
 	}
-	out := Result{Action: res.Action, Match: res.Match, Enrollment: res.Enrollment}
 	if res.Action != biometrics.ActionEnroll {
-		// Enrolled meanwhile by a concurrent sample: nothing was compared.
-		return out, nil
+		// Enrolled meanwhile by a concurrent sample of the same browser: this
+		// pattern was compared without taking a place in the failure counts,
+		// so its verdict is not used. The page asks for the phrase again.
+		return Result{}, errors.Join(ErrBadPattern, errors.New("enrolled by a concurrent sample"))
 	}
 	s.acceptPattern(ctx, rec.UserID)
 	s.audit("enrollment_sample", rec.UserID, map[string]any{"samples": res.Enrollment.Samples})
-	if !dc.bound() {
-		if out.DeviceCookie, err = s.bind(ctx, rec.UserID, dc, "enrollment"); err != nil {
-			return Result{}, err
-		}
-	}
-	return out, nil
+	return Result{Action: res.Action, Match: res.Match, Enrollment: res.Enrollment, DeviceCookie: cookie}, nil
 }
 
 // reserveAttempt takes this attempt's place in the challenge's and the user's
