@@ -305,7 +305,7 @@ func startBridges(ctx context.Context, cfg *config.Config, ids []string, stderr 
 		Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
 	}))
 	// A developer's bridges running under a debugger (bridge.Main -debug).
-	if v := cfg.Setting(bridge.ReattachEnv); v != "" {
+	if v := cfg.ReattachBridges; v != "" {
 		if opts.Reattach, err = bridge.ParseReattach(v); err != nil {
 			return nil, err
 		}

@@ -26,6 +26,10 @@ type Bridges struct {
 	// PluginRestartBackoff is the first wait before restarting a dead bridge; it
 	// doubles up to 30 s (PLUGIN_RESTART_BACKOFF_MS).
 	PluginRestartBackoff time.Duration
+	// ReattachBridges (SMSPLUS_REATTACH_BRIDGES) names bridges a developer runs
+	// under a debugger (bridge.Main -debug prints it): the host attaches to them
+	// instead of launching their binaries. For development only.
+	ReattachBridges string
 }
 
 func (r *reader) bridges() Bridges {
@@ -38,6 +42,7 @@ func (r *reader) bridges() Bridges {
 		HookMaxPerClient:               r.int("hook_max_per_client", 1, 100000),
 		PluginAllowInsecurePermissions: r.bool("plugin_allow_insecure_permissions"),
 		PluginRestartBackoff:           r.millis("plugin_restart_backoff_ms", 1, 30000),
+		ReattachBridges:                r.str("smsplus_reattach_bridges"),
 	}
 	// Read by the plugin host from the process environment (pluginhost.pluginEnv);
 	// checked here so that a bad value is a problem, not ignored.
