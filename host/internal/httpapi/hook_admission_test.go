@@ -120,7 +120,7 @@ func TestHookPerClientCap(t *testing.T) {
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 	s, _ := newTestServer(t, map[string]*fakeHook{"b": blocking}, func(o *Options) {
 		o.HookMaxPerClient = 2
-		o.HookBodyTimeout = 2 * time.Second
+		o.HookBodyTimeout = 10 * time.Second
 		o.TrustedProxies = []*net.IPNet{loopback}
 	})
 	srv := httptest.NewServer(s)
@@ -154,8 +154,11 @@ func TestHookPerClientCap(t *testing.T) {
 	}
 	trickle("198.51.100.7")
 	trickle("198.51.100.7")
+	waitReading(t, s, 2)
 	third := trickle("198.51.100.7")
-	_ = third.SetReadDeadline(time.Now().Add(time.Second)) // refused at once, not at the body deadline
+	// Refused before its body is read: the answer comes long before the body
+	// deadline would have passed.
+	_ = third.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, m := answerOf(t, third); m["code"] != "overloaded" {
 		t.Fatalf("third body from one client: %v, want overloaded", m)
 	}
