@@ -125,13 +125,19 @@ func TestHookPerClientCap(t *testing.T) {
 	})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	var conns []net.Conn
+	defer func() { // before srv.Close, which waits for their handlers
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	// trickle opens a connection whose hook body never completes.
 	trickle := func(client string) net.Conn {
 		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { conn.Close() })
+		conns = append(conns, conn)
 		_, err = fmt.Fprintf(conn, "POST /hooks/b HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", client)
 		if err != nil {
 			t.Fatal(err)
