@@ -7,6 +7,9 @@
 package otp
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -71,6 +74,53 @@ func FromText(text string) (string, bool) {
 		return "", false
 	}
 	return found, true
+}
+
+// FromTextLength is FromText for a vendor whose codes are known to be exactly n
+// digits long (the operator's <ID>_OTP_LENGTH, copied from the vendor's own
+// code-length setting). A candidate is then a run of exactly n ASCII digits that
+// stands alone, by the same rules as FromText; runs of other lengths are not
+// codes and are ignored. With exactly one candidate it is the code, even when it
+// looks like a year: a 4-digit code from 1900 to 2099 (2 % of them) is delivered
+// instead of refused, while "© 2026, code 2024" still has two candidates and is
+// refused. n == 0 means the length is unknown: FromText.
+func FromTextLength(text string, n int) (string, bool) {
+	if n == 0 {
+		return FromText(text)
+	}
+	if n < MinDigits || n > MaxDigits {
+		return "", false
+	}
+	var found string
+	count := 0
+	for _, r := range runs(text) {
+		if !r.alone || len(r.digits) != n {
+			continue
+		}
+		found = r.digits
+		count++
+	}
+	if count != 1 {
+		return "", false
+	}
+	return found, true
+}
+
+// Length reads a bridge's expected code length setting (e.g. CYBERARK_OTP_LENGTH):
+// 0 when unset, else 4 to 10. where tells the operator where the vendor sets the
+// length, e.g. "the tenant's Two-Factor one-time code length". The problem, if
+// any, is worded for an operator.
+func Length(settings map[string]string, name, where string) (n int, problem string) {
+	v := strings.TrimSpace(settings[name])
+	if v == "" {
+		return 0, ""
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < MinDigits || n > MaxDigits {
+		return 0, fmt.Sprintf("%s must be a whole number from %d to %d: the length of the vendor's codes (%s), or unset",
+			name, MinDigits, MaxDigits, where)
+	}
+	return n, ""
 }
 
 func yearLike(d string) bool {

@@ -1,6 +1,9 @@
 package otp
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestValid(t *testing.T) {
 	t.Parallel()
@@ -111,4 +114,49 @@ func FuzzFromText(f *testing.F) {
 			t.Fatalf("FromText(%q) = %q, %v", text, got, ok)
 		}
 	})
+}
+
+// TestFromTextLength: with the vendor's code length known, a year-like code that
+// is the only candidate of that length is delivered (issue 14); FromText alone
+// refuses it.
+func TestFromTextLength(t *testing.T) {
+	tests := []struct {
+		text string
+		n    int
+		want string // "" = refused
+	}{
+		{"Your code is 2024", 4, "2024"},
+		{"Your verification code is: 1999", 4, "1999"},
+		{"© 2026 Acme. Code 2024", 4, ""},                  // two candidates of that length
+		{"Code 482913, call +1 415 555 0123", 6, "482913"}, // phone groups are never codes
+		{"Code 482913 © 2026", 6, "482913"},                // the year is not of that length
+		{"Code 48291 or 482913", 6, "482913"},
+		{"Code 4829", 6, ""},         // no run of that length
+		{"Code ABC2024", 4, ""},      // glued to letters
+		{"Your code is 2024", 0, ""}, // length unknown: FromText's rule
+		{"Your code is 482913", 0, "482913"},
+		{"Your code is 123", 3, ""}, // outside 4 to 10
+	}
+	for _, tc := range tests {
+		got, ok := FromTextLength(tc.text, tc.n)
+		if ok != (tc.want != "") || got != tc.want {
+			t.Errorf("FromTextLength(%q, %d) = %q, %v; want %q", tc.text, tc.n, got, ok, tc.want)
+		}
+	}
+	if _, ok := FromText("Your code is 2024"); ok {
+		t.Error("FromText took a year-like code without a length")
+	}
+}
+
+func TestLength(t *testing.T) {
+	for v, want := range map[string]int{"": 0, " 6 ": 6, "4": 4, "10": 10} {
+		if n, p := Length(map[string]string{"X_OTP_LENGTH": v}, "X_OTP_LENGTH", "the vendor's setting"); n != want || p != "" {
+			t.Errorf("Length(%q) = %d, %q", v, n, p)
+		}
+	}
+	for _, v := range []string{"3", "11", "six", "-6", "6.0"} {
+		if _, p := Length(map[string]string{"X_OTP_LENGTH": v}, "X_OTP_LENGTH", "the vendor's setting"); !strings.Contains(p, "X_OTP_LENGTH") {
+			t.Errorf("Length(%q): problem %q, want one naming the setting", v, p)
+		}
+	}
 }
