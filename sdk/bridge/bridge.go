@@ -70,6 +70,20 @@ type Info struct {
 	Protocol    int           // filled by Serve
 	Deadline    time.Duration // how long the vendor waits for an answer; 0 = host default
 	Settings    []Setting     // the configuration keys the bridge reads
+	// Features are the optional features of the contract the plugin
+	// understands (FeatureWithheld...). Filled by Serve from the SDK it was
+	// built with; empty for a plugin built before features existed.
+	Features []string
+}
+
+// HasFeature reports whether the plugin described by i understands feature f.
+func (i Info) HasFeature(f string) bool {
+	for _, x := range i.Features {
+		if x == f {
+			return true
+		}
+	}
+	return false
 }
 
 // Setting declares one configuration key a bridge reads. Names are the flat
@@ -150,12 +164,15 @@ type OTPEvent struct {
 	// Normalize what the vendor sent with the sdk/phone package.
 	Phone string
 	// OTP is the code: 4 to 10 ASCII digits, kept as a string (leading zeros
-	// matter). Check it with sdk/otp.
+	// matter). Check it with sdk/otp. It may be empty only for a voice request
+	// whose code cannot be read (FusionAuth 1.65 to 1.66 speak it spelled out):
+	// the host's voice policy then refuses it or fails closed, and never texts.
 	OTP string
 	// Message is the vendor's rendered text, if any. The host texts it as is only
 	// when the biometrics engine is down and the policy falls back to it.
 	Message string
-	// Channel: the host refuses voice (a link cannot be spoken).
+	// Channel: what the host does with voice is its VOICE_POLICY (refuse, fail
+	// closed, or text the link): a link cannot be spoken. Report voice as voice.
 	Channel Channel
 	// Locale is the vendor's locale, e.g. "EN-US", if sent: the language of the
 	// SMS and the page.
@@ -174,6 +191,28 @@ type OTPEvent struct {
 // TestPing is a vendor's connectivity check: answer it, never send an SMS.
 type TestPing struct{}
 
+// Notice asks the host to text a message that carries no one-time code (an
+// account notice: Auth0's blocked_account, a FusionAuth phone verification or
+// new-device notice), as is, without a link. Return one only when the operator
+// enabled it in the bridge's settings, and only to a host that has the
+// FeatureNotices feature (HostHasFeature on Configure's context): otherwise
+// refuse the message explicitly (ReasonNotOTP), never drop it silently. The
+// host answers it like an OTP event (delivered, pending, or failed with a
+// reason), after its destination, country and rate checks.
+type Notice struct {
+	Phone   string // E.164
+	Message string // the text to send, as the vendor rendered it
+	// Sender is the vendor's sender for it (Auth0's from), E.164 or
+	// alphanumeric, if any; the host may use it where its provider allows.
+	Sender string
+	Locale string
+	// Kind is the vendor's name for the message, e.g. "blocked_account": lower
+	// case letters, digits and '_', at most 64; a fixed text, never a value of
+	// the request. For logs, metrics and the audit trail.
+	Kind          string
+	TransactionID string
+}
+
 // Rejection is a call the bridge refuses (bad auth, method, media type, malformed
 // body, missing field), with the vendor-formatted answer the host sends as is.
 type Rejection struct {
@@ -189,6 +228,7 @@ type ParseResult struct {
 	OTP       *OTPEvent
 	TestPing  *TestPing
 	Rejection *Rejection
+	Notice    *Notice
 }
 
 // Reject is a shorthand for a ParseResult holding a rejection.
@@ -216,9 +256,16 @@ const (
 	// OutcomeRejected: the host refused the call itself before the bridge parsed
 	// it (body too large, too slow or unreadable). Outcome.Reason says why.
 	OutcomeRejected
+	// OutcomeWithheld: the host answers as if delivered, on purpose, and sent
+	// nothing: a "fail closed" choice (VOICE_POLICY=fail_closed for a voice
+	// request), so that the vendor neither retries nor falls back to delivering
+	// the raw code itself. Outcome.Reason says why (ReasonUnsupportedChannel).
+	// Render it as the vendor's success (Okta SUCCESSFUL, others 200). The host
+	// sends it only to a plugin whose Info has FeatureWithheld.
+	OutcomeWithheld
 )
 
-var outcomeNames = [...]string{"unspecified", "delivered", "pending", "test_ok", "fallback_delivered", "failed", "rejected"}
+var outcomeNames = [...]string{"unspecified", "delivered", "pending", "test_ok", "fallback_delivered", "failed", "rejected", "withheld"}
 
 func (k OutcomeKind) String() string {
 	if int(k) < len(outcomeNames) && k >= 0 {
@@ -231,7 +278,7 @@ func (k OutcomeKind) String() string {
 // or the ping answered.
 func (k OutcomeKind) Success() bool {
 	switch k {
-	case OutcomeDelivered, OutcomePending, OutcomeTestOK, OutcomeFallbackDelivered:
+	case OutcomeDelivered, OutcomePending, OutcomeTestOK, OutcomeFallbackDelivered, OutcomeWithheld:
 		return true
 	}
 	return false
@@ -241,7 +288,7 @@ func (k OutcomeKind) Success() bool {
 // nothing of the request: build the answer from fixed texts.
 type Outcome struct {
 	Kind OutcomeKind
-	// Reason is why, for OutcomeFailed and OutcomeRejected.
+	// Reason is why, for OutcomeFailed, OutcomeRejected and OutcomeWithheld.
 	Reason Reason
 	// TransactionID is SMS+'s public id of the delivery ("sp_" and hex), for
 	// successes when known. It does not reveal the link.

@@ -18,6 +18,7 @@ func infoToPB(i Info) *bridgepb.InfoResponse {
 		SdkVersion:      i.SDKVersion,
 		ProtocolVersion: uint32(i.Protocol),
 		DeadlineMs:      i.Deadline.Milliseconds(),
+		Features:        i.Features,
 	}
 	for _, s := range i.Settings {
 		pb.Settings = append(pb.Settings, &bridgepb.Setting{
@@ -35,6 +36,7 @@ func infoFromPB(pb *bridgepb.InfoResponse) Info {
 		SDKVersion:  pb.GetSdkVersion(),
 		Protocol:    int(pb.GetProtocolVersion()),
 		Deadline:    time.Duration(pb.GetDeadlineMs()) * time.Millisecond,
+		Features:    pb.GetFeatures(),
 	}
 	for _, s := range pb.GetSettings() {
 		i.Settings = append(i.Settings, Setting{
@@ -113,6 +115,12 @@ func parseResultToPB(r *ParseResult) (*bridgepb.ParseResponse, error) {
 			Locale: e.Locale, ExpiresAtMs: exp, TransactionId: e.TransactionID,
 		}}
 	}
+	if e := r.Notice; e != nil {
+		n++
+		pb.Result = &bridgepb.ParseResponse_Notice{Notice: &bridgepb.Notice{
+			Phone: e.Phone, Message: e.Message, Sender: e.Sender, Locale: e.Locale, Kind: e.Kind, TransactionId: e.TransactionID,
+		}}
+	}
 	if r.TestPing != nil {
 		n++
 		pb.Result = &bridgepb.ParseResponse_TestPing{TestPing: &bridgepb.TestPing{}}
@@ -146,6 +154,12 @@ func parseResultFromPB(pb *bridgepb.ParseResponse) (*ParseResult, error) {
 		return &ParseResult{OTP: ev}, nil
 	case *bridgepb.ParseResponse_TestPing:
 		return &ParseResult{TestPing: &TestPing{}}, nil
+	case *bridgepb.ParseResponse_Notice:
+		e := r.Notice
+		return &ParseResult{Notice: &Notice{
+			Phone: e.GetPhone(), Message: e.GetMessage(), Sender: e.GetSender(), Locale: e.GetLocale(), Kind: e.GetKind(),
+			TransactionID: e.GetTransactionId(),
+		}}, nil
 	case *bridgepb.ParseResponse_Rejection:
 		rj := r.Rejection
 		if rj.GetResponse() == nil {

@@ -45,6 +45,9 @@ func (s *grpcServer) Info(ctx context.Context, _ *bridgepb.InfoRequest) (resp *b
 
 func (s *grpcServer) Configure(ctx context.Context, req *bridgepb.ConfigureRequest) (resp *bridgepb.ConfigureResponse, err error) {
 	defer recoverTo(&err)
+	if f := req.GetHostFeatures(); len(f) > 0 {
+		ctx = WithHostFeatures(ctx, f...)
+	}
 	err = s.impl.Configure(ctx, req.GetSettings())
 	var cfgErr *ConfigError
 	switch {
@@ -143,7 +146,7 @@ func (c *grpcClient) Info(ctx context.Context) (Info, error) {
 }
 
 func (c *grpcClient) Configure(ctx context.Context, settings map[string]string) error {
-	resp, err := c.c.Configure(ctx, &bridgepb.ConfigureRequest{Settings: settings})
+	resp, err := c.c.Configure(ctx, &bridgepb.ConfigureRequest{Settings: settings, HostFeatures: HostFeatures(ctx)})
 	if err != nil {
 		return fromStatus("configure", err)
 	}

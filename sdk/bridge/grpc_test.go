@@ -206,7 +206,7 @@ func TestEnumsMatchWire(t *testing.T) {
 		OutcomeUnspecified: bridgepb.OutcomeKind_OUTCOME_KIND_UNSPECIFIED, OutcomeDelivered: bridgepb.OutcomeKind_OUTCOME_KIND_DELIVERED,
 		OutcomePending: bridgepb.OutcomeKind_OUTCOME_KIND_PENDING, OutcomeTestOK: bridgepb.OutcomeKind_OUTCOME_KIND_TEST_OK,
 		OutcomeFallbackDelivered: bridgepb.OutcomeKind_OUTCOME_KIND_FALLBACK_DELIVERED, OutcomeFailed: bridgepb.OutcomeKind_OUTCOME_KIND_FAILED,
-		OutcomeRejected: bridgepb.OutcomeKind_OUTCOME_KIND_REJECTED,
+		OutcomeRejected: bridgepb.OutcomeKind_OUTCOME_KIND_REJECTED, OutcomeWithheld: bridgepb.OutcomeKind_OUTCOME_KIND_WITHHELD,
 	}
 	for k, pb := range pairs {
 		if int32(k) != int32(pb) {

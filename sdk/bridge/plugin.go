@@ -68,6 +68,7 @@ func (s *servedBridge) Info(ctx context.Context) (Info, error) {
 	info, err := s.Bridge.Info(ctx)
 	info.SDKVersion = SDKVersion
 	info.Protocol = ProtocolVersion
+	info.Features = PluginFeatures()
 	return info, err
 }
 

@@ -16,7 +16,8 @@
 //     without revealing a secret, and a refused Configure fails closed (Parse
 //     refuses every call, Example renders none);
 //   - every authentic request parses to an OTP event (E.164 phone, 4 to 10 digit
-//     code, a channel) or a test ping;
+//     code or a voice request without one, a channel), a notice (E.164 phone,
+//     a message, a kind) or a test ping;
 //   - if the bridge renders examples (bridge.Exampler), an example parses back to
 //     the phone and code asked for, and is checked like the authentic requests;
 //   - the same requests without credentials, or checked against other secrets, are
@@ -29,8 +30,10 @@
 //   - Parse never fails or panics on arbitrary bodies (mutations of the requests and
 //     of Suite.Bodies, plus classic junk), and its rejections are well-formed
 //     4xx/5xx answers;
-//   - Respond gives a well-formed answer for every outcome kind and reason: 2xx
-//     for successes, never 2xx for the host's refusals of a call;
+//   - Respond gives a well-formed answer for every outcome kind and reason: the
+//     vendor's success (Suite.Success; 2xx by default) for successes, withheld
+//     included, never a success for a failure, never 2xx for the host's
+//     refusals of a call;
 //   - no answer, rejection or Respond, holds the code or the phone number of a
 //     request the bridge has seen;
 //   - concurrent Parse and Respond calls are safe (run your tests with -race).
@@ -77,6 +80,28 @@ type Suite struct {
 	Bodies [][]byte
 	// Iterations of the robustness check; 0 means 400.
 	Iterations int
+	// Success tells how the vendor reads an answer: true when it means "sent"
+	// (or "test answered"). Nil means any 2xx, as for vendors that read only
+	// the status. A vendor that reads the body (Okta: HTTP 200 with an error
+	// object is a failure) gives its own, and its refusals may then be 2xx.
+	Success func(*bridge.Response) bool
+	// HostFeatures are the features the kit announces to Configure as the host
+	// (bridge.WithHostFeatures), e.g. bridge.FeatureNotices when Settings
+	// enable a bridge's notices.
+	HostFeatures []string
+}
+
+// success applies Suite.Success.
+func (k *kit) success(resp *bridge.Response) bool {
+	if k.s.Success != nil {
+		return k.s.Success(resp)
+	}
+	return resp.Status >= 200 && resp.Status <= 299
+}
+
+// ctx is the context the kit calls Configure with: the suite's host features.
+func (k *kit) configureCtx(ctx context.Context) context.Context {
+	return bridge.WithHostFeatures(ctx, k.s.HostFeatures...)
 }
 
 // The example the kit asks of a bridge that renders examples.
@@ -260,7 +285,7 @@ func (k *kit) checkInfo(ctx context.Context, t *testing.T, binaryID string) {
 	if !slices.ContainsFunc(before.Settings, func(st bridge.Setting) bool { return st.Secret }) {
 		t.Error("Info declares no secret setting: a bridge must authenticate its vendor")
 	}
-	if err := k.b.Configure(ctx, k.s.Settings); err != nil {
+	if err := k.b.Configure(k.configureCtx(ctx), k.s.Settings); err != nil {
 		t.Fatalf("Configure(Suite.Settings): %v", err)
 	}
 	after, err := k.b.Info(ctx)
@@ -284,7 +309,7 @@ func (k *kit) secrets() []string {
 
 func (k *kit) mustConfigure(ctx context.Context, t *testing.T) {
 	t.Helper()
-	if err := k.b.Configure(ctx, k.s.Settings); err != nil {
+	if err := k.b.Configure(k.configureCtx(ctx), k.s.Settings); err != nil {
 		t.Fatalf("Configure(Suite.Settings): %v", err)
 	}
 }
@@ -341,7 +366,7 @@ func (k *kit) configure(ctx context.Context, t *testing.T) {
 	variants = append(variants, variant{name: "without secrets", settings: noSecrets})
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			err := k.b.Configure(ctx, v.settings)
+			err := k.b.Configure(k.configureCtx(ctx), v.settings)
 			if err == nil {
 				t.Fatalf("Configure accepted settings %s", v.name)
 			}
@@ -386,6 +411,10 @@ func (k *kit) authentic(ctx context.Context, t *testing.T) {
 			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: plantedTxn})
 		case res.TestPing != nil:
 			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeTestOK})
+		case res.Notice != nil:
+			checkNotice(t, fmt.Sprintf("request %d", i), res.Notice)
+			k.rememberPhone(res.Notice.Phone)
+			k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: plantedTxn})
 		default:
 			t.Errorf("request %d rejected (%s): Suite.Requests must be accepted", i, res.Rejection.Reason)
 		}
@@ -393,10 +422,14 @@ func (k *kit) authentic(ctx context.Context, t *testing.T) {
 }
 
 // remember notes what an accepted request carried, which no answer may hold.
-func (k *kit) remember(e *bridge.OTPEvent) {
+func (k *kit) remember(e *bridge.OTPEvent) { k.note(e.OTP, e.Phone, strings.TrimPrefix(e.Phone, "+")) }
+
+func (k *kit) rememberPhone(p string) { k.note(p, strings.TrimPrefix(p, "+")) }
+
+func (k *kit) note(vals ...string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, v := range []string{e.OTP, e.Phone, strings.TrimPrefix(e.Phone, "+")} {
+	for _, v := range vals {
 		if len(v) >= 4 && !slices.Contains(k.seen, v) {
 			k.seen = append(k.seen, v)
 		}
@@ -411,7 +444,8 @@ func (k *kit) leaks() []string {
 
 func checkEvent(t *testing.T, what string, e *bridge.OTPEvent) {
 	t.Helper()
-	if !otp.Valid(e.OTP) {
+	// A voice request may come without a code (bridge.FeatureVoiceWithoutCode).
+	if !otp.Valid(e.OTP) && (e.OTP != "" || e.Channel != bridge.ChannelVoice) {
 		t.Errorf("%s: OTP %q is not 4 to 10 digits", what, e.OTP)
 	}
 	if !phone.IsE164(e.Phone) {
@@ -419,6 +453,21 @@ func checkEvent(t *testing.T, what string, e *bridge.OTPEvent) {
 	}
 	if e.Channel != bridge.ChannelSMS && e.Channel != bridge.ChannelVoice {
 		t.Errorf("%s: channel %s, want sms or voice", what, e.Channel)
+	}
+}
+
+var noticeKind = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+func checkNotice(t *testing.T, what string, n *bridge.Notice) {
+	t.Helper()
+	if !phone.IsE164(n.Phone) {
+		t.Errorf("%s: notice phone is not E.164 (normalize it with sdk/phone)", what)
+	}
+	if strings.TrimSpace(n.Message) == "" {
+		t.Errorf("%s: a notice without a message", what)
+	}
+	if !noticeKind.MatchString(n.Kind) {
+		t.Errorf("%s: notice kind %q: want lower case letters, digits and '_'", what, n.Kind)
 	}
 }
 
@@ -443,8 +492,11 @@ func (k *kit) checkRejection(t *testing.T, what string, rj *bridge.Rejection) {
 		t.Errorf("%s: a rejection without an answer", what)
 		return
 	}
-	if resp.Status < 400 || resp.Status > 599 {
+	if k.s.Success == nil && (resp.Status < 400 || resp.Status > 599) {
 		t.Errorf("%s: rejection answered %d: a refused call is answered 4xx or 5xx", what, resp.Status)
+	}
+	if resp.Status >= 200 && resp.Status <= 599 && k.success(resp) {
+		t.Errorf("%s: rejection answered %d, which the vendor reads as a success: %.200s", what, resp.Status, resp.Body)
 	}
 	k.checkAnswer(t, fmt.Sprintf("%s (rejection %s)", what, rj.Reason), resp)
 }
@@ -713,19 +765,29 @@ func (k *kit) checkAnswer(t *testing.T, what string, resp *bridge.Response) {
 }
 
 func (k *kit) respond(ctx context.Context, t *testing.T) {
-	for _, kind := range []bridge.OutcomeKind{bridge.OutcomeDelivered, bridge.OutcomePending, bridge.OutcomeTestOK, bridge.OutcomeFallbackDelivered} {
-		resp := k.answer(ctx, t, &bridge.Outcome{Kind: kind, TransactionID: plantedTxn, Duration: 42 * time.Millisecond})
-		if resp != nil && (resp.Status < 200 || resp.Status > 299) {
-			t.Errorf("Respond(%s): status %d, want 2xx", kind, resp.Status)
+	for _, kind := range []bridge.OutcomeKind{bridge.OutcomeDelivered, bridge.OutcomePending, bridge.OutcomeTestOK, bridge.OutcomeFallbackDelivered,
+		bridge.OutcomeWithheld} {
+		for _, out := range []*bridge.Outcome{
+			{Kind: kind, TransactionID: plantedTxn, Duration: 42 * time.Millisecond},
+			{Kind: kind}, // no transaction id: a repeat still in progress
+		} {
+			if kind == bridge.OutcomeWithheld {
+				out.Reason = bridge.ReasonUnsupportedChannel
+			}
+			resp := k.answer(ctx, t, out)
+			if resp != nil && (resp.Status < 200 || resp.Status > 299 || !k.success(resp)) {
+				t.Errorf("Respond(%s): status %d %.200s, want the vendor's success", kind, resp.Status, resp.Body)
+			}
 		}
-		k.answer(ctx, t, &bridge.Outcome{Kind: kind}) // no transaction id: a repeat still in progress
 	}
 	// Every reason, and ones this SDK does not know (a newer host may send them).
 	reasons := append(bridge.Reasons(), bridge.ReasonUnspecified, bridge.Reason(99))
 	for _, r := range reasons {
-		k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: r})
+		if resp := k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: r}); resp != nil && k.success(resp) {
+			t.Errorf("Respond(failed %s): answered %d %.200s, which the vendor reads as a success", r, resp.Status, resp.Body)
+		}
 		resp := k.answer(ctx, t, &bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: r})
-		if resp != nil && resp.Status >= 200 && resp.Status < 300 {
+		if resp != nil && (resp.Status >= 200 && resp.Status < 300 || k.success(resp)) {
 			t.Errorf("Respond(rejected %s): answered %d: the host refused the call", r, resp.Status)
 		}
 	}

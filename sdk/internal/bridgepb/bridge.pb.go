@@ -98,6 +98,13 @@ const (
 	// The host refused the call itself before the bridge parsed it (body too
 	// large, too slow or unreadable); the reason says why.
 	OutcomeKind_OUTCOME_KIND_REJECTED OutcomeKind = 6
+	// The host answered on purpose as if delivered, and sent nothing: a "fail
+	// closed" choice (VOICE_POLICY=fail_closed for a voice request), so that the
+	// vendor neither retries nor falls back to its own delivery of the raw code.
+	// The reason says why (e.g. REASON_UNSUPPORTED_CHANNEL). Rendered as the
+	// vendor's success (Okta SUCCESSFUL, others 200). Sent only to a plugin whose
+	// Info lists the feature "outcome_withheld".
+	OutcomeKind_OUTCOME_KIND_WITHHELD OutcomeKind = 7
 )
 
 // Enum value maps for OutcomeKind.
@@ -110,6 +117,7 @@ var (
 		4: "OUTCOME_KIND_FALLBACK_DELIVERED",
 		5: "OUTCOME_KIND_FAILED",
 		6: "OUTCOME_KIND_REJECTED",
+		7: "OUTCOME_KIND_WITHHELD",
 	}
 	OutcomeKind_value = map[string]int32{
 		"OUTCOME_KIND_UNSPECIFIED":        0,
@@ -119,6 +127,7 @@ var (
 		"OUTCOME_KIND_FALLBACK_DELIVERED": 4,
 		"OUTCOME_KIND_FAILED":             5,
 		"OUTCOME_KIND_REJECTED":           6,
+		"OUTCOME_KIND_WITHHELD":           7,
 	}
 )
 
@@ -311,7 +320,13 @@ type InfoResponse struct {
 	// How long the vendor waits for an answer; 0 means the host's default.
 	DeadlineMs int64 `protobuf:"varint,6,opt,name=deadline_ms,json=deadlineMs,proto3" json:"deadline_ms,omitempty"`
 	// The settings the bridge reads, passed to Configure.
-	Settings      []*Setting `protobuf:"bytes,7,rep,name=settings,proto3" json:"settings,omitempty"`
+	Settings []*Setting `protobuf:"bytes,7,rep,name=settings,proto3" json:"settings,omitempty"`
+	// The optional features of the contract the plugin understands, e.g.
+	// "outcome_withheld": it renders OUTCOME_KIND_WITHHELD as its vendor's
+	// success. Filled in by the SDK's Serve. Absent (a plugin built before the
+	// feature existed): none; the host must not send what the plugin does not
+	// understand.
+	Features      []string `protobuf:"bytes,8,rep,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -395,6 +410,13 @@ func (x *InfoResponse) GetSettings() []*Setting {
 	return nil
 }
 
+func (x *InfoResponse) GetFeatures() []string {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
 type Setting struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// An environment-variable style name in the bridge's namespace, e.g. OKTA_SHARED_SECRET.
@@ -466,8 +488,13 @@ func (x *Setting) GetDescription() string {
 }
 
 type ConfigureRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Settings      map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Settings map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The optional features of the contract the host implements, e.g.
+	// "notices": it delivers a Parse result of kind Notice. Absent (a host built
+	// before the feature existed): none. A bridge refuses, in Configure, a setting
+	// that needs a feature the host lacks.
+	HostFeatures  []string `protobuf:"bytes,2,rep,name=host_features,json=hostFeatures,proto3" json:"host_features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -505,6 +532,13 @@ func (*ConfigureRequest) Descriptor() ([]byte, []int) {
 func (x *ConfigureRequest) GetSettings() map[string]string {
 	if x != nil {
 		return x.Settings
+	}
+	return nil
+}
+
+func (x *ConfigureRequest) GetHostFeatures() []string {
+	if x != nil {
+		return x.HostFeatures
 	}
 	return nil
 }
@@ -805,12 +839,14 @@ func (x *ParseRequest) GetRequest() *HTTPRequest {
 }
 
 // OTPEvent asks the host to deliver a one-time code. Every field is used by the
-// host.
+// host. A voice request (channel VOICE) may come without a code (otp empty)
+// when the vendor sends none that can be read (FusionAuth 1.65 to 1.66): the
+// host's voice policy decides, and only "refuse" and "fail closed" can serve it.
 type OTPEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// E.164: + and 7 to 15 digits.
 	Phone string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
-	// 4 to 10 ASCII digits, leading zeros kept.
+	// 4 to 10 ASCII digits, leading zeros kept; empty only for a voice request.
 	Otp string `protobuf:"bytes,2,opt,name=otp,proto3" json:"otp,omitempty"`
 	// The vendor's rendered text; sent as is only by the biometrics-down fallback.
 	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
@@ -944,6 +980,105 @@ func (*TestPing) Descriptor() ([]byte, []int) {
 	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{10}
 }
 
+// Notice asks the host to text a message that carries no one-time code (an
+// account notice such as Auth0's blocked_account, a FusionAuth phone
+// verification or new-device notice) as is, without a link. A bridge sends one
+// only when its operator enabled it (e.g. AUTH0_NOTICES=deliver), and only to a
+// host that announced the "notices" feature. The host answers it like an OTP
+// event: DELIVERED, PENDING or FAILED with a reason.
+type Notice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// E.164: + and 7 to 15 digits.
+	Phone string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The text to send, as the vendor rendered it.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The vendor's sender for it (Auth0's from), E.164 or alphanumeric, if any.
+	// The host may use it where its SMS provider allows, or ignore it.
+	Sender string `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
+	// The vendor's locale, if sent.
+	Locale string `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The vendor's name for the message, for logs, metrics and the audit trail:
+	// lower case letters, digits and '_', e.g. "blocked_account"; never a value
+	// of the request.
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The vendor's id of this delivery, as for OTPEvent.
+	TransactionId string `protobuf:"bytes,6,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notice) Reset() {
+	*x = Notice{}
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notice) ProtoMessage() {}
+
+func (x *Notice) ProtoReflect() protoreflect.Message {
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notice.ProtoReflect.Descriptor instead.
+func (*Notice) Descriptor() ([]byte, []int) {
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Notice) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Notice) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Notice) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *Notice) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *Notice) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Notice) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
 // Rejection is a call the bridge refuses (authentication, method, media type,
 // malformed or incomplete body), already rendered in the vendor's format.
 type Rejection struct {
@@ -958,7 +1093,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[11]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1105,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[11]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1118,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{11}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Rejection) GetReason() Reason {
@@ -1007,6 +1142,7 @@ type ParseResponse struct {
 	//	*ParseResponse_Otp
 	//	*ParseResponse_TestPing
 	//	*ParseResponse_Rejection
+	//	*ParseResponse_Notice
 	Result        isParseResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1014,7 +1150,7 @@ type ParseResponse struct {
 
 func (x *ParseResponse) Reset() {
 	*x = ParseResponse{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[12]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1162,7 @@ func (x *ParseResponse) String() string {
 func (*ParseResponse) ProtoMessage() {}
 
 func (x *ParseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[12]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1175,7 @@ func (x *ParseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseResponse.ProtoReflect.Descriptor instead.
 func (*ParseResponse) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{12}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ParseResponse) GetResult() isParseResponse_Result {
@@ -1076,6 +1212,15 @@ func (x *ParseResponse) GetRejection() *Rejection {
 	return nil
 }
 
+func (x *ParseResponse) GetNotice() *Notice {
+	if x != nil {
+		if x, ok := x.Result.(*ParseResponse_Notice); ok {
+			return x.Notice
+		}
+	}
+	return nil
+}
+
 type isParseResponse_Result interface {
 	isParseResponse_Result()
 }
@@ -1092,11 +1237,17 @@ type ParseResponse_Rejection struct {
 	Rejection *Rejection `protobuf:"bytes,3,opt,name=rejection,proto3,oneof"`
 }
 
+type ParseResponse_Notice struct {
+	Notice *Notice `protobuf:"bytes,4,opt,name=notice,proto3,oneof"`
+}
+
 func (*ParseResponse_Otp) isParseResponse_Result() {}
 
 func (*ParseResponse_TestPing) isParseResponse_Result() {}
 
 func (*ParseResponse_Rejection) isParseResponse_Result() {}
+
+func (*ParseResponse_Notice) isParseResponse_Result() {}
 
 // Outcome is what the host did with a call. It holds no text and nothing of the
 // request: a bridge renders its answer from fixed texts.
@@ -1116,7 +1267,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[13]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1279,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[13]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1292,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{13}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1181,7 +1332,7 @@ type RespondRequest struct {
 
 func (x *RespondRequest) Reset() {
 	*x = RespondRequest{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1344,7 @@ func (x *RespondRequest) String() string {
 func (*RespondRequest) ProtoMessage() {}
 
 func (x *RespondRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1357,7 @@ func (x *RespondRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondRequest.ProtoReflect.Descriptor instead.
 func (*RespondRequest) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{14}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RespondRequest) GetOutcome() *Outcome {
@@ -1225,7 +1376,7 @@ type RespondResponse struct {
 
 func (x *RespondResponse) Reset() {
 	*x = RespondResponse{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1388,7 @@ func (x *RespondResponse) String() string {
 func (*RespondResponse) ProtoMessage() {}
 
 func (x *RespondResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1401,7 @@ func (x *RespondResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondResponse.ProtoReflect.Descriptor instead.
 func (*RespondResponse) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{15}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RespondResponse) GetResponse() *HTTPResponse {
@@ -1274,7 +1425,7 @@ type ExampleRequest struct {
 
 func (x *ExampleRequest) Reset() {
 	*x = ExampleRequest{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1437,7 @@ func (x *ExampleRequest) String() string {
 func (*ExampleRequest) ProtoMessage() {}
 
 func (x *ExampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1450,7 @@ func (x *ExampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleRequest.ProtoReflect.Descriptor instead.
 func (*ExampleRequest) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{16}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExampleRequest) GetPhone() string {
@@ -1333,7 +1484,7 @@ type ExampleResponse struct {
 
 func (x *ExampleResponse) Reset() {
 	*x = ExampleResponse{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1496,7 @@ func (x *ExampleResponse) String() string {
 func (*ExampleResponse) ProtoMessage() {}
 
 func (x *ExampleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1509,7 @@ func (x *ExampleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleResponse.ProtoReflect.Descriptor instead.
 func (*ExampleResponse) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{17}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExampleResponse) GetRequest() *HTTPRequest {
@@ -1373,7 +1524,7 @@ var File_smsplus_bridge_v1_bridge_proto protoreflect.FileDescriptor
 const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
 	"\x1esmsplus/bridge/v1/bridge.proto\x12\x11smsplus.bridge.v1\"\r\n" +
-	"\vInfoRequest\"\x80\x02\n" +
+	"\vInfoRequest\"\x9c\x02\n" +
 	"\fInfoResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x18\n" +
@@ -1383,14 +1534,16 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x05 \x01(\rR\x0fprotocolVersion\x12\x1f\n" +
 	"\vdeadline_ms\x18\x06 \x01(\x03R\n" +
 	"deadlineMs\x126\n" +
-	"\bsettings\x18\a \x03(\v2\x1a.smsplus.bridge.v1.SettingR\bsettings\"s\n" +
+	"\bsettings\x18\a \x03(\v2\x1a.smsplus.bridge.v1.SettingR\bsettings\x12\x1a\n" +
+	"\bfeatures\x18\b \x03(\tR\bfeatures\"s\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\brequired\x18\x02 \x01(\bR\brequired\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\bR\x06secret\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"\x9e\x01\n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xc3\x01\n" +
 	"\x10ConfigureRequest\x12M\n" +
-	"\bsettings\x18\x01 \x03(\v21.smsplus.bridge.v1.ConfigureRequest.SettingsEntryR\bsettings\x1a;\n" +
+	"\bsettings\x18\x01 \x03(\v21.smsplus.bridge.v1.ConfigureRequest.SettingsEntryR\bsettings\x12#\n" +
+	"\rhost_features\x18\x02 \x03(\tR\fhostFeatures\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"/\n" +
@@ -1424,14 +1577,22 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\rexpires_at_ms\x18\x06 \x01(\x03R\vexpiresAtMs\x12%\n" +
 	"\x0etransaction_id\x18\a \x01(\tR\rtransactionId\"\n" +
 	"\n" +
-	"\bTestPing\"{\n" +
+	"\bTestPing\"\xa3\x01\n" +
+	"\x06Notice\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06sender\x18\x03 \x01(\tR\x06sender\x12\x16\n" +
+	"\x06locale\x18\x04 \x01(\tR\x06locale\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12%\n" +
+	"\x0etransaction_id\x18\x06 \x01(\tR\rtransactionId\"{\n" +
 	"\tRejection\x121\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x19.smsplus.bridge.v1.ReasonR\x06reason\x12;\n" +
-	"\bresponse\x18\x02 \x01(\v2\x1f.smsplus.bridge.v1.HTTPResponseR\bresponse\"\xc4\x01\n" +
+	"\bresponse\x18\x02 \x01(\v2\x1f.smsplus.bridge.v1.HTTPResponseR\bresponse\"\xf9\x01\n" +
 	"\rParseResponse\x12/\n" +
 	"\x03otp\x18\x01 \x01(\v2\x1b.smsplus.bridge.v1.OTPEventH\x00R\x03otp\x12:\n" +
 	"\ttest_ping\x18\x02 \x01(\v2\x1b.smsplus.bridge.v1.TestPingH\x00R\btestPing\x12<\n" +
-	"\trejection\x18\x03 \x01(\v2\x1c.smsplus.bridge.v1.RejectionH\x00R\trejectionB\b\n" +
+	"\trejection\x18\x03 \x01(\v2\x1c.smsplus.bridge.v1.RejectionH\x00R\trejection\x123\n" +
+	"\x06notice\x18\x04 \x01(\v2\x19.smsplus.bridge.v1.NoticeH\x00R\x06noticeB\b\n" +
 	"\x06result\"\xb8\x01\n" +
 	"\aOutcome\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.smsplus.bridge.v1.OutcomeKindR\x04kind\x121\n" +
@@ -1452,7 +1613,7 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x01\x12\x11\n" +
-	"\rCHANNEL_VOICE\x10\x02*\xd4\x01\n" +
+	"\rCHANNEL_VOICE\x10\x02*\xef\x01\n" +
 	"\vOutcomeKind\x12\x1c\n" +
 	"\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16OUTCOME_KIND_DELIVERED\x10\x01\x12\x18\n" +
@@ -1460,7 +1621,8 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x14OUTCOME_KIND_TEST_OK\x10\x03\x12#\n" +
 	"\x1fOUTCOME_KIND_FALLBACK_DELIVERED\x10\x04\x12\x17\n" +
 	"\x13OUTCOME_KIND_FAILED\x10\x05\x12\x19\n" +
-	"\x15OUTCOME_KIND_REJECTED\x10\x06*\xed\x04\n" +
+	"\x15OUTCOME_KIND_REJECTED\x10\x06\x12\x19\n" +
+	"\x15OUTCOME_KIND_WITHHELD\x10\a*\xed\x04\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13REASON_UNAUTHORIZED\x10\x01\x12\x1c\n" +
@@ -1505,7 +1667,7 @@ func file_smsplus_bridge_v1_bridge_proto_rawDescGZIP() []byte {
 }
 
 var file_smsplus_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_smsplus_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_smsplus_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_smsplus_bridge_v1_bridge_proto_goTypes = []any{
 	(Channel)(0),              // 0: smsplus.bridge.v1.Channel
 	(OutcomeKind)(0),          // 1: smsplus.bridge.v1.OutcomeKind
@@ -1521,18 +1683,19 @@ var file_smsplus_bridge_v1_bridge_proto_goTypes = []any{
 	(*ParseRequest)(nil),      // 11: smsplus.bridge.v1.ParseRequest
 	(*OTPEvent)(nil),          // 12: smsplus.bridge.v1.OTPEvent
 	(*TestPing)(nil),          // 13: smsplus.bridge.v1.TestPing
-	(*Rejection)(nil),         // 14: smsplus.bridge.v1.Rejection
-	(*ParseResponse)(nil),     // 15: smsplus.bridge.v1.ParseResponse
-	(*Outcome)(nil),           // 16: smsplus.bridge.v1.Outcome
-	(*RespondRequest)(nil),    // 17: smsplus.bridge.v1.RespondRequest
-	(*RespondResponse)(nil),   // 18: smsplus.bridge.v1.RespondResponse
-	(*ExampleRequest)(nil),    // 19: smsplus.bridge.v1.ExampleRequest
-	(*ExampleResponse)(nil),   // 20: smsplus.bridge.v1.ExampleResponse
-	nil,                       // 21: smsplus.bridge.v1.ConfigureRequest.SettingsEntry
+	(*Notice)(nil),            // 14: smsplus.bridge.v1.Notice
+	(*Rejection)(nil),         // 15: smsplus.bridge.v1.Rejection
+	(*ParseResponse)(nil),     // 16: smsplus.bridge.v1.ParseResponse
+	(*Outcome)(nil),           // 17: smsplus.bridge.v1.Outcome
+	(*RespondRequest)(nil),    // 18: smsplus.bridge.v1.RespondRequest
+	(*RespondResponse)(nil),   // 19: smsplus.bridge.v1.RespondResponse
+	(*ExampleRequest)(nil),    // 20: smsplus.bridge.v1.ExampleRequest
+	(*ExampleResponse)(nil),   // 21: smsplus.bridge.v1.ExampleResponse
+	nil,                       // 22: smsplus.bridge.v1.ConfigureRequest.SettingsEntry
 }
 var file_smsplus_bridge_v1_bridge_proto_depIdxs = []int32{
 	5,  // 0: smsplus.bridge.v1.InfoResponse.settings:type_name -> smsplus.bridge.v1.Setting
-	21, // 1: smsplus.bridge.v1.ConfigureRequest.settings:type_name -> smsplus.bridge.v1.ConfigureRequest.SettingsEntry
+	22, // 1: smsplus.bridge.v1.ConfigureRequest.settings:type_name -> smsplus.bridge.v1.ConfigureRequest.SettingsEntry
 	8,  // 2: smsplus.bridge.v1.HTTPRequest.headers:type_name -> smsplus.bridge.v1.Header
 	8,  // 3: smsplus.bridge.v1.HTTPResponse.headers:type_name -> smsplus.bridge.v1.Header
 	9,  // 4: smsplus.bridge.v1.ParseRequest.request:type_name -> smsplus.bridge.v1.HTTPRequest
@@ -1541,27 +1704,28 @@ var file_smsplus_bridge_v1_bridge_proto_depIdxs = []int32{
 	10, // 7: smsplus.bridge.v1.Rejection.response:type_name -> smsplus.bridge.v1.HTTPResponse
 	12, // 8: smsplus.bridge.v1.ParseResponse.otp:type_name -> smsplus.bridge.v1.OTPEvent
 	13, // 9: smsplus.bridge.v1.ParseResponse.test_ping:type_name -> smsplus.bridge.v1.TestPing
-	14, // 10: smsplus.bridge.v1.ParseResponse.rejection:type_name -> smsplus.bridge.v1.Rejection
-	1,  // 11: smsplus.bridge.v1.Outcome.kind:type_name -> smsplus.bridge.v1.OutcomeKind
-	2,  // 12: smsplus.bridge.v1.Outcome.reason:type_name -> smsplus.bridge.v1.Reason
-	16, // 13: smsplus.bridge.v1.RespondRequest.outcome:type_name -> smsplus.bridge.v1.Outcome
-	10, // 14: smsplus.bridge.v1.RespondResponse.response:type_name -> smsplus.bridge.v1.HTTPResponse
-	9,  // 15: smsplus.bridge.v1.ExampleResponse.request:type_name -> smsplus.bridge.v1.HTTPRequest
-	3,  // 16: smsplus.bridge.v1.Bridge.Info:input_type -> smsplus.bridge.v1.InfoRequest
-	6,  // 17: smsplus.bridge.v1.Bridge.Configure:input_type -> smsplus.bridge.v1.ConfigureRequest
-	11, // 18: smsplus.bridge.v1.Bridge.Parse:input_type -> smsplus.bridge.v1.ParseRequest
-	17, // 19: smsplus.bridge.v1.Bridge.Respond:input_type -> smsplus.bridge.v1.RespondRequest
-	19, // 20: smsplus.bridge.v1.Bridge.Example:input_type -> smsplus.bridge.v1.ExampleRequest
-	4,  // 21: smsplus.bridge.v1.Bridge.Info:output_type -> smsplus.bridge.v1.InfoResponse
-	7,  // 22: smsplus.bridge.v1.Bridge.Configure:output_type -> smsplus.bridge.v1.ConfigureResponse
-	15, // 23: smsplus.bridge.v1.Bridge.Parse:output_type -> smsplus.bridge.v1.ParseResponse
-	18, // 24: smsplus.bridge.v1.Bridge.Respond:output_type -> smsplus.bridge.v1.RespondResponse
-	20, // 25: smsplus.bridge.v1.Bridge.Example:output_type -> smsplus.bridge.v1.ExampleResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 10: smsplus.bridge.v1.ParseResponse.rejection:type_name -> smsplus.bridge.v1.Rejection
+	14, // 11: smsplus.bridge.v1.ParseResponse.notice:type_name -> smsplus.bridge.v1.Notice
+	1,  // 12: smsplus.bridge.v1.Outcome.kind:type_name -> smsplus.bridge.v1.OutcomeKind
+	2,  // 13: smsplus.bridge.v1.Outcome.reason:type_name -> smsplus.bridge.v1.Reason
+	17, // 14: smsplus.bridge.v1.RespondRequest.outcome:type_name -> smsplus.bridge.v1.Outcome
+	10, // 15: smsplus.bridge.v1.RespondResponse.response:type_name -> smsplus.bridge.v1.HTTPResponse
+	9,  // 16: smsplus.bridge.v1.ExampleResponse.request:type_name -> smsplus.bridge.v1.HTTPRequest
+	3,  // 17: smsplus.bridge.v1.Bridge.Info:input_type -> smsplus.bridge.v1.InfoRequest
+	6,  // 18: smsplus.bridge.v1.Bridge.Configure:input_type -> smsplus.bridge.v1.ConfigureRequest
+	11, // 19: smsplus.bridge.v1.Bridge.Parse:input_type -> smsplus.bridge.v1.ParseRequest
+	18, // 20: smsplus.bridge.v1.Bridge.Respond:input_type -> smsplus.bridge.v1.RespondRequest
+	20, // 21: smsplus.bridge.v1.Bridge.Example:input_type -> smsplus.bridge.v1.ExampleRequest
+	4,  // 22: smsplus.bridge.v1.Bridge.Info:output_type -> smsplus.bridge.v1.InfoResponse
+	7,  // 23: smsplus.bridge.v1.Bridge.Configure:output_type -> smsplus.bridge.v1.ConfigureResponse
+	16, // 24: smsplus.bridge.v1.Bridge.Parse:output_type -> smsplus.bridge.v1.ParseResponse
+	19, // 25: smsplus.bridge.v1.Bridge.Respond:output_type -> smsplus.bridge.v1.RespondResponse
+	21, // 26: smsplus.bridge.v1.Bridge.Example:output_type -> smsplus.bridge.v1.ExampleResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_smsplus_bridge_v1_bridge_proto_init() }
@@ -1569,10 +1733,11 @@ func file_smsplus_bridge_v1_bridge_proto_init() {
 	if File_smsplus_bridge_v1_bridge_proto != nil {
 		return
 	}
-	file_smsplus_bridge_v1_bridge_proto_msgTypes[12].OneofWrappers = []any{
+	file_smsplus_bridge_v1_bridge_proto_msgTypes[13].OneofWrappers = []any{
 		(*ParseResponse_Otp)(nil),
 		(*ParseResponse_TestPing)(nil),
 		(*ParseResponse_Rejection)(nil),
+		(*ParseResponse_Notice)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1580,7 +1745,7 @@ func file_smsplus_bridge_v1_bridge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_smsplus_bridge_v1_bridge_proto_rawDesc), len(file_smsplus_bridge_v1_bridge_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
