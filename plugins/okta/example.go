@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ func (o *okta) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.R
 	cfg := o.cfg.Load()
 	if cfg == nil {
 		return nil, bridge.ErrNotConfigured
+	}
+	if cfg.secret.Current() == "" {
+		return nil, fmt.Errorf("%w: with OAuth 2.0 alone SMS+ cannot obtain Okta's token; set %s as well to simulate Okta's call",
+			bridge.ErrUnsupported, settingSecret)
 	}
 	locale := strings.ToUpper(strings.TrimSpace(want.Locale))
 	if locale == "" {
@@ -57,7 +62,7 @@ func (o *okta) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.R
 	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/okta", Body: body, Headers: []bridge.Header{
 		{Name: "Content-Type", Values: []string{"application/json"}},
 		{Name: "Accept", Values: []string{"application/json"}},
-		{Name: cfg.header, Values: []string{cfg.secret}},
+		{Name: cfg.header, Values: []string{cfg.secret.Current()}},
 	}}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,8 +20,18 @@ import (
 
 // Setting names, kept flat so a Node SMS+ .env works unchanged.
 const (
-	settingSecret = "OKTA_SHARED_SECRET"
-	settingHeader = "OKTA_AUTH_HEADER"
+	settingSecret   = "OKTA_SHARED_SECRET"
+	settingPrevious = settingSecret + auth.PreviousSuffix
+	settingHeader   = "OKTA_AUTH_HEADER"
+	settingLength   = "OKTA_OTP_LENGTH"
+
+	// OAuth 2.0 hook authentication (Okta's "OAuth 2.0" authentication type):
+	// the bearer JWT Okta obtains from a custom authorization server.
+	settingIssuer   = "OKTA_OAUTH_ISSUER"
+	settingAudience = "OKTA_OAUTH_AUDIENCE"
+	settingClientID = "OKTA_OAUTH_CLIENT_ID"
+	settingScope    = "OKTA_OAUTH_SCOPE"
+	settingJWKS     = "OKTA_OAUTH_JWKS_URL"
 )
 
 const (
@@ -67,12 +78,19 @@ var (
 // request survives between Parse and Respond.
 type okta struct {
 	cfg atomic.Pointer[config] // nil until a Configure succeeds
+	// httpClient fetches the authorization server's keys; nil: auth.OAuth's
+	// default. Tests point it at a local key server.
+	httpClient *http.Client
+	// now is the OAuth verifier's clock; nil: time.Now.
+	now func() time.Time
 }
 
 type config struct {
-	secret string
+	secret auth.Rotation // empty when only OAuth is configured
 	header string
 	region string
+	length int         // OKTA_OTP_LENGTH; 0 = unknown
+	oauth  *auth.OAuth // nil when OAuth is not configured
 }
 
 func newOkta() *okta { return &okta{} }
@@ -85,17 +103,30 @@ func (o *okta) Info(context.Context) (bridge.Info, error) {
 		Deadline:    3 * time.Second, // Okta's inline hook timeout; the host budgets less
 		Settings: []bridge.Setting{
 			{
-				Name:     settingSecret,
-				Required: true,
-				Secret:   true,
-				Description: "The Authentication secret configured on the Okta inline hook. " +
-					`Okta sends it verbatim in the auth header; "<secret>" and "Bearer <secret>" are both accepted.`,
+				Name:   settingSecret,
+				Secret: true,
+				Description: "The Authentication secret configured on the Okta inline hook (HTTP header authentication). " +
+					`Okta sends it verbatim in the auth header; "<secret>" and "Bearer <secret>" are both accepted. ` +
+					"Required unless " + settingIssuer + " (OAuth 2.0) is set.",
 			},
+			auth.PreviousSetting(settingSecret),
 			{
 				Name: settingHeader,
 				Description: "The Authentication field (header name) configured on the Okta inline hook. " +
 					"Default: " + defaultAuthHeader + ".",
 			},
+			{Name: settingIssuer, Description: "OAuth 2.0 authentication: the Issuer of the custom authorization server " +
+				"whose token URL the hook uses, e.g. https://acme.okta.com/oauth2/default (Security > API > Authorization " +
+				"Servers). Okta's org authorization server cannot be used: its keys are not published."},
+			{Name: settingAudience, Description: "OAuth 2.0: that server's Audience, e.g. api://default. Required with " + settingIssuer + "."},
+			{Name: settingClientID, Description: "OAuth 2.0: the Client ID of the API Services app the hook authenticates as " +
+				"(the token's cid). Required with " + settingIssuer + "."},
+			{Name: settingScope, Description: "OAuth 2.0: the custom scope set on the hook (the token's scp must hold it). " +
+				"Required with " + settingIssuer + "."},
+			{Name: settingJWKS, Description: "OAuth 2.0: the server's key set URL. Default: discovered from " +
+				settingIssuer + "/.well-known/oauth-authorization-server."},
+			{Name: settingLength, Description: "The length of Okta's codes, 4 to 10: used only when a request carries no " +
+				"otpCode and the code is read from msgTemplate (a year-like code of that length is then accepted). Default: unset."},
 			phone.Setting,
 		},
 	}, nil
@@ -105,7 +136,19 @@ func (o *okta) Info(context.Context) (bridge.Info, error) {
 // Configure leaves the bridge unconfigured, so Parse rejects every call: a bad
 // reload fails closed rather than running on stale or partial settings.
 func (o *okta) Configure(_ context.Context, settings map[string]string) error {
-	secret, problems := auth.Secret(settings, minSecretLen, "the Authentication secret configured on the Okta inline hook", settingSecret)
+	oauth, problems := o.oauthFrom(settings)
+	var secret auth.Rotation
+	if !oauthSet(settings) || strings.TrimSpace(settings[settingSecret]) != "" || strings.TrimSpace(settings[settingPrevious]) != "" {
+		var p []string
+		secret, p = auth.RotatingSecret(settings, minSecretLen,
+			"the Authentication secret configured on the Okta inline hook (or configure OAuth 2.0 with "+settingIssuer+")",
+			settingPrevious, settingSecret)
+		problems = append(problems, p...)
+	}
+	length, p := otp.Length(settings, settingLength, "Okta's code length")
+	if p != "" {
+		problems = append(problems, p)
+	}
 
 	header := strings.TrimSpace(settings[settingHeader])
 	if header == "" {
@@ -122,8 +165,60 @@ func (o *okta) Configure(_ context.Context, settings map[string]string) error {
 		o.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	o.cfg.Store(&config{secret: secret, header: header, region: region})
+	o.cfg.Store(&config{secret: secret, header: header, region: region, length: length, oauth: oauth})
+	if oauth != nil {
+		// Fetch the keys now, so that the first hook does not wait for them.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = oauth.Refresh(ctx)
+		}()
+	}
 	return nil
+}
+
+// oauthSet reports whether any OAuth 2.0 setting is set.
+func oauthSet(settings map[string]string) bool {
+	for _, n := range []string{settingIssuer, settingAudience, settingClientID, settingScope, settingJWKS} {
+		if strings.TrimSpace(settings[n]) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// oauthFrom reads the OAuth 2.0 settings: nil when none is set.
+func (o *okta) oauthFrom(settings map[string]string) (*auth.OAuth, []string) {
+	get := func(n string) string { return strings.TrimSpace(settings[n]) }
+	issuer := get(settingIssuer)
+	if !oauthSet(settings) {
+		return nil, nil
+	}
+	var problems []string
+	if issuer == "" {
+		return nil, []string{settingIssuer + " is required when any " + "OKTA_OAUTH_ setting is set: the Issuer of the custom " +
+			"authorization server (Security > API > Authorization Servers)"}
+	}
+	if !strings.Contains(issuer, "/oauth2/") {
+		problems = append(problems, settingIssuer+" must be a custom authorization server's issuer, https://<your Okta domain>/oauth2/<server id> "+
+			"(e.g. /oauth2/default): tokens of Okta's org authorization server cannot be verified (Okta does not publish its keys)")
+	}
+	for _, n := range []string{settingAudience, settingClientID, settingScope} {
+		if get(n) == "" {
+			problems = append(problems, n+" is required with "+settingIssuer)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	v, err := auth.NewOAuth(auth.OAuthConfig{Issuer: issuer, Audience: get(settingAudience), ClientID: get(settingClientID),
+		Scope: get(settingScope), JWKSURL: get(settingJWKS), Client: o.httpClient, Now: o.now,
+		// Okta waits 3 s in all: a fetch of keys must leave time for the rest.
+		FetchTimeout: time.Second})
+	if err != nil {
+		return nil, []string{"OAuth 2.0 settings (" + settingIssuer + ", " + settingJWKS + ", ...): " + err.Error()}
+	}
+	return v, nil
 }
 
 // hookRequest holds the parts of Okta's telephony payload the bridge reads.
@@ -148,10 +243,21 @@ type messageProfile struct {
 	Locale          string `json:"locale"`
 }
 
-func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
+func (o *okta) Parse(ctx context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	cfg := o.cfg.Load()
+	// reject answers with a 4xx: only for the call itself (authentication,
+	// method, media type, a body that is not one readable JSON object). Okta
+	// reads any non-200 as "the hook failed" and asks that HTTP errors be kept
+	// for requests the service could not parse.
 	reject := func(status int, reason bridge.Reason, text string) (*bridge.ParseResult, error) {
-		return bridge.Reject(reason, failure(cfg, status, summaryRejected, reason, text)), nil
+		return bridge.Reject(reason, failure(cfg, status, summaryRejected, reason, text, 0)), nil
+	}
+	// refuse answers a request Okta sent and SMS+ read but will not serve (no
+	// phone, no code, a number that is not one) with HTTP 200 and Okta's error
+	// object, as Okta asks for business errors. Okta then fails over to its
+	// own providers all the same, unless Okta support turned failover off.
+	refuse := func(reason bridge.Reason, text string) (*bridge.ParseResult, error) {
+		return bridge.Reject(reason, failure(cfg, http.StatusOK, summaryRejected, reason, text, 0)), nil
 	}
 	if req == nil {
 		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadJSON)
@@ -164,7 +270,7 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	if cfg == nil {
 		return reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured)
 	}
-	if !auth.HeaderSecret(strings.TrimSpace(req.Header(cfg.header)), cfg.secret) {
+	if !o.authentic(ctx, cfg, req) {
 		return reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized)
 	}
 
@@ -192,35 +298,40 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 		return reject(http.StatusBadRequest, bridge.ReasonMalformed, msgEventType)
 	}
 	if hr.Data == nil || hr.Data.MessageProfile == nil {
-		return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoProfile)
+		return refuse(bridge.ReasonMissingField, msgNoProfile)
 	}
 	mp := hr.Data.MessageProfile
 
 	if strings.TrimSpace(mp.PhoneNumber) == "" {
-		return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoPhone)
+		return refuse(bridge.ReasonMissingField, msgNoPhone)
 	}
 	// Okta's own samples omit the + ("9876543210").
 	e164, err := phone.Normalize(mp.PhoneNumber, cfg.region)
 	if err != nil {
-		return reject(http.StatusBadRequest, bridge.ReasonInvalidPhone, msgBadPhone)
-	}
-
-	// otpCode is the source of truth; the template is a conservative fallback.
-	code := strings.TrimSpace(mp.OTPCode)
-	if code == "" {
-		var ok bool
-		if code, ok = otp.FromText(mp.MsgTemplate); !ok {
-			return reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoOTP)
-		}
-	}
-	if !otp.Valid(code) {
-		return reject(http.StatusBadRequest, bridge.ReasonInvalidOTP, msgBadOTP)
+		return refuse(bridge.ReasonInvalidPhone, msgBadPhone)
 	}
 
 	channel := bridge.ChannelSMS
 	if ch := strings.TrimSpace(mp.DeliveryChannel); ch != "" && !strings.EqualFold(ch, "sms") {
 		// Okta has documented voice as "CALL", "voice call" and "SMS or voice".
 		channel = bridge.ChannelVoice
+	}
+
+	// otpCode is the source of truth; the template is a conservative fallback.
+	code := strings.TrimSpace(mp.OTPCode)
+	if code == "" {
+		var ok bool
+		if code, ok = otp.FromTextLength(mp.MsgTemplate, cfg.length); !ok {
+			if channel != bridge.ChannelVoice {
+				return refuse(bridge.ReasonMissingField, msgNoOTP)
+			}
+			// A voice request without a readable code still reaches the host,
+			// whose voice policy answers it (bridge.FeatureVoiceWithoutCode).
+			code = ""
+		}
+	}
+	if code != "" && !otp.Valid(code) {
+		return refuse(bridge.ReasonInvalidOTP, msgBadOTP)
 	}
 
 	// otpExpires bounds the link: SMS+ never shows a code Okta no longer takes.
@@ -243,10 +354,49 @@ func (o *okta) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResul
 	}}, nil
 }
 
+// authentic checks the hook's credentials: with OAuth 2.0 configured, a bearer
+// JWT in Authorization verified against the authorization server's keys; with
+// a shared secret, the configured header carrying it (or, during a rotation,
+// the previous one). With both configured (a migration), a bearer token shaped
+// as a JWT is an OAuth token, anything else the header secret.
+func (o *okta) authentic(ctx context.Context, cfg *config, req *bridge.Request) bool {
+	if cfg.oauth != nil {
+		if tok, ok := auth.BearerToken(req.Header("Authorization")); ok && auth.LooksLikeJWT(tok) {
+			return cfg.oauth.Verify(ctx, tok) == nil
+		}
+		if cfg.secret.Current() == "" {
+			return false
+		}
+	}
+	return cfg.secret.HeaderSecret(strings.TrimSpace(req.Header(cfg.header)))
+}
+
 // Okta's answer shapes (telephony hook reference). Only type and
 // value[].status are required by Okta; the rest are optional strings.
 type actionAnswer struct {
-	Commands []command `json:"commands"`
+	Commands     []command     `json:"commands"`
+	DebugContext *debugContext `json:"debugContext,omitempty"`
+}
+
+// debugContext is copied by Okta into the System Log event
+// inline_hook.response.processed, so an admin can read what SMS+ did there.
+// Strings only; never a code, a phone number or a link.
+type debugContext struct {
+	Outcome       string `json:"smsplusOutcome"`
+	Reason        string `json:"smsplusReason,omitempty"`
+	TransactionID string `json:"smsplusTransactionId,omitempty"`
+	DurationMs    string `json:"smsplusDurationMs,omitempty"`
+}
+
+func debugOf(kind string, reason bridge.Reason, txn string, d time.Duration) *debugContext {
+	dc := &debugContext{Outcome: kind, TransactionID: txn}
+	if reason != bridge.ReasonUnspecified {
+		dc.Reason = reason.String()
+	}
+	if d > 0 {
+		dc.DurationMs = strconv.FormatInt(d.Milliseconds(), 10)
+	}
+	return dc
 }
 
 type command struct {
@@ -262,7 +412,8 @@ type action struct {
 }
 
 type errorAnswer struct {
-	Error errorObject `json:"error"`
+	Error        errorObject   `json:"error"`
+	DebugContext *debugContext `json:"debugContext,omitempty"`
 }
 
 type errorObject struct {
@@ -313,7 +464,8 @@ const (
 // Respond renders the outcome as Okta's answer. Business failures are HTTP 200
 // with Okta's error object, as Okta asks; only the host's refusals of the call
 // itself (body too large, too slow, unreadable) carry a 4xx status. Texts are
-// fixed and never hold the OTP, the phone number or the link.
+// fixed and never hold the OTP, the phone number or the link. Every answer
+// carries a debugContext for Okta's System Log.
 func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
 	if out == nil {
 		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}
@@ -328,19 +480,27 @@ func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response
 		return success("SUCCESSFUL", out, "path=test")
 	case bridge.OutcomePending:
 		return success("PENDING", out, fmt.Sprintf("duration=%dms", ms))
+	case bridge.OutcomeWithheld:
+		// Fail closed: SUCCESSFUL is the one answer that keeps Okta from
+		// delivering the raw code through its own providers. Nothing was sent.
+		return success("SUCCESSFUL", out, fmt.Sprintf("path=withheld duration=%dms", ms))
 	case bridge.OutcomeRejected:
 		reason := answer.Failure(out)
-		return failure(o.cfg.Load(), rejectionStatus(reason), summaryRejected, reason, ""), nil
+		return failure(o.cfg.Load(), rejectionStatus(reason), summaryRejected, reason, "", out.Duration), nil
 	default: // OutcomeFailed, and anything the host should not have sent
 		reason := bridge.ReasonInternal
 		if out.Kind == bridge.OutcomeFailed {
 			reason = answer.Failure(out)
 		}
-		return failure(o.cfg.Load(), http.StatusOK, summaryFailed, reason, ""), nil
+		return failure(o.cfg.Load(), http.StatusOK, summaryFailed, reason, "", out.Duration), nil
 	}
 }
 
 func success(status string, out *bridge.Outcome, meta string) (*bridge.Response, error) {
+	var reason bridge.Reason
+	if out.Kind == bridge.OutcomeWithheld {
+		reason = answer.Failure(out)
+	}
 	return answer.JSON(http.StatusOK, actionAnswer{Commands: []command{{
 		Type: actionType,
 		Value: []action{{
@@ -349,12 +509,12 @@ func success(status string, out *bridge.Outcome, meta string) (*bridge.Response,
 			TransactionID:       out.TransactionID,
 			TransactionMetadata: meta,
 		}},
-	}}})
+	}}, DebugContext: debugOf(out.Kind.String(), reason, out.TransactionID, out.Duration)})
 }
 
 // failure renders Okta's error object: text when given (Parse's own texts name
 // the field at fault), else the fixed text for the reason.
-func failure(cfg *config, status int, summary string, reason bridge.Reason, text string) *bridge.Response {
+func failure(cfg *config, status int, summary string, reason bridge.Reason, text string, d time.Duration) *bridge.Response {
 	if text == "" {
 		if text = causeTexts[reason]; text == "" {
 			text = causeUnknown
@@ -374,7 +534,12 @@ func failure(cfg *config, status int, summary string, reason bridge.Reason, text
 			cause.Location = cfg.header
 		}
 	}
-	resp, err := answer.JSON(status, errorAnswer{Error: errorObject{ErrorSummary: summary, ErrorCauses: []errorCause{cause}}})
+	kind := bridge.OutcomeFailed.String()
+	if summary == summaryRejected {
+		kind = bridge.OutcomeRejected.String()
+	}
+	resp, err := answer.JSON(status, errorAnswer{Error: errorObject{ErrorSummary: summary, ErrorCauses: []errorCause{cause}},
+		DebugContext: debugOf(kind, reason, "", d)})
 	if err != nil {
 		panic(err) // fixed strings always encode
 	}

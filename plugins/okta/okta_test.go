@@ -71,8 +71,10 @@ func TestInfo(t *testing.T) {
 			header = &info.Settings[i]
 		}
 	}
-	if secret == nil || !secret.Required || !secret.Secret {
-		t.Errorf("%s setting = %+v, want required and secret", settingSecret, secret)
+	// Not required since issue 14: OAuth 2.0 (OKTA_OAUTH_ISSUER...) is the
+	// alternative; Configure requires one of the two.
+	if secret == nil || secret.Required || !secret.Secret {
+		t.Errorf("%s setting = %+v, want secret, optional (OAuth 2.0 is the alternative)", settingSecret, secret)
 	}
 	if header == nil || header.Required || header.Secret {
 		t.Errorf("%s setting = %+v, want optional, not secret", settingHeader, header)
@@ -285,22 +287,22 @@ func TestParseRejected(t *testing.T) {
 		"deep nesting":                         {headers: auth, body: []byte(`{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`), status: 400, code: bridge.ReasonMalformed},
 		"wrong eventType":                      {headers: auth, body: []byte(`{"eventType":"com.okta.event_hook","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.ReasonMalformed},
 		"empty eventType":                      {headers: auth, body: []byte(`{"eventType":"","data":{"messageProfile":{"phoneNumber":"+1415","otpCode":"1234"}}}`), status: 400, code: bridge.ReasonMalformed},
-		"flat malformed example":               {headers: auth, body: bridgetest.Fixture(t, "malformed_flat.json"), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
-		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
-		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
-		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
-		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
-		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
-		"template with only a year":            {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is ready"}`), status: 400, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
-		"template with a phone number only":    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Call +1 415 555 0123"}`), status: 400, code: bridge.ReasonMissingField},
-		"phone too short":                      {headers: auth, body: withProfile(`{"phoneNumber":"+1 399 999","otpCode":"1234"}`), status: 400, code: bridge.ReasonInvalidPhone, message: "data.messageProfile.phoneNumber is not a phone number"},
-		"phone with letters":                   {headers: auth, body: withProfile(`{"phoneNumber":"1-800-FLOWERS","otpCode":"1234"}`), status: 400, code: bridge.ReasonInvalidPhone},
-		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 400, code: bridge.ReasonMissingField},
-		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 400, code: bridge.ReasonMissingField},
-		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 400, code: bridge.ReasonInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
-		"otpCode too short":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"123"}`), status: 400, code: bridge.ReasonInvalidOTP},
-		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 400, code: bridge.ReasonInvalidOTP},
-		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 400, code: bridge.ReasonInvalidOTP},
+		"flat malformed example":               {headers: auth, body: bridgetest.Fixture(t, "malformed_flat.json"), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"data null":                            {headers: auth, body: []byte(`{"data":null}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"no messageProfile":                    {headers: auth, body: []byte(`{"data":{"userProfile":{"login":"a"}}}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile is required"},
+		"no phoneNumber":                       {headers: auth, body: withProfile(`{"otpCode":"1234"}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"blank phoneNumber":                    {headers: auth, body: withProfile(`{"phoneNumber":"  ","otpCode":"1234"}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile.phoneNumber is required"},
+		"no otpCode nor template":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123"}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with only a year":            {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Acme 2026: your code is ready"}`), status: 200, code: bridge.ReasonMissingField, message: "data.messageProfile.otpCode is required"},
+		"template with a phone number only":    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Call +1 415 555 0123"}`), status: 200, code: bridge.ReasonMissingField},
+		"phone too short":                      {headers: auth, body: withProfile(`{"phoneNumber":"+1 399 999","otpCode":"1234"}`), status: 200, code: bridge.ReasonInvalidPhone, message: "data.messageProfile.phoneNumber is not a phone number"},
+		"phone with letters":                   {headers: auth, body: withProfile(`{"phoneNumber":"1-800-FLOWERS","otpCode":"1234"}`), status: 200, code: bridge.ReasonInvalidPhone},
+		"template with two codes":              {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 1234 or 5678"}`), status: 200, code: bridge.ReasonMissingField},
+		"template year-like next to short run": {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","msgTemplate":"Code 2024 valid 10 min"}`), status: 200, code: bridge.ReasonMissingField},
+		"otpCode letters":                      {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12ab56"}`), status: 200, code: bridge.ReasonInvalidOTP, message: "data.messageProfile.otpCode must be 4 to 10 digits"},
+		"otpCode too short":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"123"}`), status: 200, code: bridge.ReasonInvalidOTP},
+		"otpCode too long":                     {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"12345678901"}`), status: 200, code: bridge.ReasonInvalidOTP},
+		"otpCode non-ASCII digits":             {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"١٢٣٤٥٦"}`), status: 200, code: bridge.ReasonInvalidOTP},
 		"body too large":                       {headers: auth, body: bytes.Repeat([]byte(" "), maxBody+1), status: 413, code: bridge.ReasonBodyTooLarge},
 		"duplicate otpCode":                    {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","otpCode":"5678"}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
 		"case-folded otpCode":                  {headers: auth, body: withProfile(`{"phoneNumber":"+14155550123","otpCode":"1234","OTPCODE":"5678"}`), status: 400, code: bridge.ReasonMalformed, message: msgDuplicate},
@@ -376,6 +378,7 @@ type oktaAnswer struct {
 			Domain       string `json:"domain"`
 		} `json:"errorCauses"`
 	} `json:"error"`
+	DebugContext map[string]string `json:"debugContext"`
 }
 
 func TestRespond(t *testing.T) {
@@ -404,6 +407,10 @@ func TestRespond(t *testing.T) {
 		"pending": {
 			out:    &bridge.Outcome{Kind: bridge.OutcomePending, TransactionID: "sp_1", Duration: 2500 * time.Millisecond},
 			status: 200, okStatus: "PENDING", txMeta: "duration=2500ms",
+		},
+		"withheld (voice, fail closed)": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeWithheld, Reason: bridge.ReasonUnsupportedChannel, Duration: 3 * time.Millisecond},
+			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=withheld duration=3ms",
 		},
 		"failed invalid phone": {
 			out:    &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInvalidPhone},
@@ -476,6 +483,17 @@ func TestRespond(t *testing.T) {
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&a); err != nil {
 				t.Fatalf("body is not an Okta answer: %v\n%s", err, resp.Body)
+			}
+			// Every answer tells Okta's System Log what SMS+ did.
+			kind := bridge.OutcomeFailed
+			if tc.out != nil {
+				kind = tc.out.Kind
+			}
+			if dc := a.DebugContext; dc["smsplusOutcome"] == "" ||
+				tc.okStatus != "" && dc["smsplusOutcome"] != kind.String() ||
+				tc.out != nil && tc.out.TransactionID != "" && dc["smsplusTransactionId"] != tc.out.TransactionID ||
+				tc.reason != "" && dc["smsplusReason"] != strings.ToLower(tc.reason) {
+				t.Errorf("debugContext = %v", dc)
 			}
 			if tc.okStatus != "" {
 				if a.Error != nil || len(a.Commands) != 1 || len(a.Commands[0].Value) != 1 {
@@ -638,7 +656,8 @@ func FuzzParse(f *testing.F) {
 		}
 		switch {
 		case res.OTP != nil:
-			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) || res.OTP.Channel == bridge.ChannelUnspecified {
+			voiceNoCode := res.OTP.OTP == "" && res.OTP.Channel == bridge.ChannelVoice
+			if !otp.Valid(res.OTP.OTP) && !voiceNoCode || !phone.IsE164(res.OTP.Phone) || res.OTP.Channel == bridge.ChannelUnspecified {
 				t.Fatalf("bad event: %+v", res.OTP)
 			}
 			resp, err := o.Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"})
@@ -647,15 +666,32 @@ func FuzzParse(f *testing.F) {
 			}
 		case res.Rejection != nil:
 			r := res.Rejection
-			if !r.Reason.Known() || r.Response.Status < 400 || r.Response.Status > 599 || !json.Valid(r.Response.Body) {
+			if !r.Reason.Known() || r.Response.Status != 200 && (r.Response.Status < 400 || r.Response.Status > 599) ||
+				!json.Valid(r.Response.Body) || oktaSuccess(r.Response) {
 				t.Fatalf("bad rejection: %s %d %s", r.Reason, r.Response.Status, r.Response.Body)
 			}
 		}
 	})
 }
 
+// oktaSuccess reads an answer as Okta does: HTTP 200 and commands[0].value[0]
+// with status SUCCESSFUL or PENDING; anything else (an error object, FAILED, a
+// non-200) makes Okta fail over.
+func oktaSuccess(r *bridge.Response) bool {
+	if r.Status != http.StatusOK {
+		return false
+	}
+	var a oktaAnswer
+	if json.Unmarshal(r.Body, &a) != nil || a.Error != nil || len(a.Commands) != 1 || len(a.Commands[0].Value) != 1 ||
+		a.Commands[0].Type != "com.okta.telephony.action" {
+		return false
+	}
+	st := a.Commands[0].Value[0].Status
+	return st == "SUCCESSFUL" || st == "PENDING"
+}
+
 func conformance(t *testing.T) bridgetest.Suite {
-	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}}
+	s := bridgetest.Suite{Settings: map[string]string{settingSecret: testSecret, settingHeader: "X-Okta-Secret"}, Success: oktaSuccess}
 	for _, name := range []string{"sms.json", "voice.json", "preview.json", "template_only.json"} {
 		s.Requests = append(s.Requests, post(bridgetest.Fixture(t, name), "X-Okta-Secret", "Bearer "+testSecret))
 	}
