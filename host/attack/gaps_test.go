@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -147,21 +148,51 @@ func TestAttackDuplicateKeysOnHooks(t *testing.T) {
 // leaked or default credential it delivers codes, and content-type confusion
 // makes WAF rules that inspect JSON miss it.
 //
-// Path: POST /hooks/{okta,auth0,fusionauth} with Content-Type: text/plain.
+// Path: POST /hooks/{okta,auth0,fusionauth} with Content-Type: text/plain, or
+// (auth0) a text/plain body that is not JSON, another text type, or no
+// credentials.
 //
-// Defence proved: hooks whose vendor sends JSON require a JSON content type: 415,
-// nothing texted.
+// Defence proved: Okta and FusionAuth require a JSON content type: 415, nothing
+// texted. Auth0's own sample Action posts its JSON as text/plain;charset=UTF-8
+// (issue 14), so the Auth0 bridge reads a text/plain body, only after the
+// bearer secret (which a browser's simple request cannot carry) and only when
+// it is one strict JSON object: a form-shaped body is 400, text/html 415, no
+// credentials 401; nothing texted.
 func TestAttackHookContentTypeIgnored(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
 	s := e2e.Shipped(t).Start(t, "ENABLED_BRIDGES=okta,auth0,fusionauth")
-	for i, bridge := range []string{"okta", "auth0", "fusionauth"} {
+	for i, bridge := range []string{"okta", "fusionauth"} {
 		phone := fmt.Sprintf("+120155501%02d", 85+i)
 		h := e2e.AuthHeaders(bridge)
 		h["Content-Type"] = "text/plain"
 		a := s.PostHook(t, bridge, h, e2e.Sample(t, bridge, phone, e2e.RandomOTP(6)))
 		if a.Status != http.StatusUnsupportedMediaType || len(s.SMSTo(phone)) > 0 {
 			t.Errorf("%s hook sent as text/plain: %s, %d text(s) sent; want 415 and none", bridge, brief(bridge, a), len(s.SMSTo(phone)))
+		}
+	}
+	const phone = "+12015550187"
+	code := e2e.RandomOTP(6)
+	form := []byte("recipient=" + url.QueryEscape(phone) + "&code=" + code + "&message=Your+code+is+" + code)
+	for name, tc := range map[string]struct {
+		ctype  string
+		auth   bool
+		body   []byte
+		status int
+	}{
+		"text/plain, a form body":       {"text/plain", true, form, http.StatusBadRequest},
+		"text/plain, no credentials":    {"text/plain;charset=UTF-8", false, e2e.Sample(t, "auth0", phone, code), http.StatusUnauthorized},
+		"text/html, JSON body":          {"text/html", true, e2e.Sample(t, "auth0", phone, code), http.StatusUnsupportedMediaType},
+		"text/plain in another charset": {"text/plain; charset=ISO-8859-1", true, e2e.Sample(t, "auth0", phone, code), http.StatusUnsupportedMediaType},
+	} {
+		h := map[string]string{"Content-Type": tc.ctype}
+		if tc.auth {
+			h = e2e.AuthHeaders("auth0")
+			h["Content-Type"] = tc.ctype
+		}
+		a := s.PostHook(t, "auth0", h, tc.body)
+		if a.Status != tc.status || len(s.SMSTo(phone)) > 0 {
+			t.Errorf("auth0 hook, %s: %s, %d text(s) sent; want %d and none", name, brief("auth0", a), len(s.SMSTo(phone)), tc.status)
 		}
 	}
 }

@@ -27,6 +27,15 @@ const (
 	settingBase64    = "AUTH0_SECRET_BASE64"
 	settingAudience  = "AUTH0_GATEWAY_AUDIENCE"
 	settingJWTMaxAge = "AUTH0_JWT_MAX_AGE_SECONDS"
+	settingPrevious  = settingAlias + auth.PreviousSuffix // AUTH0_SHARED_SECRET_PREVIOUS
+	settingLength    = "AUTH0_OTP_LENGTH"
+	settingNotices   = "AUTH0_NOTICES"
+)
+
+// AUTH0_NOTICES values: what to do with a message that carries no code.
+const (
+	noticesRefuse  = "refuse"
+	noticesDeliver = "deliver"
 )
 
 const (
@@ -45,15 +54,19 @@ const (
 	msgTooLarge      = "the request body is too large"
 	msgNotUTF8       = "the request body is not valid UTF-8"
 	msgNotObject     = "the request body must be a JSON object"
-	msgMediaType     = "the content type must be application/json (send the header Content-Type: application/json)"
+	msgMediaType     = "the content type must be application/json, or text/plain with a JSON body (send the header Content-Type: application/json)"
 	msgDuplicate     = "the request body names a field twice, or twice in different letter case"
 	msgBadJSON       = "the request body is not a valid Auth0 phone message payload"
 	msgNoRecipient   = "recipient is required"
 	msgBadPhone      = "recipient is not a phone number"
 	msgBadDelivery   = "delivery_method must be text or voice"
-	msgNotOTP        = "message_type is not an OTP message (otp_verify, otp_enroll): SMS+ delivers one-time codes only"
+	msgNotOTP        = "message_type is a notice without a code (blocked_account, password_breach): SMS+ delivers it only with AUTH0_NOTICES=deliver"
+	msgNoCodeType    = "message_type carries no code here: SMS+ delivers one-time codes only, and this message must not be texted in clear"
+	msgTwoRecipients = "recipient and to are both set, to different values"
+	msgTwoTexts      = "the message text is given under two names with different values"
 	msgNoCodeNoDigit = "the message carries no one-time code: SMS+ delivers one-time codes only"
 	msgNoCode        = "code is required when the message does not hold exactly one code"
+	msgNoText        = "the message text is required"
 	msgBadCode       = "code must be 4 to 10 digits"
 )
 
@@ -72,11 +85,13 @@ type auth0 struct {
 }
 
 type config struct {
-	secret   string
-	jwtKey   []byte
+	secret   auth.Rotation
+	jwtKeys  [][]byte // one per accepted secret
 	audience string
 	maxAge   time.Duration // of a legacy gateway JWT
 	region   string
+	length   int  // AUTH0_OTP_LENGTH; 0 = unknown
+	notices  bool // AUTH0_NOTICES=deliver
 }
 
 func newAuth0() *auth0 { return &auth0{now: time.Now} }
@@ -92,6 +107,14 @@ func (a *auth0) Info(context.Context) (bridge.Info, error) {
 				`"Authorization: Bearer <secret>" (the Action secret SMSPLUS_SECRET), and the legacy SMS gateway's ` +
 				"gateway_authentication.secret that signs its JWT."},
 			{Name: settingAlias, Secret: true, Description: "Another name for " + settingSecret + "; set only one."},
+			auth.PreviousSetting(settingAlias),
+			{Name: settingLength, Description: "The length of Auth0's codes, 4 to 10 (the legacy SMS gateway's " +
+				"options.totp.length, the dashboard's OTP Length): used only when a call carries no code field and the code " +
+				"is read from the text; a year-like code of that length is then accepted. Default: unset."},
+			{Name: settingNotices, Description: "What to do with Auth0 messages that carry no code (blocked_account, and " +
+				"password_breach without a code): " + noticesRefuse + " (default: answered 422 not_an_otp, so the Action " +
+				"drops it and Auth0 logs a failed delivery) or " + noticesDeliver + " (texted as is, without a link, from " +
+				"Auth0's sender when given). change_password carries a reset code and is always protected like a one-time code."},
 			{Name: settingBase64, Description: "true when the legacy SMS gateway's secret is base64 encoded " +
 				"(gateway_authentication.secret_base64_encoded). Default: false."},
 			{Name: settingAudience, Description: "The legacy SMS gateway's gateway_authentication.audience. " +
@@ -106,19 +129,46 @@ func (a *auth0) Info(context.Context) (bridge.Info, error) {
 
 // Configure validates the settings and reports every problem at once. A failed
 // Configure leaves the bridge refusing every call.
-func (a *auth0) Configure(_ context.Context, settings map[string]string) error {
-	secret, problems := auth.Secret(settings, minSecretLen,
-		"the secret your Auth0 Action sends (event.secrets.SMSPLUS_SECRET) or the SMS gateway's secret", settingSecret, settingAlias)
-	key := []byte(secret)
+func (a *auth0) Configure(ctx context.Context, settings map[string]string) error {
+	secret, problems := auth.RotatingSecret(settings, minSecretLen,
+		"the secret your Auth0 Action sends (event.secrets.SMSPLUS_SECRET) or the SMS gateway's secret",
+		settingPrevious, settingSecret, settingAlias)
+	var keys [][]byte
 	switch v := strings.ToLower(strings.TrimSpace(settings[settingBase64])); v {
 	case "", "false", "0", "no":
+		for _, s := range secret.Values() {
+			keys = append(keys, []byte(s))
+		}
 	case "true", "1", "yes":
-		var err error
-		if key, err = decodeBase64(secret); err != nil && secret != "" {
-			problems = append(problems, settingSecret+" is not valid base64, but "+settingBase64+" is true")
+		for i, s := range secret.Values() {
+			key, err := decodeBase64(s)
+			if err != nil && s != "" {
+				name := settingSecret
+				if i == 1 {
+					name = settingPrevious
+				}
+				problems = append(problems, name+" is not valid base64, but "+settingBase64+" is true")
+			}
+			keys = append(keys, key)
 		}
 	default:
 		problems = append(problems, settingBase64+" must be true or false")
+	}
+	length, p := otp.Length(settings, settingLength, "the connection's options.totp.length, the dashboard's OTP Length")
+	if p != "" {
+		problems = append(problems, p)
+	}
+	notices := false
+	switch v := strings.ToLower(strings.TrimSpace(settings[settingNotices])); v {
+	case "", noticesRefuse:
+	case noticesDeliver:
+		notices = true
+		if !bridge.HostHasFeature(ctx, bridge.FeatureNotices) {
+			problems = append(problems, settingNotices+"="+noticesDeliver+" needs an SMS+ host that delivers notices "+
+				"(feature "+bridge.FeatureNotices+"); this one does not: unset it, or upgrade SMS+")
+		}
+	default:
+		problems = append(problems, settingNotices+" must be "+noticesRefuse+" or "+noticesDeliver)
 	}
 	maxAge := defaultJWTMaxAge
 	if v := strings.TrimSpace(settings[settingJWTMaxAge]); v != "" {
@@ -139,24 +189,48 @@ func (a *auth0) Configure(_ context.Context, settings map[string]string) error {
 		a.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	a.cfg.Store(&config{secret: secret, jwtKey: key, audience: strings.TrimSpace(settings[settingAudience]),
-		maxAge: maxAge, region: region})
+	a.cfg.Store(&config{secret: secret, jwtKeys: keys, audience: strings.TrimSpace(settings[settingAudience]),
+		maxAge: maxAge, region: region, length: length, notices: notices})
 	return nil
 }
 
 // hookBody holds every shape SMS+ accepts from Auth0. All values are strings;
-// fields not declared here are ignored.
+// fields not declared here (action, req) are ignored.
+//
+//   - SMS+'s Action (docs/auth0.md): recipient, message, code, message_type
+//     (otp_verify, otp_enroll, blocked_account, change_password,
+//     password_breach), delivery_method (text, voice), locale, from,
+//     correlation_id.
+//   - Auth0's sample custom-phone-provider Action: recipient, text, code,
+//     from, language, action, and message_type holding the delivery method
+//     (text or voice); posted as text/plain.
+//   - Auth0's Passwordless sample Action: to, from, body.
+//   - send-phone-message (legacy MFA) forwarded: recipient, text, code,
+//     message_type sms or voice.
+//   - The legacy Passwordless SMS gateway: recipient, body, sender.
 type hookBody struct {
 	Recipient      string `json:"recipient"`
-	Message        string `json:"message"` // custom-phone-provider: notification.as_text
-	Text           string `json:"text"`    // send-phone-message: message_options.text
-	Body           string `json:"body"`    // legacy Passwordless SMS gateway
+	To             string `json:"to"`
+	Message        string `json:"message"` // SMS+'s Action: notification.as_text
+	AsText         string `json:"as_text"`
+	Text           string `json:"text"` // Auth0's sample Action; send-phone-message
+	Body           string `json:"body"` // legacy gateway; Auth0's Passwordless sample
 	Code           string `json:"code"`
-	MessageType    string `json:"message_type"`    // otp_verify, otp_enroll, ...; or sms / voice (send-phone-message)
+	MessageType    string `json:"message_type"`    // a notification type, or the channel (sms, text, voice)
 	DeliveryMethod string `json:"delivery_method"` // text or voice
 	Locale         string `json:"locale"`
+	Language       string `json:"language"` // Auth0's sample Action
+	From           string `json:"from"`
+	Sender         string `json:"sender"` // legacy gateway
 	CorrelationID  string `json:"correlation_id"`
 }
+
+// Auth0's notification types (event.notification.message_type).
+const (
+	typeBlockedAccount = "blocked_account"
+	typeChangePassword = "change_password"
+	typePasswordBreach = "password_breach"
+)
 
 func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResult, error) {
 	if req == nil {
@@ -175,11 +249,12 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 	if len(req.Body) > maxBody {
 		return answer.Reject(http.StatusRequestEntityTooLarge, bridge.ReasonBodyTooLarge, msgTooLarge), nil
 	}
-	// Both callers send JSON labelled application/json: the setup guide's Action
-	// sets the header, and the legacy gateway posts JSON. Auth0's own sample
-	// Action sets none (fetch then labels the string text/plain); the answer
-	// names the header to add.
-	if payload.RequireJSON(req) != nil {
+	// SMS+'s Action labels its JSON application/json. Auth0's own sample Action
+	// sets no Content-Type, so Node's fetch labels its JSON string
+	// text/plain;charset=UTF-8: that label (or none) is accepted too, for a body
+	// that is one strict JSON object, from a caller that already proved the
+	// secret (docs/security.md).
+	if payload.RequireJSONOrText(req) != nil {
 		return answer.Reject(http.StatusUnsupportedMediaType, bridge.ReasonMediaType, msgMediaType), nil
 	}
 	var h hookBody
@@ -195,17 +270,15 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 	}
 
 	channel := bridge.ChannelSMS
-	mt := strings.ToLower(strings.TrimSpace(h.MessageType))
-	switch {
-	case mt == "sms" || mt == "voice":
-		// send-phone-message (legacy MFA) forwarded: message_type is the channel.
-		if mt == "voice" {
-			channel = bridge.ChannelVoice
-		}
-	case mt == "" || strings.HasPrefix(mt, "otp_"):
+	kind := ""
+	switch mt := strings.ToLower(strings.TrimSpace(h.MessageType)); mt {
+	case "sms", "text":
+		// send-phone-message forwarded (sms), or Auth0's sample Action, which
+		// puts notification.delivery_method here (text).
+	case "voice":
+		channel = bridge.ChannelVoice
 	default:
-		// blocked_account, change_password, password_breach: no code to protect.
-		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotOTP), nil
+		kind = mt // "", otp_verify, otp_enroll, or a notice
 	}
 	switch strings.ToLower(strings.TrimSpace(h.DeliveryMethod)) {
 	case "", "text", "sms":
@@ -215,31 +288,71 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgBadDelivery), nil
 	}
 
-	// The custom phone provider sends message, send-phone-message text, the
-	// legacy Passwordless SMS gateway body.
-	text := firstNonEmpty(h.Message, h.Text, h.Body)
-	if strings.TrimSpace(h.Recipient) == "" {
+	recipient, ok := same(h.Recipient, h.To)
+	if !ok {
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgTwoRecipients), nil
+	}
+	// The custom phone provider's text comes as message (SMS+'s Action), text
+	// (Auth0's sample; send-phone-message), as_text, or body (the legacy
+	// gateway; Auth0's Passwordless sample). as_voice spells digits apart and
+	// is never read.
+	text, ok := same(h.Message, h.AsText, h.Text, h.Body)
+	if !ok {
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMalformed, msgTwoTexts), nil
+	}
+	if strings.TrimSpace(recipient) == "" {
 		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoRecipient), nil
 	}
 	// Auth0's docs show "+1 399 999 0144"; phone numbers may hold spaces.
-	e164, err := phone.Normalize(h.Recipient, cfg.region)
+	e164, err := phone.Normalize(recipient, cfg.region)
 	if err != nil {
 		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidPhone, msgBadPhone), nil
 	}
+	locale := strings.TrimSpace(firstNonEmpty(h.Locale, h.Language))
 
-	// The code field is the source of truth; the text only a fallback (the legacy
-	// gateway sends nothing else). as_voice spells digits apart and is never read.
+	// The code field is the source of truth, whatever the message type: a
+	// notification that carries one (change_password's reset code, a
+	// password_breach template holding {{code}}) is protected like an OTP.
 	code := strings.TrimSpace(h.Code)
 	if code == "" {
-		var ok bool
-		if code, ok = otp.FromText(text); !ok {
-			if !otp.HasDigits(text) {
-				return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNoCodeNoDigit), nil
+		switch kind {
+		case typeBlockedAccount, typePasswordBreach:
+			// blocked_account has no code; password_breach has one only if the
+			// admin's template holds it.
+			if c, ok := otp.FromTextLength(text, cfg.length); ok && kind == typePasswordBreach {
+				code = c
+				break
 			}
-			return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
+			return a.notice(cfg, kind, e164, text, firstNonEmpty(h.From, h.Sender), locale, h.CorrelationID)
+		case typeChangePassword:
+			// A password reset code comes in the code field (SMS+'s Action
+			// forwards it); without one the message is neither guessed from
+			// its text (it may hold a link's digits) nor texted in clear.
+			return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNoCodeType), nil
+		case "":
+		default:
+			if !strings.HasPrefix(kind, "otp_") {
+				// A notification type SMS+ does not know, without a code field:
+				// never guessed from its text.
+				return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNoCodeType), nil
+			}
 		}
 	}
-	if !otp.Valid(code) {
+	if code == "" {
+		var ok bool
+		if code, ok = otp.FromTextLength(text, cfg.length); !ok {
+			switch {
+			case channel == bridge.ChannelVoice:
+				// The host's voice policy answers it (bridge.FeatureVoiceWithoutCode).
+				code = ""
+			case !otp.HasDigits(text):
+				return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNoCodeNoDigit), nil
+			default:
+				return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
+			}
+		}
+	}
+	if code != "" && !otp.Valid(code) {
 		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, msgBadCode), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
@@ -247,22 +360,61 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 		OTP:           code,
 		Message:       text,
 		Channel:       channel,
-		Locale:        strings.TrimSpace(h.Locale),
+		Locale:        locale,
 		TransactionID: strings.TrimSpace(h.CorrelationID),
 	}}, nil
 }
 
+// notice answers a message without a code: texted as is when the operator
+// enabled it (AUTH0_NOTICES=deliver), refused explicitly otherwise (422
+// not_an_otp: SMS+'s Action drops it and Auth0 logs the failed delivery).
+func (a *auth0) notice(cfg *config, kind, phone, text, sender, locale, txn string) (*bridge.ParseResult, error) {
+	if !cfg.notices {
+		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotOTP), nil
+	}
+	if strings.TrimSpace(text) == "" {
+		return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoText), nil
+	}
+	return &bridge.ParseResult{Notice: &bridge.Notice{
+		Phone: phone, Message: text, Sender: strings.TrimSpace(sender), Locale: locale, Kind: kind,
+		TransactionID: strings.TrimSpace(txn),
+	}}, nil
+}
+
+// same returns the one value the non-empty vals agree on; ok is false when two
+// of them differ (an ambiguous body).
+func same(vals ...string) (string, bool) {
+	var v string
+	for _, x := range vals {
+		if strings.TrimSpace(x) == "" {
+			continue
+		}
+		if v != "" && x != v {
+			return "", false
+		}
+		v = x
+	}
+	return v, true
+}
+
 // authentic accepts the shared secret as a bearer token (the Action) or a JWT
-// signed with it (the legacy SMS gateway's gateway_authentication).
+// signed with it (the legacy SMS gateway's gateway_authentication); during a
+// rotation, the previous secret too.
 func (a *auth0) authentic(cfg *config, header string) bool {
-	if auth.Bearer(header, cfg.secret) {
+	if cfg.secret.Bearer(header) {
 		return true
 	}
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.Count(token, ".") != 2 {
 		return false
 	}
-	return verifyJWT(strings.TrimSpace(token), cfg.jwtKey, cfg.audience, a.now(), cfg.maxAge)
+	ok = false
+	for _, key := range cfg.jwtKeys {
+		if verifyJWT(strings.TrimSpace(token), key, cfg.audience, a.now(), cfg.maxAge) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -300,7 +452,7 @@ func (a *auth0) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.
 	}
 	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/auth0", Body: body, Headers: []bridge.Header{
 		{Name: "Content-Type", Values: []string{"application/json"}},
-		{Name: "Authorization", Values: []string{"Bearer " + cfg.secret}},
+		{Name: "Authorization", Values: []string{"Bearer " + cfg.secret.Current()}},
 	}}, nil
 }
 

@@ -214,7 +214,7 @@ func TestParseOTP(t *testing.T) {
 			body: []byte(`{"recipient":"+14155550142","code":"1234"}`), want: &bridge.OTPEvent{
 				Phone: "+14155550142", OTP: "1234", Channel: bridge.ChannelSMS}},
 		"null and unknown fields": {authz: bearer,
-			body: []byte(`{"recipient":"+14155550142","code":"1234","locale":null,"from":7,"user":{"id":1}}`), want: &bridge.OTPEvent{
+			body: []byte(`{"recipient":"+14155550142","code":"1234","locale":null,"priority":7,"user":{"id":1}}`), want: &bridge.OTPEvent{
 				Phone: "+14155550142", OTP: "1234", Channel: bridge.ChannelSMS}},
 	}
 	for name, tc := range tests {
@@ -264,8 +264,11 @@ func TestParseRejected(t *testing.T) {
 		"jwt, EXP in upper case":  {authz: gw(map[string]any{"EXP": exp(time.Minute)}), body: sms, status: 401, code: bridge.ReasonUnauthorized},
 		"jwt, exp given twice":    {authz: "Bearer " + rawJWT(`{"alg":"HS256"}`, `{"exp":1,"exp":`+strconv.FormatInt(exp(time.Minute), 10)+`}`, key), body: sms, status: 401, code: bridge.ReasonUnauthorized},
 		"jwt, alg given twice":    {authz: "Bearer " + rawJWT(`{"alg":"none","alg":"HS256"}`, `{"exp":`+strconv.FormatInt(exp(time.Minute), 10)+`}`, key), body: sms, status: 401, code: bridge.ReasonUnauthorized},
-		"text/plain":              {authz: bearer, ctype: "text/plain;charset=UTF-8", body: sms, status: 415, code: bridge.ReasonMediaType},
-		"no content type":         {authz: bearer, ctype: "-", body: sms, status: 415, code: bridge.ReasonMediaType},
+		// text/plain and no Content-Type are accepted for a strict JSON object
+		// since issue 14 (Auth0's sample Action sends them): TestAuth0SampleAction.
+		"text/plain, not JSON":    {authz: bearer, ctype: "text/plain;charset=UTF-8", body: []byte("recipient=%2B14155550142&code=1234"), status: 400, code: bridge.ReasonMalformed},
+		"text/plain in latin-1":   {authz: bearer, ctype: "text/plain;charset=ISO-8859-1", body: sms, status: 415, code: bridge.ReasonMediaType},
+		"text/html":               {authz: bearer, ctype: "text/html", body: sms, status: 415, code: bridge.ReasonMediaType},
 		"form content type":       {authz: bearer, ctype: "application/x-www-form-urlencoded", body: sms, status: 415, code: bridge.ReasonMediaType},
 		"auth before media type":  {authz: "Bearer nope", ctype: "text/plain", body: sms, status: 401, code: bridge.ReasonUnauthorized},
 		"duplicate key":           {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"1234","code":"5678"}`), status: 400, code: bridge.ReasonMalformed},
@@ -303,7 +306,6 @@ func TestParseRejected(t *testing.T) {
 		"no code, text no digits": {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"We blocked your account."}`), status: 422, code: bridge.ReasonNotOTP},
 		"no code, two numbers":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Code 1234 or 5678"}`), status: 400, code: bridge.ReasonMissingField},
 		"no code, only a year":    {authz: bearer, body: []byte(`{"recipient":"+14155550142","message":"Welcome to Acme 2026"}`), status: 400, code: bridge.ReasonMissingField},
-		"voice text only":         {authz: bearer, body: []byte(`{"recipient":"+14155550142","as_voice":"Your code is 2, 7, 1, 8","delivery_method":"voice"}`), status: 422, code: bridge.ReasonNotOTP},
 		"code too short":          {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"123"}`), status: 422, code: bridge.ReasonInvalidOTP},
 		"code too long":           {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"12345678901"}`), status: 422, code: bridge.ReasonInvalidOTP},
 		"code with letters":       {authz: bearer, body: []byte(`{"recipient":"+14155550142","code":"12ab"}`), status: 422, code: bridge.ReasonInvalidOTP},
@@ -419,7 +421,8 @@ func FuzzParse(f *testing.F) {
 		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered}
 		switch {
 		case res.OTP != nil:
-			if !otp.Valid(res.OTP.OTP) || !phone.IsE164(res.OTP.Phone) {
+			voiceNoCode := res.OTP.OTP == "" && res.OTP.Channel == bridge.ChannelVoice
+			if !otp.Valid(res.OTP.OTP) && !voiceNoCode || !phone.IsE164(res.OTP.Phone) {
 				t.Fatalf("bad event %+v", res.OTP)
 			}
 		case res.Rejection != nil:

@@ -526,7 +526,7 @@ func (k *kit) badAuth(ctx context.Context, t *testing.T) {
 				other[st.Name] = alter(v)
 			}
 		}
-		if err := k.b.Configure(ctx, other); err != nil {
+		if err := k.b.Configure(k.configureCtx(ctx), other); err != nil {
 			t.Fatalf("Configure with other secrets of the same shape: %v", err)
 		}
 		defer k.mustConfigure(ctx, t)

@@ -185,6 +185,46 @@ func RequireJSON(req *bridge.Request) error {
 	return nil
 }
 
+// RequireJSONOrText is RequireJSON for a vendor whose documented client posts
+// a JSON string without labelling it: Auth0's sample custom-phone-provider
+// Action calls fetch with a string body and no Content-Type, which Node labels
+// "text/plain;charset=UTF-8". It accepts at most one Content-Type that is JSON
+// (IsJSONMediaType) or text/plain with at most a UTF-8 charset, or none. The
+// caller must then decode the body with JSON, which refuses anything but one
+// strict JSON object: a text/plain body is read as JSON only when it is JSON.
+// Use it only for such a vendor, after authenticating the request: a browser
+// can send text/plain cross-origin without a preflight (though not with an
+// Authorization header), and a proxy's JSON rules may skip it.
+func RequireJSONOrText(req *bridge.Request) error {
+	if req == nil {
+		return ErrMediaType
+	}
+	var types []string
+	for _, h := range req.Headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			types = append(types, h.Values...)
+		}
+	}
+	switch {
+	case len(types) == 0:
+		return nil
+	case len(types) > 1:
+		return ErrMediaType
+	case IsJSONMediaType(types[0]):
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(types[0])
+	if err != nil || mt != "text/plain" {
+		return ErrMediaType
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") && !strings.EqualFold(v, "utf8") {
+			return ErrMediaType
+		}
+	}
+	return nil
+}
+
 // IsJSONMediaType reports whether a Content-Type value is application/json,
 // with at most a UTF-8 charset among its parameters. Structured "+json" types
 // are not: no vendor sends them to these hooks, and each would be a new format

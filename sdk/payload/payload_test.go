@@ -237,3 +237,31 @@ func TestRequireJSON(t *testing.T) {
 		t.Errorf("RequireJSON(two Content-Types) = %v, want ErrMediaType", err)
 	}
 }
+
+func TestRequireJSONOrText(t *testing.T) {
+	for ct, ok := range map[string]bool{
+		"application/json":                  true,
+		"application/json; charset=utf-8":   true,
+		"text/plain;charset=UTF-8":          true, // Node fetch, a string body without headers (Auth0's sample Action)
+		"text/plain":                        true,
+		"text/plain; charset=iso-8859-1":    false,
+		"text/plain; format=flowed":         false,
+		"text/html":                         false,
+		"application/x-www-form-urlencoded": false,
+		"multipart/form-data; boundary=x":   false,
+		"application/cloudevents+json":      false,
+		"":                                  true, // no header at all (see req below)
+	} {
+		r := &bridge.Request{Method: "POST", Body: []byte("{}")}
+		if ct != "" {
+			r.Headers = []bridge.Header{{Name: "Content-Type", Values: []string{ct}}}
+		}
+		if got := RequireJSONOrText(r) == nil; got != ok {
+			t.Errorf("RequireJSONOrText(%q) = %v, want %v", ct, got, ok)
+		}
+	}
+	two := &bridge.Request{Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"text/plain", "application/json"}}}}
+	if RequireJSONOrText(two) == nil || RequireJSONOrText(nil) == nil {
+		t.Error("two content types, or no request, accepted")
+	}
+}
