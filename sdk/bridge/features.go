@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"slices"
+	"strings"
 )
 
 // Optional features of contract v1. Each side announces those it implements:
@@ -52,4 +53,18 @@ func HostFeatures(ctx context.Context) []string {
 func HostHasFeature(ctx context.Context, f string) bool {
 	f2, _ := ctx.Value(hostFeaturesKey{}).([]string)
 	return slices.Contains(f2, f)
+}
+
+// ConnectionTestText is the one text every bridge SMS+ ships takes for an
+// admin's connection test (answered as a success, never texted), wherever the
+// vendor lets an admin send a message of their own: the vendors' own test
+// buttons send texts that are undocumented and cannot be told from a real
+// message without a code, which must not be dropped silently.
+const ConnectionTestText = "SMS+ connection test"
+
+// IsConnectionTest reports whether text is ConnectionTestText, ignoring case
+// and the spaces around it.
+func IsConnectionTest(text string) bool {
+	t := strings.TrimSpace(text)
+	return len(t) == len(ConnectionTestText) && strings.EqualFold(t, ConnectionTestText)
 }

@@ -84,3 +84,12 @@ func TestNoticeAndWithheldCrossTheWire(t *testing.T) {
 		t.Error("a notice and a test ping in one result")
 	}
 }
+
+func TestIsConnectionTest(t *testing.T) {
+	for text, want := range map[string]bool{"SMS+ connection test": true, "  sms+ CONNECTION test\n": true,
+		"SMS+ connection test 123456": false, "This is a test message from PingOne.": false, "": false, "testing": false} {
+		if IsConnectionTest(text) != want {
+			t.Errorf("IsConnectionTest(%q) = %v", text, !want)
+		}
+	}
+}

@@ -110,8 +110,12 @@ func New(o Options) *Server {
 	}
 
 	e.POST("/hooks/:bridge", s.handleHook)
-	// Without this, a GET of a hook URL would fall through to the page route.
-	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+	// GET goes to the bridge too: PingOne's sender may use GET (its fields in the
+	// query string). Each bridge answers a method it does not read with its
+	// vendor's 405. Without these routes a hook URL would fall through to the
+	// page route.
+	e.GET("/hooks/:bridge", s.handleHook)
+	e.Match([]string{http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		"/hooks/:bridge", func(c echo.Context) error {
 			c.Response().Header().Set("Allow", http.MethodPost)
 			return errMethod

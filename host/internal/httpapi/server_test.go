@@ -202,9 +202,14 @@ func TestUnknownBridgeAndMethod(t *testing.T) {
 	if m := decode(t, rec); rec.Code != 404 || m["code"] != "unknown_bridge" {
 		t.Fatalf("unknown bridge: %d %v", rec.Code, m)
 	}
+	// GET reaches the bridge (PingOne may send GET); an unknown bridge is 404.
 	rec = do(s, http.MethodGet, "/hooks/nope", "", "")
+	if m := decode(t, rec); rec.Code != 404 || m["code"] != "unknown_bridge" {
+		t.Fatalf("GET of an unknown bridge's hook: %d %v", rec.Code, m)
+	}
+	rec = do(s, http.MethodPut, "/hooks/nope", "", "")
 	if m := decode(t, rec); rec.Code != 405 || m["error"] != "method_not_allowed" {
-		t.Fatalf("GET hook: %d %v", rec.Code, m)
+		t.Fatalf("PUT hook: %d %v", rec.Code, m)
 	}
 }
 
