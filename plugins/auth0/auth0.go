@@ -319,9 +319,15 @@ func (a *auth0) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseResu
 		case typeBlockedAccount, typePasswordBreach:
 			// blocked_account has no code; password_breach has one only if the
 			// admin's template holds it.
-			if c, ok := otp.FromTextLength(text, cfg.length); ok && kind == typePasswordBreach {
-				code = c
-				break
+			if kind == typePasswordBreach {
+				if c, ok := otp.FromTextLength(text, cfg.length); ok {
+					code = c
+					break
+				}
+				if otp.MayHoldCode(text) {
+					// It may hold a code SMS+ cannot pick out: never texted in clear.
+					return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
+				}
 			}
 			return a.notice(cfg, kind, e164, text, firstNonEmpty(h.From, h.Sender), locale, h.CorrelationID)
 		case typeChangePassword:

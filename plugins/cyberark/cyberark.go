@@ -21,9 +21,11 @@ import (
 // Setting names. CYBERARK_PASS is the seed's name (the Node SMS+ code reads it;
 // its README says CYBERARK_SHARED_SECRET, accepted here as the general form).
 const (
-	settingSecret = "CYBERARK_PASS"
-	settingAlias  = "CYBERARK_SHARED_SECRET"
-	settingUser   = "CYBERARK_USER"
+	settingSecret   = "CYBERARK_PASS"
+	settingAlias    = "CYBERARK_SHARED_SECRET"
+	settingPrevious = settingAlias + auth.PreviousSuffix // CYBERARK_SHARED_SECRET_PREVIOUS
+	settingUser     = "CYBERARK_USER"
+	settingLength   = "CYBERARK_OTP_LENGTH"
 )
 
 const (
@@ -64,7 +66,9 @@ type cyberArk struct {
 }
 
 type config struct {
-	user, pass, region string
+	user, region string
+	pass         auth.Rotation
+	length       int // CYBERARK_OTP_LENGTH; 0 = unknown
 }
 
 func newCyberArk() *cyberArk { return &cyberArk{} }
@@ -79,6 +83,10 @@ func (c *cyberArk) Info(context.Context) (bridge.Info, error) {
 			{Name: settingSecret, Required: true, Secret: true, Description: "The password of the SMS gateway's " +
 				"username:password authentication (sent as HTTP Basic)."},
 			{Name: settingAlias, Secret: true, Description: "Another name for " + settingSecret + "; set only one."},
+			auth.PreviousSetting(settingAlias),
+			{Name: settingLength, Description: "The length of CyberArk's SMS codes, 4 to 10 (read it off one real SMS): the " +
+				"code is read from the text, and a year-like code of that length is then accepted when it is the only " +
+				"candidate. Default: unset (4 to 10 digits, years refused)."},
 			{Name: settingUser, Description: "The user name of the SMS gateway's authentication. Default: " + defaultUser + "."},
 			phone.Setting,
 		},
@@ -86,8 +94,12 @@ func (c *cyberArk) Info(context.Context) (bridge.Info, error) {
 }
 
 func (c *cyberArk) Configure(_ context.Context, settings map[string]string) error {
-	pass, problems := auth.Secret(settings, minSecretLen, "the password of the CyberArk SMS gateway's authentication",
-		settingSecret, settingAlias)
+	pass, problems := auth.RotatingSecret(settings, minSecretLen, "the password of the CyberArk SMS gateway's authentication",
+		settingPrevious, settingSecret, settingAlias)
+	length, p := otp.Length(settings, settingLength, "one real CyberArk SMS")
+	if p != "" {
+		problems = append(problems, p)
+	}
 	user := strings.TrimSpace(settings[settingUser])
 	if user == "" {
 		user = defaultUser
@@ -102,7 +114,7 @@ func (c *cyberArk) Configure(_ context.Context, settings map[string]string) erro
 		c.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	c.cfg.Store(&config{user: user, pass: pass, region: region})
+	c.cfg.Store(&config{user: user, pass: pass, region: region, length: length})
 	return nil
 }
 
@@ -118,7 +130,7 @@ func (c *cyberArk) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseR
 		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgNotConfigured), nil
 	}
 	// Passwords may contain ':'; only the first one separates the user.
-	if !auth.Basic(strings.TrimSpace(req.Header("Authorization")), cfg.user, cfg.pass) {
+	if !cfg.pass.Basic(strings.TrimSpace(req.Header("Authorization")), cfg.user) {
 		return answer.Reject(http.StatusUnauthorized, bridge.ReasonUnauthorized, msgUnauthorized), nil
 	}
 	if len(req.Body) > maxBody {
@@ -143,7 +155,7 @@ func (c *cyberArk) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseR
 	}
 	// The Node SMS+ treated a message starting with "test" as the admin's check,
 	// and admins test that way; no CyberArk code message starts like that.
-	if isTestMessage(text) {
+	if isTestMessage(text) || bridge.IsConnectionTest(text) {
 		return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
 	}
 	if strings.TrimSpace(f["phoneNumber"]) == "" {
@@ -156,7 +168,7 @@ func (c *cyberArk) Parse(_ context.Context, req *bridge.Request) (*bridge.ParseR
 	// The text is CyberArk's only carrier of the code. A bare "123456" (the
 	// connection test the Node SMS+'s guide suggests) cannot be told from a real
 	// code and is delivered: the admin receives a real link.
-	code, ok := otp.FromText(text)
+	code, ok := otp.FromTextLength(text, cfg.length)
 	if !ok {
 		if !otp.HasDigits(text) {
 			return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotOTP), nil
@@ -201,7 +213,7 @@ func (c *cyberArk) Example(_ context.Context, want bridge.ExampleRequest) (*brid
 	}
 	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/cyberark", Body: body, Headers: []bridge.Header{
 		{Name: "Content-Type", Values: []string{"application/json"}},
-		{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass)}},
+		{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass.Current())}},
 	}}, nil
 }
 

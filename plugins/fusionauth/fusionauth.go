@@ -21,10 +21,20 @@ import (
 // Setting names. FUSIONAUTH_PASS is the seed's name; FUSIONAUTH_SHARED_SECRET
 // the general <ID>_SHARED_SECRET form.
 const (
-	settingSecret = "FUSIONAUTH_PASS"
-	settingAlias  = "FUSIONAUTH_SHARED_SECRET"
-	settingUser   = "FUSIONAUTH_USER"
-	settingHeader = "FUSIONAUTH_AUTH_HEADER"
+	settingSecret   = "FUSIONAUTH_PASS"
+	settingAlias    = "FUSIONAUTH_SHARED_SECRET"
+	settingPrevious = settingAlias + auth.PreviousSuffix // FUSIONAUTH_SHARED_SECRET_PREVIOUS
+	settingUser     = "FUSIONAUTH_USER"
+	settingHeader   = "FUSIONAUTH_AUTH_HEADER"
+	settingLength   = "FUSIONAUTH_OTP_LENGTH"
+	settingNonMFA   = "FUSIONAUTH_NON_MFA"
+)
+
+// FUSIONAUTH_NON_MFA values: what to do with a message that is not a
+// two-factor code (1.59+ phone identities share the messenger).
+const (
+	nonMFARefuse  = "refuse"
+	nonMFADeliver = "deliver"
 )
 
 const (
@@ -51,7 +61,9 @@ const (
 	msgBadType       = "type must be SMS or Voice"
 	msgNoText        = "code or textMessage is required"
 	msgNoCode        = "code is required when the message does not hold exactly one code (FusionAuth 1.67+ sends it)"
-	msgBadCode       = "code must be 4 to 10 digits"
+	msgBadCode       = "code must be 4 to 10 digits: set the tenant's Two-Factor one-time code generator (Advanced > External identifier generation) to digits"
+	msgNotMFA        = "the message carries no two-factor code (a phone verification code or a notice): SMS+ texts it only with " +
+		settingNonMFA + "=deliver, or give the tenant's phone configuration another messenger"
 )
 
 var (
@@ -65,7 +77,10 @@ type fusionAuth struct {
 }
 
 type config struct {
-	user, pass, header, region string
+	user, header, region string
+	pass                 auth.Rotation
+	length               int  // FUSIONAUTH_OTP_LENGTH; 0 = unknown
+	deliver              bool // FUSIONAUTH_NON_MFA=deliver
 }
 
 func newFusionAuth() *fusionAuth { return &fusionAuth{} }
@@ -80,6 +95,15 @@ func (f *fusionAuth) Info(context.Context) (bridge.Info, error) {
 			{Name: settingSecret, Required: true, Secret: true, Description: "The messenger's Basic auth password " +
 				"(httpAuthenticationPassword), or the value of its custom auth header."},
 			{Name: settingAlias, Secret: true, Description: "Another name for " + settingSecret + "; set only one."},
+			auth.PreviousSetting(settingAlias),
+			{Name: settingLength, Description: "The length of the tenant's Two-Factor one-time codes (Advanced > External " +
+				"identifier generation; default 6): used only when a message carries no code field (before 1.67) and the code " +
+				"is read from the text; a year-like code of that length is then accepted. Default: unset."},
+			{Name: settingNonMFA, Description: "What to do with messages that are not two-factor codes, which FusionAuth 1.59+ " +
+				"sends through the same messenger when it also serves the tenant's phone configuration (alphanumeric phone " +
+				"verification codes, new-device and password notices): " + nonMFARefuse + " (default: answered 422 not_an_otp) " +
+				"or " + nonMFADeliver + " (texted as is, without a link). The text \"" + bridge.ConnectionTestText +
+				"\" is always a connection test."},
 			{Name: settingUser, Description: "The messenger's Basic auth username. Default: " + defaultUser + "."},
 			{Name: settingHeader, Description: "The name of a custom header (messenger Headers) that carries " +
 				settingSecret + " instead of Basic auth, e.g. Authorization or X-API-Key. Unset: Basic only."},
@@ -88,9 +112,25 @@ func (f *fusionAuth) Info(context.Context) (bridge.Info, error) {
 	}, nil
 }
 
-func (f *fusionAuth) Configure(_ context.Context, settings map[string]string) error {
-	pass, problems := auth.Secret(settings, minSecretLen, "the Generic Messenger's password or custom header value",
-		settingSecret, settingAlias)
+func (f *fusionAuth) Configure(ctx context.Context, settings map[string]string) error {
+	pass, problems := auth.RotatingSecret(settings, minSecretLen, "the Generic Messenger's password or custom header value",
+		settingPrevious, settingSecret, settingAlias)
+	length, p := otp.Length(settings, settingLength, "the tenant's Two-Factor one-time code length")
+	if p != "" {
+		problems = append(problems, p)
+	}
+	deliver := false
+	switch v := strings.ToLower(strings.TrimSpace(settings[settingNonMFA])); v {
+	case "", nonMFARefuse:
+	case nonMFADeliver:
+		deliver = true
+		if !bridge.HostHasFeature(ctx, bridge.FeatureNotices) {
+			problems = append(problems, settingNonMFA+"="+nonMFADeliver+" needs an SMS+ host that delivers notices (feature "+
+				bridge.FeatureNotices+"); this one does not: unset it, or upgrade SMS+")
+		}
+	default:
+		problems = append(problems, settingNonMFA+" must be "+nonMFARefuse+" or "+nonMFADeliver)
+	}
 	user := strings.TrimSpace(settings[settingUser])
 	if user == "" {
 		user = defaultUser
@@ -109,7 +149,7 @@ func (f *fusionAuth) Configure(_ context.Context, settings map[string]string) er
 		f.cfg.Store(nil)
 		return &bridge.ConfigError{Problems: problems}
 	}
-	f.cfg.Store(&config{user: user, pass: pass, header: header, region: region})
+	f.cfg.Store(&config{user: user, pass: pass, header: header, region: region, length: length, deliver: deliver})
 	return nil
 }
 
@@ -177,22 +217,37 @@ func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.Pars
 
 	code := strings.TrimSpace(m.Code)
 	if code == "" {
+		if channel == bridge.ChannelSMS && bridge.IsConnectionTest(text) {
+			// The one text taken for the admin's connection test
+			// (docs/fusionauth.md); FusionAuth's own test button sends an
+			// undocumented text, and is broken since 1.62.
+			return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
+		}
 		// Before 1.67 the code travels only in the text. The voice text spells the
 		// digits apart, so it rarely yields one.
 		var ok bool
-		if code, ok = otp.FromText(text); !ok {
+		if code, ok = otp.FromTextLength(text, cfg.length); !ok {
 			switch {
+			case channel == bridge.ChannelVoice:
+				// The host's voice policy answers it (bridge.FeatureVoiceWithoutCode).
+				code = ""
 			case strings.TrimSpace(text) == "":
 				return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoText), nil
-			case channel == bridge.ChannelSMS && !otp.HasDigits(text):
-				// FusionAuth's messenger carries two-factor codes only; a text with
-				// no digit at all is the admin's "Test generic configuration".
-				return &bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil
+			case !otp.MayHoldCode(text):
+				// No run of digits that could be a code: a phone verification code
+				// (alphanumeric since 1.59) or a notice. Never taken for a test,
+				// never dropped: texted as is when the operator chose it,
+				// refused explicitly otherwise.
+				if cfg.deliver {
+					return &bridge.ParseResult{Notice: &bridge.Notice{Phone: e164, Message: text, Kind: "non_mfa"}}, nil
+				}
+				return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonNotOTP, msgNotMFA), nil
+			default:
+				return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 			}
-			return answer.Reject(http.StatusBadRequest, bridge.ReasonMissingField, msgNoCode), nil
 		}
 	}
-	if !otp.Valid(code) {
+	if code != "" && !otp.Valid(code) {
 		return answer.Reject(http.StatusUnprocessableEntity, bridge.ReasonInvalidOTP, msgBadCode), nil
 	}
 	return &bridge.ParseResult{OTP: &bridge.OTPEvent{
@@ -206,8 +261,8 @@ func (f *fusionAuth) Parse(_ context.Context, req *bridge.Request) (*bridge.Pars
 // authentic accepts HTTP Basic with the messenger's credentials, or the secret
 // in the configured custom header. Both checks run, in constant time.
 func (c *config) authentic(req *bridge.Request) bool {
-	basic := auth.Basic(strings.TrimSpace(req.Header("Authorization")), c.user, c.pass)
-	custom := c.header != "" && auth.HeaderSecret(strings.TrimSpace(req.Header(c.header)), c.pass)
+	basic := c.pass.Basic(strings.TrimSpace(req.Header("Authorization")), c.user)
+	custom := c.header != "" && c.pass.HeaderSecret(strings.TrimSpace(req.Header(c.header)))
 	return basic || custom
 }
 
@@ -229,9 +284,9 @@ func (f *fusionAuth) Example(_ context.Context, want bridge.ExampleRequest) (*br
 	if err != nil {
 		return nil, err
 	}
-	authz := bridge.Header{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass)}}
+	authz := bridge.Header{Name: "Authorization", Values: []string{auth.BasicHeader(cfg.user, cfg.pass.Current())}}
 	if cfg.header != "" {
-		authz = bridge.Header{Name: cfg.header, Values: []string{cfg.pass}}
+		authz = bridge.Header{Name: cfg.header, Values: []string{cfg.pass.Current()}}
 	}
 	return &bridge.Request{Method: http.MethodPost, Path: "/hooks/fusionauth", Body: body, Headers: []bridge.Header{
 		{Name: "Content-Type", Values: []string{"application/json"}}, authz,

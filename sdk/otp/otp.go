@@ -106,6 +106,20 @@ func FromTextLength(text string, n int) (string, bool) {
 	return found, true
 }
 
+// MayHoldCode reports whether text holds any run of 4 to 10 ASCII digits that
+// stands alone (by FromText's rules), year-like ones included: a text that
+// may carry a code, even one FromText cannot pick out. A bridge that texts
+// code-free notices as is must never do so with such a text: "Code 1234 or
+// 5678" is ambiguous, not code-free.
+func MayHoldCode(text string) bool {
+	for _, r := range runs(text) {
+		if r.alone && len(r.digits) >= MinDigits && len(r.digits) <= MaxDigits {
+			return true
+		}
+	}
+	return false
+}
+
 // Length reads a bridge's expected code length setting (e.g. CYBERARK_OTP_LENGTH):
 // 0 when unset, else 4 to 10. where tells the operator where the vendor sets the
 // length, e.g. "the tenant's Two-Factor one-time code length". The problem, if

@@ -160,3 +160,20 @@ func TestLength(t *testing.T) {
 		}
 	}
 }
+
+func TestMayHoldCode(t *testing.T) {
+	for text, want := range map[string]bool{
+		"Code 1234 or 5678":                          true,
+		"© 2026 Acme":                                true,
+		"Your verification code is K7Q2ZP":           false, // alphanumeric: no run of 4 digits
+		"New sign-in from Chrome 120 at 10:30":       false,
+		"Your password was changed on 2026-03-02":    false,
+		"Call +1 415 555 0123 if this was not you":   false,
+		"A new device was paired with your account.": false,
+		"Your code is 482913":                        true,
+	} {
+		if got := MayHoldCode(text); got != want {
+			t.Errorf("MayHoldCode(%q) = %v", text, got)
+		}
+	}
+}
