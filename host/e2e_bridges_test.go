@@ -248,7 +248,7 @@ func TestBridgesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, stderr, ready := startBridges(t, bin, "PLUGIN_SHA256_CYBERARK="+pinned, "PLUGIN_RESTART_BACKOFF_MS=1500")
+	s, stderr, ready := startBridges(t, bin, "PLUGIN_SHA256_CYBERARK="+pinned, "PLUGIN_RESTART_BACKOFF_MS=1500", "PINGONE_ALLOW_GET=true")
 	t.Logf("host start to ready with %d bridges: %s", len(allBridges), ready.Round(time.Millisecond))
 
 	status, plugins := s.readyz()
@@ -309,12 +309,15 @@ func TestBridgesEndToEnd(t *testing.T) {
 		s.noSMS()
 	})
 
+	// Since issue 14 only the documented text is a connection test for PingOne
+	// and FusionAuth: their own test texts are undocumented, and a digit-free
+	// text was also how real notices were silently dropped.
 	t.Run("test pings are answered, never texted", func(t *testing.T) {
 		s.t = t
 		pings := map[string][]byte{
 			"cyberark":   []byte(`{"phoneNumber":"+12025550187","smsMessage":"Test message from CyberArk Identity SMS gateway"}`),
-			"pingone":    []byte(`{"recipient":"+14155552671","body":"This is a test message from PingOne.","otp":"${otp}"}`),
-			"fusionauth": []byte(`{"phoneNumber":"+13035551212","textMessage":"Testing the generic messenger configuration.","type":"SMS"}`),
+			"pingone":    []byte(`{"recipient":"+14155552671","body":"SMS+ connection test","otp":"${otp}"}`),
+			"fusionauth": []byte(`{"phoneNumber":"+13035551212","textMessage":"SMS+ connection test","type":"SMS"}`),
 		}
 		for vendor, body := range pings {
 			status, raw, _ := s.call(vendor, body, "application/json", vendorAuth[vendor]...)
@@ -323,6 +326,61 @@ func TestBridgesEndToEnd(t *testing.T) {
 			}
 		}
 		s.noSMS()
+	})
+
+	t.Run("messages without a code are refused explicitly, never dropped", func(t *testing.T) {
+		s.t = t
+		notices := map[string][]byte{
+			"pingone":    []byte(`{"recipient":"+14155552671","body":"This is a test message from PingOne.","otp":"${otp}"}`),
+			"fusionauth": []byte(`{"phoneNumber":"+13035551212","textMessage":"Your verification code is K7Q2ZP","type":"SMS"}`),
+			"auth0":      []byte(`{"recipient":"+14155550142","message":"Your account has been blocked.","message_type":"blocked_account","delivery_method":"text"}`),
+		}
+		for vendor, body := range notices {
+			status, raw, _ := s.call(vendor, body, "application/json", vendorAuth[vendor]...)
+			failure(t, vendor, status, raw, 422, "not_an_otp")
+		}
+		s.noSMS()
+	})
+
+	// Auth0's documented sample Action posts its JSON with no Content-Type:
+	// Node labels it text/plain;charset=UTF-8 (issue 14).
+	t.Run("Auth0's sample Action is delivered", func(t *testing.T) {
+		s.t = t
+		body := []byte(`{"from":"+15550100","action":"second-factor-authenticator","language":"en_US",` +
+			`"recipient":"+14155550177","message_type":"text","text":"Your code is 730194","code":"730194"}`)
+		status, raw, _ := s.call("auth0", body, "text/plain;charset=UTF-8", vendorAuth["auth0"]...)
+		success(t, "auth0", status, raw)
+		if sms := s.nextSMS(); !linkRE.MatchString(sms) {
+			t.Errorf("SMS %q has no link", sms)
+		}
+	})
+
+	// PingOne's sender may use GET (PINGONE_ALLOW_GET=true): the host routes
+	// GET /hooks/<id> to the bridge.
+	t.Run("PingOne GET is delivered", func(t *testing.T) {
+		s.t = t
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/hooks/pingone?to=%2B14155550178&message=Your%20passcode%20is%20730195&otp=730195", nil)
+		req.Header.Set(vendorAuth["pingone"][0], vendorAuth["pingone"][1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		success(t, "pingone", resp.StatusCode, raw)
+		if sms := s.nextSMS(); !linkRE.MatchString(sms) {
+			t.Errorf("SMS %q has no link", sms)
+		}
+		// Okta reads no GET: its own 405.
+		req, _ = http.NewRequest(http.MethodGet, s.base+"/hooks/okta", nil)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET /hooks/okta: %d, want 405", resp.StatusCode)
+		}
 	})
 
 	t.Run("wrong credentials are refused", func(t *testing.T) {
