@@ -47,6 +47,7 @@ func TestPingOneQuoteInTemplate(t *testing.T) {
 		"injected recipient and a quote": `{"recipient":"+14155552671","otp":"730194","channel":"sms","body":"Hi "x", ","recipient":"+19005550100","x":" 730194"}`,
 		"message not last":               `{"recipient":"+14155552671","body":"say "hi" 730194","otp":"730194"}`,
 		"quote before body":              `{"recipient":"+1415"5552671","otp":"730194","body":"Code 730194"}`,
+		"message never closed":           `{"recipient":"+14155552671","otp":"730194","body":"}`,
 	} {
 		res, _ := p.Parse(context.Background(), post([]byte(body), "application/json", "Authorization", basic))
 		if res.Rejection == nil || res.Rejection.Response.Status != http.StatusBadRequest {

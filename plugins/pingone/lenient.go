@@ -61,6 +61,9 @@ func lenientJSON(body []byte) (map[string]string, bool) {
 	if _, ok := f["message"]; ok {
 		return nil, false
 	}
+	if loc[1] > len(inner)-1 {
+		return nil, false // the message's opening quote is the last one: no closing quote
+	}
 	raw := inner[loc[1] : len(inner)-1]
 	if ourField.MatchString(raw + `"`) {
 		return nil, false

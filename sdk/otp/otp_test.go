@@ -113,6 +113,21 @@ func FuzzFromText(f *testing.F) {
 		if ok != (got != "") || (ok && !Valid(got)) {
 			t.Fatalf("FromText(%q) = %q, %v", text, got, ok)
 		}
+		// With a length, a code is exactly that long, and never another code
+		// than FromText's. (It may refuse what FromText reads: with the length
+		// 4, "Code 1234, © 2024" has two candidates.)
+		for n := MinDigits; n <= MaxDigits; n++ {
+			c, okN := FromTextLength(text, n)
+			if okN != (c != "") || okN && (len(c) != n || !Valid(c) || !MayHoldCode(text)) {
+				t.Fatalf("FromTextLength(%q, %d) = %q, %v", text, n, c, okN)
+			}
+			if okN && ok && len(got) == n && c != got {
+				t.Fatalf("FromText(%q) = %q but FromTextLength(%d) = %q", text, got, n, c)
+			}
+		}
+		if ok && !MayHoldCode(text) {
+			t.Fatalf("FromText(%q) found %q but MayHoldCode is false", text, got)
+		}
 	})
 }
 
@@ -133,6 +148,7 @@ func TestFromTextLength(t *testing.T) {
 		{"Code 48291 or 482913", 6, "482913"},
 		{"Code 4829", 6, ""},         // no run of that length
 		{"Code ABC2024", 4, ""},      // glued to letters
+		{"Code 1234, © 2024", 4, ""}, // a year of that length may be the code: ambiguous
 		{"Your code is 2024", 0, ""}, // length unknown: FromText's rule
 		{"Your code is 482913", 0, "482913"},
 		{"Your code is 123", 3, ""}, // outside 4 to 10
