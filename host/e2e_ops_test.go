@@ -791,7 +791,7 @@ func TestOperations(t *testing.T) {
 		}
 		health := func(args ...string) (string, error) {
 			cmd := exec.Command(filepath.Join(bin, "smsplus"), append([]string{"healthcheck"}, args...)...)
-			cmd.Dir, cmd.Env = t.TempDir(), []string{"PORT=" + strings.TrimPrefix(p.base, "http://127.0.0.1:")}
+			cmd.Dir, cmd.Env = t.TempDir(), p.cmd.Env // the server's own settings, as in its container
 			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
