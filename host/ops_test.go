@@ -1,293 +1,55 @@
 package host_test
 
 import (
-	"bufio"
-	"bytes"
 	"debug/elf"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/smsplus/smsplus/host/internal/biometrics/local"
+	"github.com/smsplus/smsplus/host/internal/e2e"
 	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
 )
 
-// The operations tests check that binaries built the image's way start on
-// environment settings alone, shut down without cutting off a hook, count what
-// they did at /metrics and log nothing sensitive. The deployment files
-// themselves are checked in deploy/.
-
-const opsRoot = ".." // the repository, from host/
-
-// ---- binaries built the image's way -------------------------------------------
-
-// opsBuffer is a bytes.Buffer safe for a process and the test at once.
-type opsBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *opsBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *opsBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// opsProc is `smsplus serve` started with environment settings only.
-type opsProc struct {
-	t       *testing.T
-	base    string
-	cmd     *exec.Cmd
-	stdout  opsBuffer
-	stderr  opsBuffer
-	exited  chan struct{}
-	waitErr error
-}
-
-const opsSecret = "ops-okta-secret-6a0c1f93be2d"
-
-// opsEnv is the least a server needs: no file, no flag, no inherited variable.
-func opsEnv(port int, extra ...string) []string {
-	return append([]string{
-		fmt.Sprintf("PORT=%d", port), fmt.Sprintf("BASE_URL=http://127.0.0.1:%d", port), "HASH_SALT=ops-salt-5b1e7c", "ENABLED_BRIDGES=okta",
-		"OKTA_SHARED_SECRET=" + opsSecret, "SHUTDOWN_DRAIN_MS=0",
-	}, extra...)
-}
-
-func opsStart(t *testing.T, bin string, extra ...string) *opsProc {
-	t.Helper()
-	port := freePort(t)
-	p := &opsProc{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(bin, "smsplus"), "serve")
-	p.cmd.Dir = t.TempDir() // no .env: the embedded store goes to ./data here
-	p.cmd.Env = opsEnv(port, extra...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.waitErr = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("server stdout:\n%s\nserver stderr:\n%s", p.stdout.String(), p.stderr.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if code, _ := p.get("/readyz", ""); code == http.StatusOK {
-			return p
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("serve exited: %v\n%s", p.waitErr, p.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server not ready after 20 s")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-func (p *opsProc) get(route, token string) (int, []byte) {
-	req, _ := http.NewRequest(http.MethodGet, p.base+route, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
-}
-
-// opsHookResult is what a vendor got back from one hook.
-type opsHookResult struct {
-	status    int
-	body      []byte
-	err       error
-	requestID string
-	sent, got time.Time
-}
-
-func (p *opsProc) hook(body []byte, auth string) opsHookResult {
-	req, _ := http.NewRequest(http.MethodPost, p.base+"/hooks/okta", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	r := opsHookResult{sent: time.Now()}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	defer resp.Body.Close()
-	r.body, r.err = io.ReadAll(resp.Body)
-	r.got, r.status, r.requestID = time.Now(), resp.StatusCode, resp.Header.Get("X-Request-Id")
-	return r
-}
-
-// opsOktaStatus is the status Okta reads from a complete success answer, or "".
-func opsOktaStatus(body []byte) string {
-	var a struct {
-		Commands []struct {
-			Type  string `json:"type"`
-			Value []struct {
-				Status string `json:"status"`
-			} `json:"value"`
-		} `json:"commands"`
-	}
-	if json.Unmarshal(body, &a) != nil || len(a.Commands) != 1 || len(a.Commands[0].Value) != 1 {
-		return ""
-	}
-	return a.Commands[0].Value[0].Status
-}
-
-func (p *opsProc) post(route string, fields map[string]string) (int, map[string]any) {
-	p.t.Helper()
-	body, _ := json.Marshal(fields)
-	if route == "/verify-otp" { // as the page sends it: with the phrase proof and the device's signature
-		body = phone.VerifyBody(fields["cid"], fields["textId"], fields["tp"], phrases.Lookup(phone.Client, p.base, fields["cid"], fields["textId"]))
-	}
-	resp, err := phone.Client.Post(p.base+route, "application/json", bytes.NewReader(body))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
-}
-
-// page reads the recorder's text id and phrase length from a challenge page.
-func (p *opsProc) page(link string) (string, int) {
-	p.t.Helper()
-	resp, err := http.Get(link)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	html, _ := io.ReadAll(resp.Body)
-	id := regexp.MustCompile(`data-text-id="(\d+)"`).FindSubmatch(html)
-	n := regexp.MustCompile(`data-length="(\d+)"`).FindSubmatch(html)
-	if resp.StatusCode != 200 || id == nil || n == nil {
-		p.t.Fatalf("page %d:\n%s", resp.StatusCode, html)
-	}
-	length, _ := strconv.Atoi(string(n[1]))
-	return string(id[1]), length
-}
-
-// stop sends SIGTERM and waits for the exit.
-func (p *opsProc) stop() error {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-		return p.waitErr
-	case <-time.After(15 * time.Second):
-		p.t.Fatal("serve did not stop within 15 s of SIGTERM")
-		return nil
-	}
-}
-
-// logTime returns the time of the first JSON log line whose msg starts with prefix.
-func (p *opsProc) logTime(prefix string) time.Time {
-	p.t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
-	for sc.Scan() {
-		var e struct {
-			Time time.Time `json:"time"`
-			Msg  string    `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Msg, prefix) {
-			return e.Time
-		}
-	}
-	p.t.Fatalf("no log line %q", prefix)
-	return time.Time{}
-}
-
-// opsPluginPIDs lists the running processes of a plugin binary.
-func opsPluginPIDs(t *testing.T, binary string) []int {
-	t.Helper()
-	out, _ := exec.Command("pgrep", "-f", binary).Output()
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids
-}
-
-// opsScrape reads /metrics into "name{labels}" -> value.
-func opsScrape(t *testing.T, p *opsProc, token string) (map[string]float64, string) {
-	t.Helper()
-	code, body := p.get("/metrics", token)
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d %s", code, body)
-	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out, string(body)
-}
-
+// TestOperations checks what an operator runs: binaries built the image's way
+// (`make static`, as the Dockerfile builds them, laid out as in the image) start
+// on environment settings alone, answer the container's health check, shut
+// down without cutting off a hook, count what they did at /metrics and log
+// nothing sensitive. The deployment files themselves are checked in deploy/.
 func TestOperations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the static binaries with make and runs them")
-	}
+	skipShort(t)
 	if _, err := exec.LookPath("make"); err != nil {
+		if e2e.InCI() {
+			t.Fatalf("make is not installed: CI must build the binaries the image's way (%v)", err)
+		}
 		t.Skip("make is not installed")
+	}
+	root, err := e2e.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The image's command, into a directory laid out as the image is: smsplus
 	// with its plugins in plugins/ next to it.
-	bin := t.TempDir()
-	if out, err := exec.Command("make", "--no-print-directory", "-C", opsRoot, "static", "BIN="+bin).CombinedOutput(); err != nil {
+	dir := t.TempDir()
+	if out, err := exec.Command("make", "--no-print-directory", "-C", root, "static", "BIN="+dir).CombinedOutput(); err != nil {
 		t.Fatalf("make static: %v\n%s", err, out)
 	}
+	bin := &e2e.Binaries{Smsplus: filepath.Join(dir, "smsplus"), PluginDir: filepath.Join(dir, "plugins")}
+	// As in the image: no PLUGIN_DIR (the plugins are found next to the binary),
+	// no DATA_DIR (./data in the working directory).
+	image := []string{"PLUGIN_DIR", "DATA_DIR"}
 
 	t.Run("static binaries, environment only, health and readiness", func(t *testing.T) {
-		dirs, _ := filepath.Glob(filepath.Join(opsRoot, "plugins", "*", "main.go"))
-		binaries := []string{filepath.Join(bin, "smsplus")}
-		for _, d := range dirs {
-			binaries = append(binaries, filepath.Join(bin, "plugins", "smsplus-bridge-"+filepath.Base(filepath.Dir(d))))
+		binaries := []string{bin.Smsplus}
+		for _, id := range e2e.ShippedBridges {
+			binaries = append(binaries, bin.Plugin(id))
 		}
 		for _, b := range binaries {
 			f, err := elf.Open(b)
@@ -305,48 +67,37 @@ func TestOperations(t *testing.T) {
 			f.Close()
 		}
 
-		p := opsStart(t, bin)
+		s := bin.Start(t, image...)
 		for _, route := range []string{"/healthz", "/readyz"} {
-			code, body := p.get(route, "")
-			if code != 200 || !json.Valid(body) {
-				t.Errorf("%s: %d %s", route, code, body)
+			if a := s.Get(t, route, nil); a.Status != 200 || !json.Valid(a.Body) {
+				t.Errorf("%s: %s", route, a)
 			}
 		}
-		health := func(args ...string) (string, error) {
-			cmd := exec.Command(filepath.Join(bin, "smsplus"), append([]string{"healthcheck"}, args...)...)
-			cmd.Dir, cmd.Env = t.TempDir(), p.cmd.Env // the server's own settings, as in its container
-			out, err := cmd.CombinedOutput()
-			return string(out), err
-		}
+		// The image's HEALTHCHECK: the binary alone, with the container's settings.
 		for _, args := range [][]string{nil, {"--ready"}} {
-			if out, err := health(args...); err != nil || !strings.HasPrefix(out, "ok: GET ") {
-				t.Errorf("healthcheck %v: %v %s", args, err, out)
+			if code, out := bin.Run(t, s.Env, append([]string{"healthcheck"}, args...)...); code != 0 || !strings.HasPrefix(out, "ok: GET ") {
+				t.Errorf("healthcheck %v: exit %d %s", args, code, out)
 			}
 		}
-		if err := p.stop(); err != nil {
-			t.Fatalf("serve exited with %v", err)
+		if code := s.Stop(); code != 0 {
+			t.Fatalf("serve exited with %d", code)
 		}
-		out, err := health()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Errorf("healthcheck of a stopped server: %v %s; want exit 1", err, out)
+		if code, out := bin.Run(t, s.Env, "healthcheck"); code != 1 {
+			t.Errorf("healthcheck of a stopped server: exit %d %s; want 1", code, out)
 		}
 
 		// Configuration problems stop the start, all named at once.
-		cmd := exec.Command(filepath.Join(bin, "smsplus"), "serve")
-		cmd.Dir = t.TempDir()
-		cmd.Env = []string{"PORT=99999", "ENABLED_BRIDGES=Okta!", "SHUTDOWN_DRAIN_MS=soon", "LOG_LEVEL=loud"}
-		msg, err := cmd.CombinedOutput()
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Fatalf("serve with a bad configuration: %v\n%s", err, msg)
+		r := bin.StartExpectingFailure(t, "PORT=99999", "HASH_SALT", "ENABLED_BRIDGES=Okta!", "SHUTDOWN_DRAIN_MS=soon", "LOG_LEVEL=loud")
+		if r.Started || r.Code != 1 {
+			t.Fatalf("serve with a bad configuration: started %v, exit %d\n%s", r.Started, r.Code, r.Stderr)
 		}
 		for _, want := range []string{"PORT:", "HASH_SALT:", "ENABLED_BRIDGES:", "SHUTDOWN_DRAIN_MS:", "LOG_LEVEL:"} {
-			if !strings.Contains(string(msg), want) {
-				t.Errorf("the start-up report lacks %q:\n%s", want, msg)
+			if !strings.Contains(r.Stderr, want) {
+				t.Errorf("the start-up report lacks %q:\n%s", want, r.Stderr)
 			}
 		}
-		if n := strings.Count(string(msg), "configuration problem(s)"); n != 1 {
-			t.Errorf("%d reports, want one listing every problem:\n%s", n, msg)
+		if n := strings.Count(r.Stderr, "configuration problem(s)"); n != 1 {
+			t.Errorf("%d reports, want one listing every problem:\n%s", n, r.Stderr)
 		}
 	})
 
@@ -355,23 +106,34 @@ func TestOperations(t *testing.T) {
 		tw.SetOutcome(twiliofake.Slow(1000 * time.Millisecond))
 		const late = "+12015550299"
 		tw.SetOutcomeFor(late, twiliofake.Slow(1300*time.Millisecond)) // outlives the drain
-		p := opsStart(t, bin, "SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
-			"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
-			"SHUTDOWN_DRAIN_MS=800", "LOG_LEVEL=debug",
+		s := bin.Start(t, append(append(image, e2e.TwilioEnv(tw)...), "SHUTDOWN_DRAIN_MS=800", "LOG_LEVEL=debug",
 			// 25 texts to one range within a second, 25 hooks in flight from one client
 			// address: this test is about shutdown, not caps.
-			"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0")
-		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
-		if len(opsPluginPIDs(t, plugin)) == 0 {
+			"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0")...)
+		if len(s.PluginPIDs()) == 0 {
 			t.Fatal("the okta plugin is not running")
 		}
 
+		// The vendor's calls, rendered before any is sent; each must be answered
+		// within Okta's deadline.
 		const n = 24
-		results := make(chan opsHookResult, n+1)
+		reqs := make([]*http.Request, n+1)
 		for i := range n {
-			go func() {
-				results <- p.hook(oktaPayload(t, fmt.Sprintf("+1201555%04d", 200+i), "31415926"), "Bearer "+opsSecret)
-			}()
+			reqs[i] = s.Example(t, "okta", fmt.Sprintf("+1201555%04d", 200+i), "31415926")
+		}
+		reqs[n] = s.Example(t, "okta", late, "27182818")
+		okta := &http.Client{Timeout: oktaDeadline}
+		type result struct {
+			a   e2e.Answer
+			err error
+		}
+		results := make(chan result, n+1)
+		send := func(req *http.Request) {
+			a, err := e2e.Do(okta, req)
+			results <- result{a, err}
+		}
+		for _, req := range reqs[:n] {
+			go send(req)
 		}
 		for deadline := time.Now().Add(10 * time.Second); tw.Requests() < n; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
@@ -379,24 +141,29 @@ func TestOperations(t *testing.T) {
 			}
 		}
 		// Every hook is now in flight, waiting on the SMS provider.
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := s.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		sigterm := time.Now()
-		for {
-			code, body := p.get("/readyz", "")
-			if code == http.StatusServiceUnavailable && strings.Contains(string(body), `"draining"`) {
+		// /readyz turns unready before the listener closes (SHUTDOWN_DRAIN_MS later):
+		// a refused connection here means the order is wrong.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			req, _ := http.NewRequest(http.MethodGet, s.Base+"/readyz", nil)
+			a, err := e2e.Do(nil, req)
+			if err != nil {
+				t.Fatalf("/readyz after SIGTERM: %v: the listener closed before /readyz turned unready", err)
+			}
+			if a.Status == http.StatusServiceUnavailable && strings.Contains(string(a.Body), `"draining"`) {
 				break
 			}
-			if time.Since(sigterm) > 700*time.Millisecond {
-				t.Fatalf("/readyz still %d %s %v after SIGTERM", code, body, time.Since(sigterm))
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz still %s", a)
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 		// Load balancers take a moment to notice: what still comes is served.
-		go func() { results <- p.hook(oktaPayload(t, late, "27182818"), "Bearer "+opsSecret) }()
+		go send(reqs[n])
 
-		var got []opsHookResult
+		var got []result
 		for range n + 1 {
 			select {
 			case r := <-results:
@@ -405,30 +172,26 @@ func TestOperations(t *testing.T) {
 				t.Fatalf("%d of %d hooks never got an answer", n+1-len(got), n+1)
 			}
 		}
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
+		code, exited := s.Wait(10 * time.Second)
+		if !exited {
 			t.Fatal("serve did not exit after its hooks finished")
 		}
-		if p.waitErr != nil {
-			t.Fatalf("serve exited with %v", p.waitErr)
+		if code != 0 {
+			t.Fatalf("serve exited with %d", code)
 		}
 		exitAt := time.Now()
 
-		closing := p.logTime("shutting down")
+		closing := s.LogTime(t, "shutting down")
 		inFlightAtClose := 0
 		for _, r := range got {
-			if r.err != nil || r.status != 200 {
-				t.Errorf("hook cut off: %v %d %s", r.err, r.status, r.body)
+			if r.err != nil || r.a.Status != 200 {
+				t.Errorf("hook cut off, or not answered within Okta's %s: %v %s", oktaDeadline, r.err, r.a)
 				continue
 			}
-			if s := opsOktaStatus(r.body); s != "SUCCESSFUL" && s != "PENDING" {
-				t.Errorf("incomplete answer for Okta: %s", r.body)
+			if st := r.a.OktaStatus(); st != "SUCCESSFUL" && st != "PENDING" {
+				t.Errorf("incomplete answer for Okta: %s", r.a)
 			}
-			if took := r.got.Sub(r.sent); took > 3*time.Second {
-				t.Errorf("answered after %v, past Okta's 3 s deadline", took)
-			}
-			if r.got.After(closing) {
+			if r.a.Received.After(closing) {
 				inFlightAtClose++
 			}
 		}
@@ -438,13 +201,15 @@ func TestOperations(t *testing.T) {
 		if sent := len(tw.Messages()); sent != n+1 {
 			t.Errorf("%d texts sent for %d hooks", sent, n+1)
 		}
-		if draining := p.logTime("draining"); !draining.Before(closing) {
+		if draining := s.LogTime(t, "draining"); !draining.Before(closing) {
 			t.Errorf("the listener closed (%v) before /readyz turned unready (%v)", closing, draining)
 		}
-		if pids := opsPluginPIDs(t, plugin); len(pids) > 0 {
-			t.Errorf("plugin still running after exit: %v", pids)
+		for _, pid := range s.PluginsSeen() {
+			if e2e.Alive(pid) {
+				t.Errorf("plugin %d still running after exit", pid)
+			}
 		}
-		if _, err := http.Get(p.base + "/healthz"); err == nil {
+		if _, err := http.Get(s.Base + "/healthz"); err == nil {
 			t.Error("the port still answers after exit")
 		}
 		t.Logf("%d hooks, %d still in flight when the listener closed; SIGTERM to exit %v",
@@ -453,177 +218,165 @@ func TestOperations(t *testing.T) {
 
 	t.Run("metrics count a scripted run; logs keep secrets", func(t *testing.T) {
 		const (
-			phone     = "+12015550123"
-			otp1      = "48291573"
-			otp2      = "90617342"
-			token     = "ops-metrics-token-1f6b2d9e"
-			dataKey   = "q0bnzMHGm2Y4u0Ggyf3wFvkU5D6sR7tLxJ8pC1aE9Ik="
-			salt      = "ops-salt-5b1e7c"
-			userLogin = "maria.lopez@acme.example"
+			phone   = "+12015550123"
+			otp1    = "48291573"
+			otp2    = "90617342"
+			token   = "ops-metrics-token-1f6b2d9e"
+			dataKey = "q0bnzMHGm2Y4u0Ggyf3wFvkU5D6sR7tLxJ8pC1aE9Ik="
 		)
-		p := opsStart(t, bin, "METRICS_TOKEN="+token, "DATA_ENCRYPTION_KEY="+dataKey, "LOCAL_ENROLL_SAMPLES=3",
-			"MAX_FAILED_ATTEMPTS=2", "PLUGIN_RESTART_BACKOFF_MS=20", "LOG_LEVEL=debug", "LOG_REQUESTS=true")
-		auth := "Bearer " + opsSecret
-		owner := typist(local.TimingProfile{HoldMS: 95, FlightMS: 160, Rhythm: 1}, 7)
-		stranger := typist(local.TimingProfile{HoldMS: 170, FlightMS: 330, Rhythm: 99}, 8)
-		// link waits for the next link texted (the console sender prints it).
-		links := 0
-		link := func() []string {
-			t.Helper()
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if all := linkRE.FindAllStringSubmatch(p.stdout.String(), -1); len(all) > links {
-					links = len(all)
-					return all[links-1]
-				}
-			}
-			t.Fatal("no link texted")
-			return nil
-		}
+		s := bin.Start(t, append(image, "METRICS_TOKEN="+token, "DATA_ENCRYPTION_KEY="+dataKey, "LOCAL_ENROLL_SAMPLES=3",
+			"MAX_FAILED_ATTEMPTS=2", "PLUGIN_RESTART_BACKOFF_MS=20", "LOG_LEVEL=debug", "LOG_REQUESTS=true")...)
+		owner, stranger := e2e.Owner(7), e2e.Impostor(8)
 
 		// 1. A code for a new user: delivered (the user enrolls).
-		r := p.hook(oktaPayload(t, phone, otp1), auth)
-		if r.status != 200 || opsOktaStatus(r.body) != "SUCCESSFUL" || r.requestID == "" {
-			t.Fatalf("hook: %d %s (request id %q)", r.status, r.body, r.requestID)
+		first := s.Example(t, "okta", phone, otp1)
+		// The user's login (Okta sends it; no bridge passes it on): the e-mail
+		// addresses in the call. The plugin logs at debug too.
+		body, _ := first.GetBody()
+		raw, _ := io.ReadAll(body)
+		logins := emailRE.FindAllString(string(raw), -1)
+		if len(logins) == 0 {
+			t.Fatalf("Okta's example carries no user login: %s", raw)
 		}
-		firstRID := r.requestID
-		l1 := link()
+		hook := do(t, first)
+		if hook.Status != 200 || hook.OktaStatus() != "SUCCESSFUL" || hook.Header.Get("X-Request-Id") == "" {
+			t.Fatalf("hook: %s (request id %q)", hook, hook.Header.Get("X-Request-Id"))
+		}
+		firstRID := hook.Header.Get("X-Request-Id")
+		m1 := s.NextSMS(t, phone)
+		link1, cid1 := m1.Link()
 		// 2. Two hooks refused by the bridge.
-		if r := p.hook(oktaPayload(t, phone, "11112222"), "Bearer wrong-secret-0123456789"); r.status != 401 {
-			t.Fatalf("wrong secret: %d %s", r.status, r.body)
+		wrong := s.Example(t, "okta", phone, "11112222")
+		replaceSecret(wrong, e2e.Secrets["OKTA_SHARED_SECRET"], "wrong-secret-0123456789")
+		if a := do(t, wrong); a.Status != 401 {
+			t.Fatalf("wrong secret: %s", a)
 		}
-		if r := p.hook([]byte(`{"data":`), auth); r.status != 400 {
-			t.Fatalf("malformed: %d %s", r.status, r.body)
+		if a := do(t, withBody(t, s.Example(t, "okta", phone, otp1), []byte(`{"data":`))); a.Status != 400 {
+			t.Fatalf("malformed: %s", a)
 		}
 		// 3. Three enrollment samples, then the code.
-		textID, n := p.page(l1[0])
+		textID, n := s.Page(t, link1)
 		for i := range 3 {
-			if code, res := p.post("/verify-otp", map[string]string{"cid": l1[2], "textId": textID, "tp": owner(textID, n)}); code != 200 || res["action"] != "enroll" {
-				t.Fatalf("sample %d: %d %v", i+1, code, res)
+			if a := s.Verify(t, cid1, textID, owner.Type(textID, n)); a.Status != 200 || a.JSON()["action"] != "enroll" {
+				t.Fatalf("sample %d: %s", i+1, a)
 			}
 		}
-		code, res := p.post("/verify-otp", map[string]string{"cid": l1[2], "textId": textID, "tp": owner(textID, n)})
-		if code != 200 || res["otp"] != otp1 {
-			t.Fatalf("verify: %d %v", code, res)
+		a := s.Verify(t, cid1, textID, owner.Type(textID, n))
+		if a.Status != 200 || a.JSON()["otp"] != otp1 {
+			t.Fatalf("verify: %s", a)
 		}
-		disableTid, _ := res["disableTid"].(string)
+		disableTid, _ := a.JSON()["disableTid"].(string)
 		// 4. The next code: a stranger fails twice and locks the user out.
-		r = p.hook(oktaPayload(t, phone, otp2), auth)
-		if r.status != 200 || opsOktaStatus(r.body) != "SUCCESSFUL" {
-			t.Fatalf("second hook: %d %s", r.status, r.body)
+		c2 := s.NewLink(t, "okta", phone, otp2)
+		if c2.Hook.OktaStatus() != "SUCCESSFUL" || c2.CID == cid1 {
+			t.Fatalf("second hook: %s, link %s", c2.Hook, c2.Link)
 		}
-		l2 := link()
-		if l2[2] == l1[2] {
-			t.Fatal("no second link")
+		if a := s.Verify(t, c2.CID, textID, stranger.Type(textID, n)); a.Status != 200 || a.JSON()["result"] != float64(0) {
+			t.Fatalf("stranger 1: %s", a)
 		}
-		if code, res := p.post("/verify-otp", map[string]string{"cid": l2[2], "textId": textID, "tp": stranger(textID, n)}); code != 200 || res["result"] != float64(0) {
-			t.Fatalf("stranger 1: %d %v", code, res)
-		}
-		if code, res := p.post("/verify-otp", map[string]string{"cid": l2[2], "textId": textID, "tp": stranger(textID, n)}); code != 403 || res["code"] != float64(105) {
-			t.Fatalf("stranger 2: %d %v (want the lockout)", code, res)
+		if a := s.Verify(t, c2.CID, textID, stranger.Type(textID, n)); a.Status != 403 || a.Code() != 105 {
+			t.Fatalf("stranger 2: %s (want the lockout)", a)
 		}
 		// 5. The plugin dies and is restarted.
-		plugin := filepath.Join(bin, "plugins", "smsplus-bridge-okta")
-		pids := opsPluginPIDs(t, plugin)
-		if len(pids) != 1 {
-			t.Fatalf("okta plugin pids %v", pids)
-		}
-		if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(s.PluginPID(t, "okta"), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			code, body := p.get("/readyz", "")
-			if code == 200 && strings.Contains(string(body), `"restarts":1`) {
+			code, st := s.PluginStatus(t, "okta")
+			if code == 200 && st.Running && st.Restarts == 1 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("plugin not restarted: %d %s", code, body)
+				t.Fatalf("plugin not restarted: %d %+v", code, st)
 			}
 		}
 
 		// /metrics: behind the token, and exactly what happened.
-		if code, _ := p.get("/metrics", ""); code != http.StatusUnauthorized {
-			t.Errorf("/metrics without the token: %d", code)
+		if a := s.Get(t, "/metrics", nil); a.Status != http.StatusUnauthorized {
+			t.Errorf("/metrics without the token: %s", a)
 		}
-		if code, _ := p.get("/metrics", "wrong-token-wrong-token"); code != http.StatusUnauthorized {
-			t.Errorf("/metrics with a wrong token: %d", code)
+		if a := s.Get(t, "/metrics", map[string]string{"Authorization": "Bearer wrong-token-wrong-token"}); a.Status != http.StatusUnauthorized {
+			t.Errorf("/metrics with a wrong token: %s", a)
 		}
-		m, text := opsScrape(t, p, token)
-		want := map[string]float64{
-			`smsplus_hooks_total{bridge="okta",outcome="delivered",reason="none"}`:             2,
-			`smsplus_hooks_total{bridge="okta",outcome="rejected",reason="unauthorized"}`:      1,
-			`smsplus_hooks_total{bridge="okta",outcome="rejected",reason="malformed_request"}`: 1,
-			`smsplus_hook_duration_seconds_count{bridge="okta"}`:                               4,
-			`smsplus_hook_duration_seconds_bucket{bridge="okta",le="3"}`:                       4,
-			`smsplus_sms_sends_total{result="sent"}`:                                           2,
-			`smsplus_sms_sends_total{result="rejected"}`:                                       0,
-			`smsplus_sms_sends_total{result="unavailable"}`:                                    0,
-			`smsplus_sms_sends_total{result="timeout"}`:                                        0,
-			`smsplus_sms_sends_total{result="error"}`:                                          0,
-			`smsplus_sms_send_duration_seconds_count`:                                          2,
-			`smsplus_verifications_total{result="enroll_sample"}`:                              3,
-			`smsplus_verifications_total{result="match"}`:                                      1,
-			`smsplus_verifications_total{result="mismatch"}`:                                   2,
-			`smsplus_verifications_total{result="wrong_position"}`:                             0,
-			`smsplus_lockouts_total`:                                                           1,
-			`smsplus_challenge_events_total{event="challenge_created"}`:                        2,
-			`smsplus_challenge_events_total{event="otp_revealed"}`:                             1,
-			`smsplus_challenge_events_total{event="user_locked"}`:                              1,
-			`smsplus_plugin_restarts_total{bridge="okta"}`:                                     1,
-			`smsplus_plugin_up{bridge="okta"}`:                                                 1,
-			`smsplus_audit_dropped_total`:                                                      0,
-		}
-		for series, v := range want {
-			if got, ok := m[series]; !ok || got != v {
-				t.Errorf("%s = %v (present %v), want %v", series, got, ok, v)
+		text := string(s.Get(t, "/metrics", map[string]string{"Authorization": "Bearer " + token}).Body)
+		m := s.Metrics(t)
+		for _, w := range []struct {
+			name   string
+			labels []string
+			want   float64
+		}{
+			{"smsplus_hooks_total", []string{"bridge", "okta", "outcome", "delivered", "reason", "none"}, 2},
+			{"smsplus_hooks_total", []string{"bridge", "okta", "outcome", "rejected", "reason", "unauthorized"}, 1},
+			{"smsplus_hooks_total", []string{"bridge", "okta", "outcome", "rejected", "reason", "malformed_request"}, 1},
+			{"smsplus_hook_duration_seconds_count", []string{"bridge", "okta"}, 4},
+			{"smsplus_hook_duration_seconds_bucket", []string{"bridge", "okta", "le", "3"}, 4},
+			{"smsplus_sms_sends_total", []string{"result", "sent"}, 2},
+			{"smsplus_sms_sends_total", []string{"result", "rejected"}, 0},
+			{"smsplus_sms_sends_total", []string{"result", "unavailable"}, 0},
+			{"smsplus_sms_sends_total", []string{"result", "timeout"}, 0},
+			{"smsplus_sms_sends_total", []string{"result", "error"}, 0},
+			{"smsplus_sms_send_duration_seconds_count", nil, 2},
+			{"smsplus_verifications_total", []string{"result", "enroll_sample"}, 3},
+			{"smsplus_verifications_total", []string{"result", "match"}, 1},
+			{"smsplus_verifications_total", []string{"result", "mismatch"}, 2},
+			{"smsplus_verifications_total", []string{"result", "wrong_position"}, 0},
+			{"smsplus_lockouts_total", nil, 1},
+			{"smsplus_challenge_events_total", []string{"event", "challenge_created"}, 2},
+			{"smsplus_challenge_events_total", []string{"event", "otp_revealed"}, 1},
+			{"smsplus_challenge_events_total", []string{"event", "user_locked"}, 1},
+			{"smsplus_plugin_restarts_total", []string{"bridge", "okta"}, 1},
+			{"smsplus_plugin_up", []string{"bridge", "okta"}, 1},
+			{"smsplus_audit_dropped_total", nil, 0},
+		} {
+			if got, ok := m.Lookup(w.name, w.labels...); !ok || got != w.want {
+				t.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, got, ok, w.want)
 			}
 		}
-		for series, v := range m {
-			if strings.HasPrefix(series, "smsplus_hooks_total") && want[series] == 0 && v != 0 {
-				t.Errorf("unexpected %s %v", series, v)
-			}
-			if strings.HasPrefix(series, "smsplus_store_errors_total") && v != 0 {
-				t.Errorf("store errors on a healthy store: %s %v", series, v)
-			}
+		if got := m.Sum("smsplus_hooks_total"); got != 4 {
+			t.Errorf("smsplus_hooks_total sums to %v over every series, want the 4 above", got)
+		}
+		if got := m.Sum("smsplus_store_errors_total"); got != 0 {
+			t.Errorf("%v store errors on a healthy store", got)
 		}
 
-		if err := p.stop(); err != nil {
-			t.Fatalf("serve exited with %v", err)
+		if code := s.Stop(); code != 0 {
+			t.Fatalf("serve exited with %d", code)
 		}
-		logs := p.stderr.String()
 		// Every log line is JSON, the plugin's included.
-		lines := 0
+		entries, notJSON := s.Logs()
+		for _, line := range notJSON {
+			t.Errorf("not a JSON log line: %q", line)
+		}
 		sawRID := false
-		for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-			var e map[string]any
-			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				t.Errorf("not a JSON log line: %q", line)
-				continue
-			}
-			lines++
-			if e["request_id"] == firstRID && e["msg"] == "hook handled" {
-				sawRID = true
-			}
+		for _, e := range entries {
+			sawRID = sawRID || (e.Fields["request_id"] == firstRID && e.Msg == "hook handled")
 		}
 		if !sawRID {
 			t.Errorf("no log line carries the request id %s of the first hook", firstRID)
 		}
 		// Nothing sensitive, in the logs or in the metrics.
+		logs := s.Stderr()
 		secrets := map[string]string{
 			"first OTP": otp1, "second OTP": otp2, "phone number": phone, "phone digits": strings.TrimPrefix(phone, "+1"),
-			"bridge secret": opsSecret, "hash salt": salt, "metrics token": token, "data key": dataKey,
-			"first challenge id": l1[2], "second challenge id": l2[2], "user login": userLogin,
+			"bridge secret": e2e.Secrets["OKTA_SHARED_SECRET"], "hash salt": e2e.HashSalt, "metrics token": token, "data key": dataKey,
+			"first challenge id": cid1, "second challenge id": c2.CID,
+		}
+		for _, login := range logins {
+			secrets["user login "+login] = login
 		}
 		if disableTid != "" {
 			secrets["disable token"] = disableTid
 		}
-		for what, s := range secrets {
-			if strings.Contains(logs, s) {
+		for what, secret := range secrets {
+			if strings.Contains(logs, secret) {
 				t.Errorf("the logs contain the %s", what)
 			}
-			if strings.Contains(text, s) {
+			if strings.Contains(text, secret) {
 				t.Errorf("/metrics contains the %s", what)
 			}
 		}
-		t.Logf("%d JSON log lines checked", lines)
+		t.Logf("%d JSON log lines checked", len(entries))
 	})
 }
+
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
