@@ -7,7 +7,7 @@
 #
 # The binaries are built by `make static`, the Makefile's own build command
 # (CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'), so a local `make static`
-# and the image hold the same binaries. host/e2e_ops_test.go checks that this
+# and the image hold the same binaries. deploy/dockerfile_test.go checks that this
 # file keeps calling it and builds nothing by itself.
 
 ARG GO_VERSION=1.26

@@ -38,9 +38,12 @@ test-browser: ## the challenge page end to end in headless Chromium
 	$(GO) test -tags browser -count=1 -v ./host/internal/browsertest/
 
 # The storage tests need Redis, FerretDB and the Firestore emulator: .ci/services.sh
-# starts them on unusual ports for the run (and stops them after).
+# starts them on unusual ports for the run (and stops them after). The page
+# scripts' tests (web) need Node.js: .ci/node.sh installs it when missing and
+# fails on CI when it cannot.
 test-go:
 	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
+	.ci/node.sh
 	.ci/services.sh $(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
 

@@ -1,5 +1,7 @@
-// Package configs embeds sample vendor payloads, which the host's end-to-end
-// tests post. (`smsplus simulate` asks each bridge's plugin for its example.)
+// Package configs embeds sample vendor payloads, fixed bytes for the tests that
+// alter a vendor's own call (host/attack) and for the browser test. (The other
+// end-to-end tests and `smsplus simulate` ask each bridge's plugin for its
+// example.)
 package configs
 
 import (

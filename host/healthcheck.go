@@ -8,19 +8,24 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/smsplus/smsplus/host/internal/config"
 )
+
+const healthcheckHelp = `smsplus healthcheck [--ready] [--url URL] [--timeout DURATION]
+
+Ask a running server whether it is healthy (GET /healthz) or, with --ready,
+ready to take traffic (GET /readyz). Exit 0 on 200, 1 otherwise (not ready,
+shutting down, unreachable or too slow). Made for container health checks:
+needs no shell and no other tool.`
 
 // runHealthcheck asks a running server whether it is healthy (GET /healthz) or
 // ready (GET /readyz): exit 0 on 200, 1 otherwise. Container images without a
 // shell use it as their HEALTHCHECK, so it needs nothing but the binary.
-func runHealthcheck(ctx context.Context, args, environ []string, stdout io.Writer) error {
+func runHealthcheck(ctx context.Context, args []string, p proc) error {
 	var src sourceFlags
 	var target string
 	var ready bool
 	var timeout time.Duration
-	fs := newFlagSet("healthcheck", stdout)
+	fs := newFlagSet("healthcheck", healthcheckHelp, p.stdout)
 	src.register(fs)
 	fs.StringVar(&target, "url", "", "base `URL` of the server (default http://127.0.0.1:PORT)")
 	fs.BoolVar(&ready, "ready", false, "check /readyz (store reachable, bridges running, not shutting down) instead of /healthz")
@@ -35,11 +40,14 @@ func runHealthcheck(ctx context.Context, args, environ []string, stdout io.Write
 		return usageError{errors.New("--timeout must be positive")}
 	}
 	if target == "" {
-		port, err := healthcheckPort(src, environ)
+		// The server's PORT, read as serve reads it: from the same environment,
+		// .env and YAML file, with the same checks. A configuration serve would
+		// refuse runs no server to ask.
+		cfg, err := src.load(p.environ)
 		if err != nil {
-			return err
+			return fmt.Errorf("no server runs with this configuration (smsplus check-config lists every problem): %w", err)
 		}
-		target = fmt.Sprintf("http://127.0.0.1:%d", port)
+		target = fmt.Sprintf("http://127.0.0.1:%d", cfg.Port)
 	}
 	path := "/healthz"
 	if ready {
@@ -67,25 +75,6 @@ func runHealthcheck(ctx context.Context, args, environ []string, stdout io.Write
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	fmt.Fprintf(stdout, "ok: GET %s: %s\n", url, resp.Status)
+	fmt.Fprintf(p.stdout, "ok: GET %s: %s\n", url, resp.Status)
 	return nil
-}
-
-// healthcheckPort is the PORT the server reads: from the environment, the .env
-// file or the YAML file, as serve reads it. Other settings' problems do not
-// matter here; a broken PORT does.
-func healthcheckPort(src sourceFlags, environ []string) (int, error) {
-	cfg, err := src.load(environ)
-	if cfg == nil {
-		return 0, err
-	}
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		for _, p := range ce.Problems {
-			if strings.HasPrefix(p, "PORT:") {
-				return 0, errors.New(p)
-			}
-		}
-	}
-	return cfg.Port, nil
 }

@@ -2,29 +2,31 @@ package host
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
-
-	"github.com/smsplus/smsplus/host/internal/config"
 )
 
-// Codes and profiles are sealed with no setting beyond the required HASH_SALT,
-// and setting DATA_ENCRYPTION_KEY later keeps what was sealed before readable.
-func TestSealedByDefault(t *testing.T) {
+// serve refuses a configuration with problems and shows the warnings with them:
+// a typo explains a missing setting.
+func TestServeConfigProblemsShowWarnings(t *testing.T) {
 	t.Parallel()
-	derivedOnly, err := newSealer(&config.Config{Core: config.Core{HashSalt: "salt"}})
-	if err != nil || !derivedOnly.Encrypted() {
-		t.Fatalf("without DATA_ENCRYPTION_KEY values must still be encrypted (err %v)", err)
-	}
-	old := derivedOnly.Seal([]byte("123456"), "challenge:x")
-	withKey, err := newSealer(&config.Config{Core: config.Core{HashSalt: "salt"}, Storage: config.Storage{DataKey: bytes.Repeat([]byte{3}, 32)}})
-	if err != nil {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "empty.env")
+	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := withKey.Open(old, "challenge:x"); err != nil || string(got) != "123456" {
-		t.Fatalf("value sealed before DATA_ENCRYPTION_KEY was set: %q, %v", got, err)
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"serve", "--env-file", envFile},
+		[]string{"HASH_SALTT=pepper", "PLUGIN_DIR=" + dir, "DATA_DIR=" + dir}, &out, &out)
+	if code != ExitFailed {
+		t.Errorf("exit %d", code)
 	}
-	otherSalt, _ := newSealer(&config.Config{Core: config.Core{HashSalt: "other"}})
-	if _, err := otherSalt.Open(old, "challenge:x"); err == nil {
-		t.Fatal("a key derived from another salt opened the value")
+	for _, want := range []string{"HASH_SALT: is required", "HASH_SALTT (environment): not a setting SMS+ knows; did you mean HASH_SALT?"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
 	}
 }

@@ -19,17 +19,28 @@ import (
 	"github.com/smsplus/smsplus/sdk/phone"
 )
 
+const simulateHelp = `smsplus simulate BRIDGE --phone E164 [flags]
+
+Post a realistic example hook of BRIDGE (okta, auth0, pingone, cyberark,
+fusionauth, or any bridge plugin that renders examples) to a running server.
+The bridge's plugin renders it, authenticated with the configured settings.`
+
 // runSimulate posts an example hook of any bridge to a running server. The host
 // knows no vendor: it launches the bridge's plugin with its configured settings
 // and asks it (the optional Example call) for an authentic call of its vendor.
-func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) error {
+func runSimulate(ctx context.Context, args []string, p proc) error {
+	stdout := p.stdout
+	if len(args) > 0 && isHelpArg(args[0]) {
+		// The bridge comes before the flags; show them all the same.
+		args = []string{"BRIDGE", "--help"}
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageError{errors.New("name the bridge, e.g. okta: smsplus simulate okta --phone +12015550123")}
 	}
 	id, args := strings.ToLower(args[0]), args[1:]
 	var src sourceFlags
 	var to, code, locale, target string
-	fs := newFlagSet("simulate", stdout)
+	fs := newFlagSet("simulate", simulateHelp, stdout)
 	src.register(fs)
 	fs.StringVar(&to, "phone", "", "destination phone `number` in E.164, e.g. +12015550123 (required)")
 	fs.StringVar(&code, "otp", "", "the one-time `code` to send, 4 to 10 digits (default: random 6 digits)")
@@ -46,7 +57,7 @@ func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) 
 	case code != "" && !otp.Valid(code):
 		return usageError{fmt.Errorf("--otp %q is not 4 to 10 digits", code)}
 	}
-	cfg, err := src.load(environ)
+	cfg, err := src.load(p.environ)
 	if cfg == nil {
 		return err // only a missing or unreadable file gives no config at all
 	}
@@ -64,8 +75,8 @@ func runSimulate(ctx context.Context, args, environ []string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	p, _ := m.Get(id)
-	example, err := p.Example(ctx, bridge.ExampleRequest{Phone: to, OTP: code, Locale: locale})
+	plugin, _ := m.Get(id)
+	example, err := plugin.Example(ctx, bridge.ExampleRequest{Phone: to, OTP: code, Locale: locale})
 	m.Stop()
 	switch {
 	case errors.Is(err, bridge.ErrUnsupported):

@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,11 +28,10 @@ func TestSimulateAnyBridge(t *testing.T) {
 		"MINIMAL_SHARED_SECRET=e2e-minimal-secret-0123456789abcdef")
 	for i, id := range bridges {
 		phone := fmt.Sprintf("+1201555%04d", 130+i)
-		cmd := exec.Command(bin.Smsplus, "simulate", id, "--phone", phone, "--otp", "482913")
-		cmd.Env = s.Env // the server's own settings: its port, plugins and secrets
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "HTTP 200") {
-			t.Errorf("simulate %s: %v\n%s", id, err, out)
+		// The server's own settings: its port, plugins and secrets.
+		code, out := bin.Run(t, s.Env, "simulate", id, "--phone", phone, "--otp", "482913")
+		if code != ExitOK || !strings.Contains(out, "HTTP 200") {
+			t.Errorf("simulate %s: exit %d\n%s", id, code, out)
 			continue
 		}
 		if sms := s.NextSMS(t, phone); !strings.Contains(sms.Body, "482913") {
@@ -41,9 +39,7 @@ func TestSimulateAnyBridge(t *testing.T) {
 		}
 	}
 	// A bridge that is not there is named, not guessed at.
-	cmd := exec.Command(bin.Smsplus, "simulate", "nosuch", "--phone", "+12015550199")
-	cmd.Env = s.Env
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "nosuch") {
-		t.Errorf("simulate nosuch: %v\n%s", err, out)
+	if code, out := bin.Run(t, s.Env, "simulate", "nosuch", "--phone", "+12015550199"); code != ExitFailed || !strings.Contains(out, "nosuch") {
+		t.Errorf("simulate nosuch: exit %d\n%s", code, out)
 	}
 }

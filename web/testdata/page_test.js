@@ -112,7 +112,7 @@ function page(answers, opts) {
   const win = {
     performance: { now: () => clock, mark() {} },
     isSecureContext: opts.secure !== false,
-    crypto: opts.crypto === false ? undefined : globalThis.crypto,
+    crypto: opts.crypto === false ? undefined : trackedCrypto,
     indexedDB: opts.idb === false ? undefined : (opts.idb || fakeIndexedDB()),
     TextEncoder, btoa, setTimeout, clearTimeout,
     addEventListener(type, fn) { windowHandlers[type] = fn; },
@@ -161,12 +161,33 @@ function page(answers, opts) {
   return { els, requests, type, ctx, submit: (form) => fire(els[form || 'form'], 'submit'), click: (id) => fire(els[id], 'click'), copied, windowHandlers };
 }
 
-// settle lets the page's promises run, WebCrypto's included (Node runs those
-// on its thread pool).
+// cryptoPending counts the page's WebCrypto calls in flight. Node runs them on
+// its thread pool, so they take as long as the machine is busy: settle waits
+// for them instead of for a fixed time.
+let cryptoPending = 0;
+const trackedCrypto = {
+  getRandomValues: (a) => globalThis.crypto.getRandomValues(a),
+  subtle: new Proxy(globalThis.crypto.subtle, {
+    get(target, prop) {
+      const v = target[prop];
+      if (typeof v !== 'function') return v;
+      return (...args) => {
+        cryptoPending++;
+        return v.apply(target, args).finally(() => { cryptoPending--; });
+      };
+    },
+  }),
+};
+
+// settle lets the page's promises and timers run: rounds of microtasks and a
+// short timer, and, while a WebCrypto call is in flight, as many more rounds as
+// it takes (up to 10 s, after which the test's own checks say what is missing).
 async function settle() {
+  const deadline = Date.now() + 10000;
   for (let round = 0; round < 8; round++) {
     for (let i = 0; i < 10; i++) await Promise.resolve();
     await new Promise((r) => setTimeout(r, 2));
+    if (cryptoPending > 0 && Date.now() < deadline) round--;
   }
 }
 

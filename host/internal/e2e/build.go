@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -228,4 +229,24 @@ func CopyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Run runs smsplus with args in an empty working directory (no ./.env), with
+// exactly env (a server's Env, say, or DefaultEnv), and returns its exit code
+// (-1 if a signal ended it) and its output, stdout and stderr together.
+func (b *Binaries) Run(t testing.TB, env []string, args ...string) (code int, out string) {
+	t.Helper()
+	cmd := exec.Command(b.Smsplus, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = env
+	raw, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(raw)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(raw)
+	}
+	t.Fatalf("smsplus %s: %v", strings.Join(args, " "), err)
+	return 0, ""
 }

@@ -17,8 +17,10 @@ type Answer struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	// Took is from sending the request to reading the whole answer.
-	Took time.Duration
+	// Sent is when the request was sent, Received when the whole answer was
+	// read; Took is the time between.
+	Sent, Received time.Time
+	Took           time.Duration
 }
 
 // JSON decodes the body as a JSON object (nil if it is not one).
@@ -120,7 +122,8 @@ func Do(client *http.Client, req *http.Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, Took: time.Since(start)}, nil
+	end := time.Now()
+	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, Sent: start, Received: end, Took: end.Sub(start)}, nil
 }
 
 func must(t testing.TB, a Answer, err error) Answer {
@@ -138,11 +141,21 @@ func (s *Server) PostHook(t testing.TB, bridge string, headers map[string]string
 	return must(t, a, err)
 }
 
-// Hook posts the vendor's sample payload (configs/samples) for phone and otp,
-// with the vendor's credential, as the vendor would.
+// Hook posts the vendor's call for phone and otp, as the bridge's plugin renders
+// it with the server's settings (see Example), and reads the answer.
 func (s *Server) Hook(t testing.TB, bridge, phone, otp string) Answer {
 	t.Helper()
-	return s.PostHook(t, bridge, AuthHeaders(bridge), Sample(t, bridge, phone, otp))
+	a, err := Do(nil, s.Example(t, bridge, phone, otp))
+	return must(t, a, err)
+}
+
+// HookErr is Hook for goroutines.
+func (s *Server) HookErr(bridge, phone, otp string) (Answer, error) {
+	req, err := s.ExampleErr(bridge, phone, otp)
+	if err != nil {
+		return Answer{}, err
+	}
+	return Do(nil, req)
 }
 
 // PostJSON posts v as JSON to path.

@@ -20,6 +20,13 @@ func (m Metrics) Value(name string, labels ...string) float64 {
 	return m[metricKey(name, labels)]
 }
 
+// Lookup returns the sample of name with exactly the given labels, and whether
+// the server exports it at all (a counter at 0 is there; a misspelt one is not).
+func (m Metrics) Lookup(name string, labels ...string) (float64, bool) {
+	v, ok := m[metricKey(name, labels)]
+	return v, ok
+}
+
 // Sum adds every sample of name whose labels include the given pairs.
 func (m Metrics) Sum(name string, labels ...string) float64 {
 	var sum float64

@@ -93,6 +93,16 @@ func liveParents() map[int]int {
 	return out
 }
 
+// Argv0 returns a process's argv[0] ("" if it cannot be read).
+func Argv0(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	arg, _, _ := strings.Cut(string(b), "\x00")
+	return arg
+}
+
 // ExeSHA256 returns the hex SHA-256 of the executable a process runs, read through
 // /proc/<pid>/exe (the file it was started from, even if that name has since been
 // replaced or removed).

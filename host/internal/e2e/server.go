@@ -61,6 +61,8 @@ type Server struct {
 	// Phrases are the users' phrases, read from the pages' spelled-out view
 	// when a test verifies (device.go).
 	Phrases PhraseBook
+
+	vendors vendors // the plugins that render the vendors' calls (example.go)
 }
 
 // FreePort returns a TCP port free on every address at the time of the call.
@@ -228,6 +230,7 @@ func (b *Binaries) Launch(t testing.TB, env ...string) *Server {
 		close(s.exited)
 	}()
 	t.Cleanup(func() {
+		s.stopVendors()
 		s.Stop()
 		s.killLeftovers()
 		if t.Failed() {
@@ -302,6 +305,9 @@ func (s *Server) Stop() int {
 	return s.state.ExitCode()
 }
 
+// Signal sends sig to the host process and returns at once (Stop waits).
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
 // Kill sends SIGKILL to the host (only to the host, as the kernel's OOM killer or
 // `docker kill` would) and waits for it to be reaped. Plugin processes are left
 // to their own devices; the harness kills leftovers when the test ends.
@@ -333,6 +339,19 @@ func (s *Server) notePlugins() []int {
 	}
 	s.mu.Unlock()
 	return pids
+}
+
+// PluginPID returns the process id of bridge id's plugin under the host (its
+// argv[0] is the plugin's path), and fails the test if none runs.
+func (s *Server) PluginPID(t testing.TB, id string) int {
+	t.Helper()
+	for _, pid := range s.PluginPIDs() {
+		if filepath.Base(Argv0(pid)) == Prefix+id {
+			return pid
+		}
+	}
+	t.Fatalf("no %s%s process under the host (processes: %v)", Prefix, id, s.PluginPIDs())
+	return 0
 }
 
 // PluginsSeen returns every plugin process id the harness has seen under the host.

@@ -13,7 +13,8 @@ import (
 )
 
 // AuthHeaders returns the headers with which a shipped bridge's vendor
-// authenticates, with the credential the harness sets.
+// authenticates, with the credential the harness sets. Hook and Example need
+// none of this: use it only to send a vendor's call of your own making.
 func AuthHeaders(bridge string) map[string]string {
 	switch bridge {
 	case "okta":
@@ -36,7 +37,8 @@ func Basic(user, pass string) string {
 }
 
 // Sample returns the vendor's sample payload (configs/samples/<vendor>.json) for
-// phone and otp, with a unique event id and current times.
+// phone and otp, with a unique event id and current times: for a test that
+// alters the vendor's own bytes (Hook posts the plugin's example instead).
 func Sample(t testing.TB, vendor, phone, otp string) []byte {
 	t.Helper()
 	tmpl, err := configs.Sample(vendor)

@@ -24,7 +24,7 @@ func TestOCRResistance(t *testing.T) {
 	}
 	bin, err := exec.LookPath("tesseract")
 	if err != nil {
-		t.Skip("tesseract not installed")
+		t.Fatal("SMSPLUS_TEST_OCR is set but tesseract is not installed (apt-get install tesseract-ocr)")
 	}
 	const perLang = 25
 	dir := t.TempDir()

@@ -4,7 +4,9 @@
 // own detector, under the paper's protocol and under short enrollments like the
 // ones SMS+ collects, and the local engine as it runs against crafted attacks
 // (attacks.go), with the measurements its replay limit and machine check are set
-// from (measure.go). `smsplus biometrics eval` prints its figures.
+// from (measure.go). `smsplus biometrics eval` prints its figures and
+// `smsplus biometrics prior` learns the engine's prior: the command line is
+// here (cli.go, Command); the host only dispatches to it.
 package eval
 
 import (

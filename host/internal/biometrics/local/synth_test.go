@@ -115,14 +115,29 @@ func TestSyntheticRejection(t *testing.T) {
 	}
 }
 
-// TestSyntheticCloseImpostor reports (without gating) how a typist with the same
-// speed but other habits fares: the hard case for any timing detector.
+// TestSyntheticCloseImpostor: typists with the owner's speed but other habits
+// (the hard case for any timing detector: only the rhythm tells them apart)
+// are refused nearly always. An engine blind to the rhythm would take them for
+// the owner, whom it accepts at the first attempt (TestSyntheticAcceptance);
+// the local engine lets in about 6% at the first attempt and 11% within the
+// three a challenge allows (this seed). The bounds leave room for tuning, not
+// for losing the rhythm.
 func TestSyntheticCloseImpostor(t *testing.T) {
 	t.Parallel()
-	close := typistA
-	close.Rhythm = 12
-	rate, within := acceptRate(t, typistA, close, 200, 3, 3)
-	t.Logf("same speed, other rhythm: %.1f%% rejected, %.1f%% got in within three attempts", 100*(1-rate), 100*within)
+	const trials = 200
+	var first, within float64
+	rhythms := []uint64{5, 12, 40}
+	for _, r := range rhythms {
+		close := typistA
+		close.Rhythm = r
+		f, w := acceptRate(t, typistA, close, trials, 3, 3)
+		t.Logf("same speed, rhythm %d: %.1f%% rejected, %.1f%% got in within three attempts", r, 100*(1-f), 100*w)
+		first += f / float64(len(rhythms))
+		within += w / float64(len(rhythms))
+	}
+	if first > 0.10 || within > 0.20 {
+		t.Errorf("close impostors got in %.1f%% at the first attempt, %.1f%% within three; want <= 10%% and <= 20%%", 100*first, 100*within)
+	}
 }
 
 func TestSynthesizePatternIsValid(t *testing.T) {

@@ -2,21 +2,68 @@ package host
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"slices"
-	"strings"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
 
-// The checks of the settings that need more than the configuration: what the
-// bridges declare (their namespaces, their secrets) and what the engines think
-// of their settings. check-config reports them all in one pass; serve refuses to
-// start on a problem and logs the warnings.
+// The bridge plugins as serve, simulate, check-config and plugins see them:
+// where they are found, how they are launched, and the settings they declare,
+// which the configuration's checks need (their namespaces, their secrets).
+
+// pluginDirs are the folders searched for plugins: PLUGIN_DIR, or the defaults.
+func pluginDirs(cfg *config.Config) []string {
+	if cfg.PluginDir != "" {
+		return []string{cfg.PluginDir}
+	}
+	return pluginhost.DefaultDirs()
+}
+
+// pluginOptions are the plugin manager's settings. The manager answers each
+// bridge's declared settings through Setting, and only those in the bridge's
+// namespace (pluginhost.SettingsPrefix); PLUGIN_SHA256_<ID> pins are read there too.
+func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
+	return pluginhost.Options{
+		Setting:                  cfg.Setting,
+		RestartBackoff:           cfg.PluginRestartBackoff,
+		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
+		Logger:                   log,
+	}
+}
+
+// startPlugins starts the enabled bridges.
+func startPlugins(ctx context.Context, cfg *config.Config, stderr io.Writer) (*pluginhost.Manager, error) {
+	return startBridges(ctx, cfg, cfg.EnabledBridges, stderr)
+}
+
+// startBridges launches and configures the bridges ids, as `smsplus serve` does,
+// and supervises them until the manager stops.
+func startBridges(ctx context.Context, cfg *config.Config, ids []string, stderr io.Writer) (*pluginhost.Manager, error) {
+	found, err := pluginhost.Discover(pluginDirs(cfg))
+	if err != nil {
+		return nil, err
+	}
+	level := hclog.LevelFromString(cfg.LogLevel)
+	opts := pluginOptions(cfg, hclog.New(&hclog.LoggerOptions{
+		Name: "bridge", Output: stderr, Level: level, JSONFormat: cfg.LogFormat == "json",
+	}))
+	// A developer's bridges running under a debugger (bridge.Main -debug).
+	if v := cfg.ReattachBridges; v != "" {
+		if opts.Reattach, err = bridge.ParseReattach(v); err != nil {
+			return nil, err
+		}
+	}
+	m := pluginhost.NewManager(opts)
+	if err := m.Start(ctx, found, ids); err != nil {
+		return nil, err // every bridge's problems, joined
+	}
+	return m, nil
+}
 
 // declaredSettings are the settings each bridge declares, by id: those m runs
 // (nil: none) and, with inspect, the others found on disk, launched only to read
@@ -75,58 +122,4 @@ func bridgeSettingProblems(cfg *config.Config, declared map[string][]bridge.Sett
 		}
 	}
 	return cfg.BridgeProblems(settings...)
-}
-
-// report gathers the problems and warnings of every check, each once.
-type report struct {
-	problems, warnings []string
-}
-
-// add records err's problems: each of a *config.Error, each of an errors.Join.
-func (r *report) add(err error) {
-	var ce *config.Error
-	joined, isJoin := err.(interface{ Unwrap() []error })
-	switch {
-	case err == nil:
-	case errors.As(err, &ce):
-		r.problem(ce.Problems...)
-	case isJoin:
-		for _, e := range joined.Unwrap() {
-			r.add(e)
-		}
-	default:
-		r.problem(err.Error())
-	}
-}
-
-func (r *report) problem(ps ...string) {
-	for _, p := range ps {
-		if !slices.Contains(r.problems, p) {
-			r.problems = append(r.problems, p)
-		}
-	}
-}
-
-func (r *report) warn(ws ...string) {
-	for _, w := range ws {
-		if w != "" && !slices.Contains(r.warnings, w) {
-			r.warnings = append(r.warnings, w)
-		}
-	}
-}
-
-// print lists the problems, then the warnings; a problem of several lines (a
-// bridge's list) keeps its lines together, indented.
-func (r *report) print(w io.Writer) {
-	list := func(title string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "%d %s:\n", len(items), title)
-		for _, it := range items {
-			fmt.Fprintf(w, "  - %s\n", strings.ReplaceAll(it, "\n", "\n    "))
-		}
-	}
-	list("configuration problem(s)", r.problems)
-	list("warning(s)", r.warnings)
 }

@@ -3,17 +3,10 @@ package host
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/smsplus/smsplus/host/internal/config"
 )
 
 // checkConfig runs `smsplus check-config` with env and no .env file.
@@ -93,87 +86,5 @@ func TestCheckConfigUnreadableFile(t *testing.T) {
 		[]string{"HASH_SALT=pepper"}, &out, &out)
 	if code != ExitFailed || !strings.Contains(out.String(), "none.yaml") {
 		t.Errorf("exit %d:\n%s", code, out.String())
-	}
-}
-
-// PLUGIN_RESTART_BACKOFF_MS reaches the plugin manager as read and checked by the
-// configuration.
-func TestConfigPluginRestartBackoff(t *testing.T) {
-	t.Parallel()
-	for env, want := range map[string]time.Duration{"": 200 * time.Millisecond, "PLUGIN_RESTART_BACKOFF_MS=1500": 1500 * time.Millisecond} {
-		cfg, err := config.Load(config.Sources{Environ: []string{"HASH_SALT=pepper", env}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := pluginOptions(cfg, nil).RestartBackoff; got != want {
-			t.Errorf("%q: backoff %v, want %v", env, got, want)
-		}
-	}
-}
-
-func TestConfigReport(t *testing.T) {
-	t.Parallel()
-	var r report
-	r.add(&config.Error{Problems: []string{"A: one", "B: two"}})
-	r.add(errors.Join(errors.New("bridge x: invalid settings:\n  - X_SECRET is required"), errors.New("A: one")))
-	r.add(fmt.Errorf("wrapped: %w", errors.Join(errors.New("c"), errors.New("d"))))
-	r.add(nil)
-	r.warn("W: maybe", "", "W: maybe")
-	var out bytes.Buffer
-	r.print(&out)
-	want := `4 configuration problem(s):
-  - A: one
-  - B: two
-  - bridge x: invalid settings:
-      - X_SECRET is required
-  - wrapped: c
-    d
-1 warning(s):
-  - W: maybe
-`
-	if out.String() != want {
-		t.Errorf("report:\n%s\nwant:\n%s", out.String(), want)
-	}
-}
-
-// serve logs the warnings at start, and refuses a bridge's placeholder secret
-// the configuration did not catch (checked in check-config's test).
-func TestServeLogsConfigWarnings(t *testing.T) {
-	t.Parallel()
-	cfg, err := config.Load(config.Sources{Environ: []string{"HASH_SALT=pepper", "HASH_SALTT=pepper",
-		"DATA_DIR=" + t.TempDir(), "PLUGIN_DIR=" + t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	a, err := build(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)), io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.close()
-	if !strings.Contains(logs.String(), `"warning":"HASH_SALTT (environment): not a setting SMS+ knows; did you mean HASH_SALT?"`) {
-		t.Errorf("logs:\n%s", logs.String())
-	}
-}
-
-// serve refuses a configuration with problems and shows the warnings with them:
-// a typo explains a missing setting.
-func TestServeConfigProblemsShowWarnings(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	envFile := filepath.Join(dir, "empty.env")
-	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	code := Main(context.Background(), []string{"serve", "--env-file", envFile},
-		[]string{"HASH_SALTT=pepper", "PLUGIN_DIR=" + dir, "DATA_DIR=" + dir}, &out, &out)
-	if code != ExitFailed {
-		t.Errorf("exit %d", code)
-	}
-	for _, want := range []string{"HASH_SALT: is required", "HASH_SALTT (environment): not a setting SMS+ knows; did you mean HASH_SALT?"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("no %q in:\n%s", want, out.String())
-		}
 	}
 }

@@ -1,22 +1,22 @@
-package host
+package eval
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-const cmuSubset = "internal/biometrics/eval/testdata/cmu_subset.csv"
+const cmuSubset = "testdata/cmu_subset.csv"
 
-func TestBiometricsEvalCommand(t *testing.T) {
+func TestEvalCommand(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	code := Main(context.Background(), []string{"biometrics", "eval", "--dataset", cmuSubset, "--workers", "2"}, nil, &stdout, &stderr)
-	if code != ExitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	if err := Command(context.Background(), []string{"eval", "--dataset", cmuSubset, "--workers", "2"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v, stderr:\n%s", err, stderr.String())
 	}
 	line := regexp.MustCompile(`^protocol=(paper|enroll5|enroll10) detector=([a-z-]+) mean_eer=[01]\.\d{4} sd=[01]\.\d{4} zero_miss_far=[01]\.\d{4}$`)
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -80,12 +80,11 @@ func checkAttackLines(t *testing.T, lines []string) {
 	}
 }
 
-func TestBiometricsEvalDiagnostics(t *testing.T) {
+func TestEvalCommandDiagnostics(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	code := Main(context.Background(), []string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "local", "--diagnostics"}, nil, &stdout, &stderr)
-	if code != ExitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	if err := Command(context.Background(), []string{"eval", "--dataset", cmuSubset, "--detectors", "local", "--diagnostics"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v, stderr:\n%s", err, stderr.String())
 	}
 	out := stdout.String()
 	for _, want := range []string{"protocol=paper detector=local ", "attack=replay-20ms enroll=5 operating_point=strict ",
@@ -103,11 +102,11 @@ func TestBiometricsEvalDiagnostics(t *testing.T) {
 	}
 }
 
-func TestBiometricsPriorCommand(t *testing.T) {
+func TestPriorCommand(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"biometrics", "prior", "--dataset", cmuSubset}, nil, &stdout, &stderr); code != ExitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	if err := Command(context.Background(), []string{"prior", "--dataset", cmuSubset}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v, stderr:\n%s", err, stderr.String())
 	}
 	var p struct {
 		Tables []struct {
@@ -120,27 +119,38 @@ func TestBiometricsPriorCommand(t *testing.T) {
 	}
 }
 
-func TestBiometricsUsage(t *testing.T) {
+// A wrong command line is a *UsageError (smsplus exits 2), a failed run any
+// other error (exit 1).
+func TestCommandUsage(t *testing.T) {
 	t.Parallel()
+	const ok, usage, failed = "ok", "usage", "failed"
 	tests := map[string]struct {
 		args []string
-		code int
+		want string
 	}{
-		"no subcommand":      {[]string{"biometrics"}, ExitUsage},
-		"unknown subcommand": {[]string{"biometrics", "train"}, ExitUsage},
-		"no dataset":         {[]string{"biometrics", "eval"}, ExitUsage},
-		"unknown detector":   {[]string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "svm"}, ExitUsage},
-		"baselines only":     {[]string{"biometrics", "eval", "--dataset", cmuSubset, "--detectors", "manhattan"}, ExitOK},
-		"missing file":       {[]string{"biometrics", "eval", "--dataset", "testdata/none.csv"}, ExitFailed},
-		"not the benchmark":  {[]string{"biometrics", "eval", "--dataset", "biometrics.go"}, ExitFailed},
-		"help":               {[]string{"biometrics", "help"}, ExitOK},
+		"no subcommand":      {nil, usage},
+		"unknown subcommand": {[]string{"train"}, usage},
+		"no dataset":         {[]string{"eval"}, usage},
+		"unknown detector":   {[]string{"eval", "--dataset", cmuSubset, "--detectors", "svm"}, usage},
+		"unknown flag":       {[]string{"prior", "--dataset", cmuSubset, "--nope"}, usage},
+		"baselines only":     {[]string{"eval", "--dataset", cmuSubset, "--detectors", "manhattan"}, ok},
+		"missing file":       {[]string{"eval", "--dataset", "testdata/none.csv"}, failed},
+		"not the benchmark":  {[]string{"eval", "--dataset", "cli.go"}, failed},
+		"help":               {[]string{"help"}, ok},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			if code := Main(context.Background(), tc.args, nil, &stdout, &stderr); code != tc.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			err := Command(context.Background(), tc.args, &stdout, &stderr)
+			got := failed
+			if ue := (*UsageError)(nil); err == nil {
+				got = ok
+			} else if errors.As(err, &ue) {
+				got = usage
+			}
+			if got != tc.want {
+				t.Errorf("%v: %s, want %s; stderr:\n%s", err, got, tc.want, stderr.String())
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna/fake"
+	"github.com/smsplus/smsplus/host/internal/e2e"
 	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 // It reports p50/p99 in ms and the share of Okta's 3-second budget used at p99.
 func BenchmarkHookWithFakes(b *testing.B) {
-	bin := buildBinaries(b)
+	bin := e2e.Shipped(b)
 	for _, tc := range []struct {
 		name       string
 		tdna, twil time.Duration
@@ -38,14 +39,11 @@ func BenchmarkHookWithFakes(b *testing.B) {
 			if tc.tdna > 0 {
 				td.AddFault(fake.Fault{Delay: tc.tdna})
 			}
-			srv := startServer(b, bin,
-				"SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID="+tw.AccountSID, "TWILIO_API_KEY="+tw.APIKey,
-				"TWILIO_API_SECRET="+tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL="+tw.URL,
-				"TYPINGDNA_API_KEY="+td.Key, "TYPINGDNA_API_SECRET="+td.Secret, "TYPINGDNA_SERVER="+td.URL,
-				"LOG_LEVEL=warn", "LOG_REQUESTS=false",
+			env := append(append(e2e.TwilioEnv(tw), e2e.TypingDNAEnv(td)...), "LOG_LEVEL=warn", "LOG_REQUESTS=false",
 				// 1000 texts in 10 s to one block of numbers: a benchmark, not a pumping
 				// attack, so the hourly caps are off (the destination checks stay on).
 				"MAX_SMS_PER_PHONE_PER_HOUR=0", "MAX_SMS_PER_RANGE_PER_HOUR=0", "MAX_SMS_PER_HOUR=0")
+			srv := bin.Start(b, env...)
 			lat := openLoop(b, srv, 100, 10*time.Second)
 			slices.Sort(lat)
 			p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
@@ -59,8 +57,9 @@ func BenchmarkHookWithFakes(b *testing.B) {
 }
 
 // openLoop posts Okta hooks for new users at rate per second for d and returns
-// the latencies of the answers, failing on any answer that is not SUCCESSFUL.
-func openLoop(b *testing.B, srv *server, rate int, d time.Duration) []time.Duration {
+// the latencies of the answers, logging any answer that is not SUCCESSFUL. Each
+// call is rendered by the Okta plugin (e2e.Server.Example) before it is timed.
+func openLoop(b *testing.B, srv *e2e.Server, rate int, d time.Duration) []time.Duration {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -73,25 +72,21 @@ func openLoop(b *testing.B, srv *server, rate int, d time.Duration) []time.Durat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := oktaPayload(b, fmt.Sprintf("+1415555%04d", i%10_000), "123456")
-			req, _ := http.NewRequest(http.MethodPost, srv.base+"/hooks/okta", strings.NewReader(string(body)))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+e2eSecret)
-			start := time.Now()
-			resp, err := client.Do(req)
-			took := time.Since(start)
+			req, err := srv.ExampleErr("okta", fmt.Sprintf("+1415555%04d", i%10_000), "123456")
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			raw := make([]byte, 4096)
-			n, _ := resp.Body.Read(raw)
-			resp.Body.Close()
-			if !strings.Contains(string(raw[:n]), "SUCCESSFUL") {
-				b.Logf("not SUCCESSFUL after %v: %s %s", took, resp.Status, raw[:n])
+			a, err := e2e.Do(client, req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if !strings.Contains(string(a.Body), "SUCCESSFUL") {
+				b.Logf("not SUCCESSFUL after %v: %s", a.Took, a)
 			}
 			mu.Lock()
-			lat = append(lat, took)
+			lat = append(lat, a.Took)
 			mu.Unlock()
 		}()
 	}

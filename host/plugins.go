@@ -3,12 +3,9 @@ package host
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -18,60 +15,23 @@ import (
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 )
 
-func runCheckConfig(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	var src sourceFlags
-	fs := newFlagSet("check-config", stdout)
-	src.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	var rep report
-	cfg, err := src.load(environ)
-	rep.add(err)
-	if cfg == nil { // a file could not be read: nothing else can be checked
-		rep.print(stdout)
-		return errors.New("configuration has problems")
-	}
-	checkSettings(ctx, cfg, &rep)
-	rep.print(stdout)
-	if len(rep.problems) > 0 {
-		return errors.New("configuration has problems")
-	}
-	fmt.Fprintf(stdout, "configuration OK: store %s, sms %s, biometrics %s, bridges [%s], base URL %s\n",
-		cfg.DataStore, cfg.SMSProvider, cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
-	return nil
-}
+const pluginsHelp = `smsplus plugins [--config FILE] [--env-file FILE] [--url URL]
 
-// checkSettings adds to rep what the configuration alone cannot tell: the
-// bridges' own checks, the engines' and the sender's. It goes on past problems,
-// so that one run lists them all.
-func checkSettings(ctx context.Context, cfg *config.Config, rep *report) {
-	// Starting the enabled bridges is the only way to learn what they think of
-	// their settings; they are stopped again at once.
-	m, err := startPlugins(ctx, cfg, io.Discard)
-	rep.add(err)
-	declared := declaredSettings(ctx, cfg, m, true)
-	if m != nil {
-		m.Stop()
-	}
-	rep.problem(bridgeSettingProblems(cfg, declared)...)
-	rep.warn(cfg.Warnings(namespaces(cfg, declared)...)...)
-	_, _, _, err = newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
-	rep.add(err)
-	_, warning, _ := catalog(cfg)
-	rep.warn(warning)
-}
+List the bridge plugins found, enabled or not, with versions and checksums.`
 
-func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) error {
+// runPlugins is `smsplus plugins`: the bridges found on disk, each checked as a
+// launch would check it, and what a running server says of them.
+func runPlugins(ctx context.Context, args []string, p proc) error {
+	stdout := p.stdout
 	var src sourceFlags
 	var server string
-	fs := newFlagSet("plugins", stdout)
+	fs := newFlagSet("plugins", pluginsHelp, stdout)
 	src.register(fs)
 	fs.StringVar(&server, "url", "", "base `URL` of the running server to ask which bridges run (default: http://localhost:PORT)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := src.load(environ)
+	cfg, err := src.load(p.environ)
 	if err != nil && cfg == nil {
 		return err
 	}
@@ -107,8 +67,8 @@ func runPlugins(ctx context.Context, args, environ []string, stdout io.Writer) e
 		}
 		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, yesNo(slices.Contains(cfg.EnabledBridges, in.ID)), run,
 			version, protocol, checksumColumn(in, st), in.Path)
-		for _, p := range in.Problems {
-			problems = append(problems, in.ID+": "+p)
+		for _, pr := range in.Problems {
+			problems = append(problems, in.ID+": "+pr)
 		}
 		switch {
 		case st.Error != "":
@@ -223,30 +183,4 @@ func runningBridges(ctx context.Context, base string) (map[string]pluginhost.Sta
 		out[p.ID] = p
 	}
 	return out, true
-}
-
-func runVersion(stdout io.Writer) error {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		fmt.Fprintln(stdout, "smsplus (no build information)")
-		return nil
-	}
-	rev, modified := "unknown", ""
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = " (modified)"
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "smsplus %s, %s, revision %s%s\n", info.Main.Version, info.GoVersion, rev, modified)
-	for _, d := range info.Deps {
-		if strings.HasPrefix(d.Path, "github.com/smsplus/") {
-			fmt.Fprintf(stdout, "  %s %s\n", d.Path, d.Version)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,20 @@
+package e2e
+
+import (
+	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna/fake"
+	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
+)
+
+// TwilioEnv is the settings that send texts with twilio-go through tw, the fake
+// of Twilio's API, from a valid test sender number.
+func TwilioEnv(tw *twiliofake.Server) []string {
+	return []string{"SMS_PROVIDER=twilio", "TWILIO_ACCOUNT_SID=" + tw.AccountSID, "TWILIO_API_KEY=" + tw.APIKey,
+		"TWILIO_API_SECRET=" + tw.APISecret, "TWILIO_FROM_NUMBER=+15005550006", "TWILIO_API_BASE_URL=" + tw.URL}
+}
+
+// TypingDNAEnv is the settings that run the TypingDNA engine, the production
+// client, against td, the fake of TypingDNA's API.
+func TypingDNAEnv(td *fake.Server) []string {
+	return []string{"BIOMETRICS_ENGINE=typingdna", "TYPINGDNA_API_KEY=" + td.Key, "TYPINGDNA_API_SECRET=" + td.Secret,
+		"TYPINGDNA_SERVER=" + td.URL}
+}
