@@ -499,6 +499,12 @@ func TestConcurrentVerifyRevealsOnce(t *testing.T) {
 	if reveals.Load() != 1 {
 		t.Fatalf("the OTP was revealed %d times", reveals.Load())
 	}
+	// The owner's repeated submissions matched: none of them is a failure, so the
+	// owner is not locked out by double taps on their own link.
+	cid = f.start(t, "555222")
+	if res, err := f.verify(context.Background(), cid, biometrics.TextID("blue river"), "genuine"); err != nil || res.OTP != "555222" {
+		t.Fatalf("after a burst of the owner's own submissions: res = %+v, err = %v", res, err)
+	}
 }
 
 // The transaction id goes where the link must not: to the vendor, whose admins
@@ -633,5 +639,54 @@ func TestUserFailuresReservedBeforeScoring(t *testing.T) {
 	var locked *UserLockedError
 	if _, err := f.verify(ctx, cids[0], biometrics.TextID("blue river"), "genuine"); !errors.As(err, &locked) {
 		t.Fatalf("after the burst the user must be locked, got %v", err)
+	}
+}
+
+// holdingVerifier holds one Enrollment call of a marked context until released,
+// to put a request between its link check and its attempt reservation.
+type holdingVerifier struct {
+	*fakeVerifier
+	calls          atomic.Int32
+	held, released chan struct{}
+}
+
+type holdKey struct{}
+
+func (h *holdingVerifier) Enrollment(ctx context.Context, uid, textID string) (biometrics.Enrollment, error) {
+	if ctx.Value(holdKey{}) != nil && h.calls.Add(1) == 2 { // 1: the page; 2: inside Verify
+		close(h.held)
+		<-h.released
+	}
+	return h.fakeVerifier.Enrollment(ctx, uid, textID)
+}
+
+// The owner submits twice on one link; the second request checked the link
+// before the first revealed the code, and reserves its attempt after the first
+// cleared the failure count. It matches but finds the code gone: it must leave
+// no failure behind, or a few such repeats lock the owner out.
+func TestOwnersRepeatLeavesNoFailure(t *testing.T) {
+	t.Parallel()
+	hv := &holdingVerifier{fakeVerifier: &fakeVerifier{required: 2, samples: map[string]int{}},
+		held: make(chan struct{}), released: make(chan struct{})}
+	f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) { d.Verifier = hv })
+	uid := UserID(phone, "salt")
+	hv.enroll(uid)
+	ctx := context.Background()
+	cid := f.start(t, "600001")
+	second := make(chan error, 1)
+	go func() {
+		_, err := f.verify(context.WithValue(ctx, holdKey{}, true), cid, biometrics.TextID("blue river"), "genuine")
+		second <- err
+	}()
+	<-hv.held
+	if res, err := f.verify(ctx, cid, biometrics.TextID("blue river"), "genuine"); err != nil || res.OTP != "600001" {
+		t.Fatalf("first submission: %+v, %v", res, err)
+	}
+	close(hv.released)
+	if err := <-second; !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second submission: %v, want ErrNotFound (the code was revealed once)", err)
+	}
+	if n, err := f.store.Count(ctx, storage.UserFailures, uid); err != nil || n != 0 {
+		t.Fatalf("the owner's repeat left %d failures (%v)", n, err)
 	}
 }

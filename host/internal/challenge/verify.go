@@ -176,16 +176,19 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (Result, error) {
 		}
 		return s.fail(ctx, rec, attempt, userAttempt, out, "verify_failed", map[string]any{"strict": out.NewDevice})
 	}
-	otp, err := s.reveal(ctx, a.CID)
-	if err != nil {
-		return Result{}, err
-	}
-	// A pass clears the failure state, including a lockout written by an
-	// attempt refused while this one, holding the last place, was scored.
+	// A match clears the failure state, including a lockout written by an
+	// attempt refused while this one, holding the last place, was scored. It
+	// does so whether or not this request is the one that reveals the code: the
+	// owner's own repeated submissions (a double tap, a retry on another replica)
+	// took places too, and must not add up to a lockout.
 	for _, ns := range []storage.Namespace{storage.UserFailures, storage.Lockouts, storage.InvalidPositions} {
 		if err := s.Store.Delete(ctx, ns, rec.UserID); err != nil {
 			s.Log.Warn("clear failure state", "ns", ns, "err", err)
 		}
+	}
+	otp, err := s.reveal(ctx, a.CID)
+	if err != nil {
+		return Result{}, err
 	}
 	s.acceptPattern(ctx, rec.UserID)
 	s.audit("otp_revealed", rec.UserID, map[string]any{"bridge": rec.Bridge, "new_device": out.NewDevice})
