@@ -95,3 +95,24 @@ type Sender interface {
 type ReceiptReader interface {
 	ReadReceipt(r *http.Request, body []byte, publicURL string) ([]Delivery, error)
 }
+
+// Observer hears what the router and the receipts route do, for the metrics
+// (metrics.Metrics.SMSObserver). country is the destination's ISO 3166 code
+// ("ZZ" when unknown); provider names are the operator's (SMS_PROVIDERS).
+type Observer interface {
+	// Sent: one attempt at one provider, with its result: sent, rejected,
+	// timeout, error, or skipped (its circuit is open).
+	Sent(provider, country, result string, took time.Duration)
+	// Failover: a message went on to the next provider of its route.
+	Failover(from, to, country string)
+	// Circuit: a provider's circuit opened (skipped for a while) or closed.
+	Circuit(provider string, open bool)
+	// Delivered: a final delivery receipt; took is the time from the send to
+	// the receipt (zero when unknown).
+	Delivered(provider, country string, state DeliveryState, took time.Duration)
+	// Resent: an undelivered message was sent again through another provider.
+	Resent(provider, country string)
+	// ReceiptRefused: a status callback was refused (reason: signature,
+	// replayed, stale, unreadable, unknown_message).
+	ReceiptRefused(provider, reason string)
+}
