@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/smsplus/smsplus/host/internal/admission"
 	"github.com/smsplus/smsplus/host/internal/audit"
 	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/biometrics/local"
@@ -125,7 +126,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		},
 		Log: log,
 	})
-	flow := hookflow.New(svc, hookflow.Options{Budget: cfg.HookBudget, Observer: met, Log: log})
+	flow := hookflow.New(svc, hookflow.Options{Budget: cfg.HookBudget, Observer: met, Log: log,
+		Admission: admission.Options{Max: cfg.HookMaxInFlight, Min: cfg.HookMinInFlight, Fixed: cfg.AdmissionMode == "fixed"}})
 	api := httpapi.New(httpapi.Options{
 		Service: svc,
 		Flow:    flow,

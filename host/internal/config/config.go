@@ -39,6 +39,7 @@ type Config struct {
 	Bridges
 	Policies
 	Ops
+	Admission
 	// Device is device binding and the unknown-device policy (device.go): a
 	// named field, not embedded, so its short field names stay its own.
 	Device Device
@@ -83,6 +84,9 @@ var defaults = map[string]any{
 	"max_body_bytes":                    "65536",
 	"hook_body_timeout_ms":              "1000",
 	"hook_max_per_client":               "16",
+	"hook_admission":                    "adaptive",
+	"hook_max_in_flight":                "256",
+	"hook_min_in_flight":                "2",
 	"plugin_restart_backoff_ms":         "200",
 	"refused_number_types":              "invalid,premium_rate,shared_cost,uan,satellite,international_network,personal_number",
 	"max_sms_per_range_per_hour":        "30",
@@ -140,6 +144,7 @@ func (c *Config) read(r *reader) {
 	c.Bridges = r.bridges()
 	c.Policies = r.policies()
 	c.Ops = r.ops()
+	c.Admission = r.admission()
 	c.Device = r.device()
 }
 

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/admission"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -76,11 +77,13 @@ type Options struct {
 	// Budget bounds one hook (HOOK_BUDGET_MS); a bridge whose vendor waits less
 	// gets less (see Flow.Timeline). 0 means DefaultBudget.
 	Budget time.Duration
-	// MaxInFlight bounds the hooks past admission at once; more are refused in
-	// the vendor's failure format instead of queueing past the deadline. 0 means 256.
-	MaxInFlight int
-	Observer    Observer
-	Log         *slog.Logger
+	// Admission bounds the hooks past admission at once; more wait a little
+	// (Timeline.AdmitWait) and are then refused in the vendor's failure format
+	// instead of queueing past the deadline. The bound adapts to the latency of
+	// the admitted hooks (package admission) unless Admission.Fixed.
+	Admission admission.Options
+	Observer  Observer
+	Log       *slog.Logger
 	// Now and After are the clock (nil: time.Now and time.After). Tests give
 	// deadlines and admission waits a fake one.
 	Now   func() time.Time
@@ -89,18 +92,15 @@ type Options struct {
 
 // Flow runs hooks. It is safe for concurrent use.
 type Flow struct {
-	starter  Starter
-	o        Options
-	inflight chan struct{}
+	starter Starter
+	o       Options
+	limiter *admission.Limiter
 }
 
 // New returns a Flow that starts challenges with starter.
 func New(starter Starter, o Options) *Flow {
 	if o.Budget <= 0 {
 		o.Budget = DefaultBudget
-	}
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 256
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -111,7 +111,7 @@ func New(starter Starter, o Options) *Flow {
 	if o.After == nil {
 		o.After = time.After
 	}
-	return &Flow{starter: starter, o: o, inflight: make(chan struct{}, o.MaxInFlight)}
+	return &Flow{starter: starter, o: o, limiter: admission.New(o.Admission)}
 }
 
 // Hook is one call of a vendor's webhook.
@@ -236,21 +236,18 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 	return f.answer(ctx, h, tl, failed(bridge.ReasonInternal))
 }
 
-// admit takes an admission slot, waiting at most tl.AdmitWait for one.
+// admit takes an admission slot, waiting at most tl.AdmitWait for one. The
+// time the hook holds it, by the flow's clock, is what the limit adapts to.
 func (f *Flow) admit(tl Timeline) (release func(), ok bool) {
-	release = func() { <-f.inflight }
-	select {
-	case f.inflight <- struct{}{}:
-		return release, true
-	default:
-	}
-	select {
-	case f.inflight <- struct{}{}:
-		return release, true
-	case <-f.o.After(tl.AdmitWait):
+	if !f.limiter.TryAcquire() && !f.limiter.Acquire(f.o.After(tl.AdmitWait)) {
 		return nil, false
 	}
+	admitted := f.o.Now()
+	return func() { f.limiter.Release(f.o.Now().Sub(admitted)) }, true
 }
+
+// AdmissionLimit is the current limit on hooks in flight.
+func (f *Flow) AdmissionLimit() int { return f.limiter.Limit() }
 
 // start runs the challenge flow for ev and says what the vendor is told.
 func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEvent) *bridge.Outcome {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/admission"
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -358,7 +359,7 @@ func TestAdmission(t *testing.T) {
 	}}
 	waits := make(chan time.Duration, 2)
 	fire := make(chan time.Time)
-	f := New(&starter{}, Options{Budget: 2 * time.Second, MaxInFlight: 1, After: func(d time.Duration) <-chan time.Time {
+	f := New(&starter{}, Options{Budget: 2 * time.Second, Admission: admission.Options{Max: 1}, After: func(d time.Duration) <-chan time.Time {
 		waits <- d
 		return fire
 	}})
@@ -398,5 +399,75 @@ func TestAdmission(t *testing.T) {
 	}
 	if res := <-admitted; res.Outcome != "test_ok" {
 		t.Fatalf("third hook, admitted while it waited: %+v", res)
+	}
+}
+
+// slowStarter takes took of the flow's clock to start a challenge.
+type slowStarter struct {
+	c    *clock
+	took atomic.Int64
+}
+
+func (s *slowStarter) Start(context.Context, challenge.Event) (challenge.Started, error) {
+	s.c.advance(time.Duration(s.took.Load()))
+	return challenge.Started{}, nil
+}
+
+// The admission limit follows the latency of the admitted hooks, as the flow's
+// clock measures it: once hooks take ten times longer than before, a second
+// hook in flight is refused, where it was admitted before.
+func TestAdmissionFollowsLatency(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	st := &slowStarter{c: c}
+	waits := make(chan struct{}, 1)
+	fire := make(chan time.Time)
+	f := New(st, Options{Now: c.now, After: func(time.Duration) <-chan time.Time { waits <- struct{}{}; return fire },
+		Admission: admission.Options{Min: 1, Max: 2, Window: 1, Probe: 1000}})
+	otp := &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)}
+	hook := func(b Bridge) Result {
+		return f.Run(context.Background(), Hook{Bridge: b, Arrived: c.now()}, &bridge.Request{})
+	}
+	// secondAdmitted runs a hook while another holds a slot (blocked in Parse).
+	secondAdmitted := func() bool {
+		entered, release := make(chan struct{}), make(chan struct{})
+		blocking := &fakeBridge{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			close(entered)
+			<-release
+			return &bridge.ParseResult{OTP: event}, nil
+		}}
+		first := make(chan Result)
+		go func() { first <- hook(blocking) }()
+		<-entered
+		second := make(chan Result)
+		go func() { second <- hook(otp) }()
+		var res Result
+		select {
+		case res = <-second: // admitted at once
+		case <-waits: // it waits for a slot; end its wait
+			fire <- time.Now()
+			res = <-second
+		}
+		close(release)
+		<-first
+		return res.Reason != "overloaded"
+	}
+
+	st.took.Store(int64(10 * time.Millisecond))
+	for range 5 {
+		hook(otp)
+	}
+	if !secondAdmitted() {
+		t.Fatalf("a second hook was refused at the start limit %d", f.AdmissionLimit())
+	}
+	st.took.Store(int64(100 * time.Millisecond))
+	for range 5 {
+		hook(otp)
+	}
+	if f.AdmissionLimit() != 1 {
+		t.Fatalf("limit %d after hooks got ten times slower, want 1", f.AdmissionLimit())
+	}
+	if secondAdmitted() {
+		t.Fatal("a second hook was admitted over the limit of 1")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/admission"
 	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -48,7 +49,7 @@ func answerOf(t *testing.T, r io.Reader) (int, map[string]any) {
 func TestHookSlowBodyHoldsNoSlot(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestServer(t, map[string]*fakeHook{"acme": {parse: otpEvent("+12015550123")}}, func(o *Options) {
-		o.Flow = hookflow.New(o.Service, hookflow.Options{MaxInFlight: 1})
+		o.Flow = hookflow.New(o.Service, hookflow.Options{Admission: admission.Options{Max: 1}})
 		o.HookBodyTimeout = 300 * time.Millisecond
 	})
 	srv := httptest.NewServer(s)
