@@ -128,6 +128,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	})
 	flow := hookflow.New(svc, hookflow.Options{Budget: cfg.HookBudget, Observer: met, Log: log,
 		Admission: admission.Options{Max: cfg.HookMaxInFlight, Min: cfg.HookMinInFlight, Fixed: cfg.AdmissionMode == "fixed"}})
+	met.GaugeFunc("hook_admission_limit", "Hooks that may be in flight at once (HOOK_ADMISSION: adaptive follows the hooks' latency).",
+		func() float64 { return float64(flow.AdmissionLimit()) })
 	api := httpapi.New(httpapi.Options{
 		Service: svc,
 		Flow:    flow,

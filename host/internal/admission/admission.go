@@ -18,10 +18,11 @@
 //   - The baseline (the latency without a queue) is measured, not averaged: in a
 //     sustained overload a long moving average (or a windowed minimum) creeps up
 //     to the queued latency and lets the queue grow back. Every few windows a
-//     probe drops the limit to its floor until the queue has drained and a few
-//     hooks ran alone, and their mean is the new baseline (as BBR probes its
-//     minimum RTT); only if the limit was cut since, as a baseline that is
-//     wrong either way leads to cuts, and a probe refuses hooks. So the
+//     probe halves the limit until the hooks admitted before it are done and a
+//     round of hooks ran with the smaller queue, and their mean is the new
+//     baseline (as BBR probes its minimum RTT); only if the limit was cut
+//     since, as a baseline that is wrong either way leads to cuts, and a probe
+//     refuses hooks. So the
 //     baseline also follows a latency that changed for good (a slower store, a
 //     slow SMS provider) within one probe period.
 //   - Waiting hooks are served newest first: in an overload the oldest waiters
@@ -40,7 +41,7 @@ type Options struct {
 	// Max is the ceiling of the limit (HOOK_MAX_IN_FLIGHT), and the fixed limit
 	// when Fixed. Default 256.
 	Max int
-	// Min is the floor of the limit (HOOK_MIN_IN_FLIGHT). Default 2.
+	// Min is the floor of the limit (HOOK_MIN_IN_FLIGHT). Default 4.
 	Min int
 	// Fixed keeps the limit at Max: no adaptation (HOOK_ADMISSION=fixed).
 	Fixed bool
@@ -56,7 +57,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultMax       = 256
-	DefaultMin       = 2
+	DefaultMin       = 4
 	DefaultWindow    = 16
 	DefaultProbe     = 10
 	DefaultTolerance = 1.5
@@ -107,7 +108,7 @@ type Limiter struct {
 	baseline time.Duration
 	windows  int  // since the last probe
 	cut      bool // whether a window cut the limit since the last probe
-	// A probe drops the limit to Min to measure the baseline anew;
+	// A probe halves the limit to measure the baseline anew;
 	// skip is the samples of hooks admitted before it, which are not counted.
 	probing bool
 	skip    int
@@ -238,16 +239,16 @@ func (l *Limiter) sample(took time.Duration) {
 	if l.windows++; l.windows >= l.o.Probe && l.cut {
 		l.cut = false
 		l.probing, l.saved, l.skip = true, l.limit, l.inflight
-		l.limit = float64(l.o.Min)
+		l.limit = max(float64(l.o.Min), l.limit/2)
 	}
 }
 
 // windowSize is the samples in the current window: Window, or the limit when
 // larger so that a window spans at least one latency's worth of hooks; a
-// probe's is Min, hooks that ran with no more than Min in flight.
+// probe's is its limit: one round of hooks that ran with half the queue.
 func (l *Limiter) windowSize() int {
 	if l.probing {
-		return l.o.Min
+		return int(l.limit)
 	}
 	return max(l.o.Window, int(l.limit))
 }

@@ -86,7 +86,7 @@ var defaults = map[string]any{
 	"hook_max_per_client":               "16",
 	"hook_admission":                    "adaptive",
 	"hook_max_in_flight":                "256",
-	"hook_min_in_flight":                "2",
+	"hook_min_in_flight":                "4",
 	"plugin_restart_backoff_ms":         "200",
 	"refused_number_types":              "invalid,premium_rate,shared_cost,uan,satellite,international_network,personal_number",
 	"max_sms_per_range_per_hour":        "30",

@@ -38,9 +38,11 @@ const (
 	// answering PENDING itself.
 	RepeatWait = 750 * time.Millisecond
 	// AdmissionShare: a hook that finds every slot taken waits at most
-	// budget/AdmissionShare for one. A hook that cannot start now would only
-	// answer late.
-	AdmissionShare = 20
+	// budget/AdmissionShare for one (50 ms of 2 s). A hook that cannot start now
+	// would only answer late; and as waiters are served newest first, in an
+	// overload the ones refused are those that waited longest, so a longer wait
+	// only makes refusals later (the 150 ms an early refusal is allowed).
+	AdmissionShare = 40
 	// DefaultBudget is a hook's budget when Options.Budget is not set.
 	DefaultBudget = 2 * time.Second
 )

@@ -165,6 +165,7 @@ type store struct {
 var _ storage.Store = (*store)(nil)
 
 func (s *store) count(op string, err error) {
+	s.m.storeCalls.WithLabelValues(op).Inc()
 	switch {
 	case err == nil, errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrExists), errors.Is(err, context.Canceled):
 		return

@@ -42,6 +42,7 @@ type Metrics struct {
 	lockouts      prometheus.Counter
 	events        *prometheus.CounterVec
 	storeErrors   *prometheus.CounterVec
+	storeCalls    *prometheus.CounterVec
 	smsRefused    *prometheus.CounterVec
 	refusedTypes  *prometheus.CounterVec
 	budgetUsed    prometheus.Gauge
@@ -87,6 +88,10 @@ func New() *Metrics {
 			Namespace: namespace, Name: "store_errors_total",
 			Help: "Data store calls that failed, by operation and kind (unavailable, timeout, other). Not found and already exists are answers, not errors.",
 		}, []string{"op", "kind"}),
+		storeCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "store_calls_total",
+			Help: "Data store calls, by operation, whatever their result (store calls per hook: its rise over smsplus_hooks_total's).",
+		}, []string{"op"}),
 		smsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "sms_refused_total",
 			Help: "Texts refused before sending, by reason: number_type (REFUSED_NUMBER_TYPES), country (ALLOWED_COUNTRIES), phone_cap, range_cap, global_budget (the MAX_SMS_PER_* caps).",
@@ -105,7 +110,7 @@ func New() *Metrics {
 		}, []string{"policy", "outcome"}),
 	}
 	m.reg.MustRegister(m.unknownDevs, m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
-		m.events, m.storeErrors, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
+		m.events, m.storeErrors, m.storeCalls, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -132,6 +137,12 @@ func (m *Metrics) ObserveHook(bridge, outcome, reason string, took time.Duration
 // (e.g. the audit log's dropped entries). name gets the smsplus_ prefix.
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, f))
+}
+
+// GaugeFunc registers a gauge whose value is read from f at each scrape (e.g.
+// the hook admission limit). name gets the smsplus_ prefix.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, f))
 }
 
 // newBuildInfo is smsplus_build_info{version,revision,goversion} 1.

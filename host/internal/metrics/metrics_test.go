@@ -165,6 +165,9 @@ func TestStoreCountsFailuresNotAnswers(t *testing.T) {
 	if n := strings.Count(text, "\nsmsplus_store_errors_total{"); n != 10 {
 		t.Errorf("%d store error series, want 10:\n%s", n, text)
 	}
+	// Every call is counted, answer or failure: 5 rounds, 2 more gets, 1 close.
+	want(t, text, `smsplus_store_calls_total{op="get"} 7`, `smsplus_store_calls_total{op="incr"} 5`,
+		`smsplus_store_calls_total{op="close"} 1`)
 }
 
 func TestHooksPluginsAndBuildInfo(t *testing.T) {
