@@ -267,9 +267,9 @@ func next(o Options, limit float64, baseline, mean time.Duration, peak int) floa
 		// below 1/2, so that one slow window at most halves the target.
 		gradient = max(0.5, min(1, o.Tolerance*float64(baseline)/float64(mean)))
 	}
-	// sqrt(limit)/2 is the room left for a queue: a few hooks waiting for the
+	// sqrt(limit) is the room left for a queue: a few hooks waiting for the
 	// store keep it busy between hooks.
-	target := limit*gradient + math.Sqrt(limit)/2
+	target := limit*gradient + math.Sqrt(limit)
 	limit = limit*(1-smoothing) + target*smoothing
 	return max(float64(o.Min), min(float64(o.Max), limit))
 }

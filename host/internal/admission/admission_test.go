@@ -23,16 +23,18 @@ type run struct {
 	limits            []int           // the limit after the warm-up, at each step
 }
 
+func pct(part, whole int) float64 { return 100 * float64(part) / float64(max(1, whole)) }
+
 func (r run) p99() time.Duration {
 	s := slices.Clone(r.latencies)
 	slices.Sort(s)
 	return s[len(s)*99/100]
 }
 
-// drive offers rate jobs a second to l in front of s for d of virtual time; a
-// job beyond the limit is refused at once. The first quarter is the warm-up.
+// drive offers rate jobs a second (Poisson arrivals) to l in front of s for d
+// of virtual time; a job beyond the limit is refused at once. The first quarter is the warm-up.
 func (s store) drive(l *Limiter, rate float64, d time.Duration) run {
-	const step = 100 * time.Microsecond
+	const step = 250 * time.Microsecond
 	rng := rand.New(rand.NewPCG(1, 2))
 	type job struct {
 		start time.Duration
@@ -41,12 +43,13 @@ func (s store) drive(l *Limiter, rate float64, d time.Duration) run {
 	var (
 		jobs []*job
 		r    run
-		due  float64 // arrivals owed
+		next time.Duration // the next arrival
 	)
 	for now := time.Duration(0); now < d; now += step {
 		warm := now > d/4
-		due += rate * step.Seconds()
-		for ; due >= 1; due-- {
+		// Poisson arrivals: real hooks come in bursts, so even at half capacity
+		// some queue, as they would without any limit.
+		for ; next <= now; next += time.Duration(rng.ExpFloat64() / rate * float64(time.Second)) {
 			if !l.TryAcquire() {
 				if warm {
 					r.refused++
@@ -105,10 +108,12 @@ func TestOverloadKeepsLatency(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			const d, measured = 60 * time.Second, 45.0 // seconds after the warm-up
+			const d, measured = 40 * time.Second, 30.0 // seconds after the warm-up
 			half := tc.s.drive(New(Options{}), tc.capacity/2, d)
-			if half.refused != 0 {
-				t.Fatalf("at half capacity %d jobs were refused", half.refused)
+			// Bursts at half capacity may meet a limit set for the last window,
+			// and the simulation refuses at once (the flow waits a moment).
+			if share := pct(half.refused, half.refused+half.accepted); share > 0.5 {
+				t.Errorf("at half capacity %.2f%% of jobs were refused, want at most 0.5%%", share)
 			}
 			over := tc.s.drive(New(Options{}), 2*tc.capacity, d)
 			served := float64(over.accepted) / measured
@@ -141,7 +146,7 @@ func TestLatencyShiftRecovers(t *testing.T) {
 		return 200*time.Millisecond + time.Duration(r.Int64N(int64(20*time.Millisecond)))
 	}}
 	// 200 jobs/s of 200 ms each is 40 in flight: more than the limit had.
-	r := slow.drive(l, 200, 60*time.Second)
+	r := slow.drive(l, 200, 30*time.Second)
 	if last := r.limits[len(r.limits)-1]; last < 40 {
 		t.Errorf("limit %d after the latency shift, want at least the 40 in flight the load needs", last)
 	}

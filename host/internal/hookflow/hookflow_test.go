@@ -402,72 +402,61 @@ func TestAdmission(t *testing.T) {
 	}
 }
 
-// slowStarter takes took of the flow's clock to start a challenge.
-type slowStarter struct {
-	c    *clock
-	took atomic.Int64
-}
-
-func (s *slowStarter) Start(context.Context, challenge.Event) (challenge.Started, error) {
-	s.c.advance(time.Duration(s.took.Load()))
-	return challenge.Started{}, nil
-}
-
 // The admission limit follows the latency of the admitted hooks, as the flow's
-// clock measures it: once hooks take ten times longer than before, a second
-// hook in flight is refused, where it was admitted before.
+// clock measures it: once hooks take ten times longer than before, the limit
+// is cut, and a hook that was admitted before is refused.
 func TestAdmissionFollowsLatency(t *testing.T) {
 	t.Parallel()
 	c := newClock()
-	st := &slowStarter{c: c}
-	waits := make(chan struct{}, 1)
+	waits := make(chan struct{})
 	fire := make(chan time.Time)
-	f := New(st, Options{Now: c.now, After: func(time.Duration) <-chan time.Time { waits <- struct{}{}; return fire },
-		Admission: admission.Options{Min: 1, Max: 2, Window: 1, Probe: 1000}})
-	otp := &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)}
-	hook := func(b Bridge) Result {
-		return f.Run(context.Background(), Hook{Bridge: b, Arrived: c.now()}, &bridge.Request{})
-	}
-	// secondAdmitted runs a hook while another holds a slot (blocked in Parse).
-	secondAdmitted := func() bool {
+	f := New(&starter{}, Options{Now: c.now, After: func(time.Duration) <-chan time.Time { waits <- struct{}{}; return fire },
+		Admission: admission.Options{Min: 1, Max: 8, Window: 1, Probe: 1000}})
+	// round runs n hooks at once that each hold their slot for took of the
+	// flow's clock, plus one more that must wait for a slot if extra; it
+	// returns how many were refused.
+	round := func(n int, took time.Duration, extra bool) (refused int) {
 		entered, release := make(chan struct{}), make(chan struct{})
-		blocking := &fakeBridge{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
-			close(entered)
+		hold := &fakeBridge{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			entered <- struct{}{}
 			<-release
 			return &bridge.ParseResult{OTP: event}, nil
 		}}
-		first := make(chan Result)
-		go func() { first <- hook(blocking) }()
-		<-entered
-		second := make(chan Result)
-		go func() { second <- hook(otp) }()
-		var res Result
-		select {
-		case res = <-second: // admitted at once
-		case <-waits: // it waits for a slot; end its wait
-			fire <- time.Now()
-			res = <-second
+		results := make(chan Result, n+1)
+		for range n {
+			go func() { results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{}) }()
 		}
+		for range n {
+			<-entered
+		}
+		if extra {
+			go func() { results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{}) }()
+			<-waits
+			fire <- time.Now()
+			if res := <-results; res.Reason == "overloaded" {
+				refused++
+			}
+		}
+		c.advance(took)
 		close(release)
-		<-first
-		return res.Reason != "overloaded"
+		for range n {
+			if res := <-results; res.Reason == "overloaded" {
+				refused++
+			}
+		}
+		return refused
 	}
 
-	st.took.Store(int64(10 * time.Millisecond))
-	for range 5 {
-		hook(otp)
+	round(4, 10*time.Millisecond, false)
+	if got := round(8, 10*time.Millisecond, false); got != 0 || f.AdmissionLimit() != 8 {
+		t.Fatalf("%d of 8 hooks refused at the start, limit %d; want none refused, limit 8", got, f.AdmissionLimit())
 	}
-	if !secondAdmitted() {
-		t.Fatalf("a second hook was refused at the start limit %d", f.AdmissionLimit())
+	round(4, 100*time.Millisecond, false)
+	limit := f.AdmissionLimit()
+	if limit >= 8 {
+		t.Fatalf("limit %d after hooks got ten times slower, want below 8", limit)
 	}
-	st.took.Store(int64(100 * time.Millisecond))
-	for range 5 {
-		hook(otp)
-	}
-	if f.AdmissionLimit() != 1 {
-		t.Fatalf("limit %d after hooks got ten times slower, want 1", f.AdmissionLimit())
-	}
-	if secondAdmitted() {
-		t.Fatal("a second hook was admitted over the limit of 1")
+	if got := round(limit, 10*time.Millisecond, true); got != 1 {
+		t.Fatalf("%d hooks refused with %d of %d slots taken and one more, want 1", got, limit, limit)
 	}
 }
