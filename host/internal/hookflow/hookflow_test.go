@@ -424,13 +424,17 @@ func TestAdmissionFollowsLatency(t *testing.T) {
 		}}
 		results := make(chan Result, n+1)
 		for range n {
-			go func() { results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{}) }()
+			go func() {
+				results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{})
+			}()
 		}
 		for range n {
 			<-entered
 		}
 		if extra {
-			go func() { results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{}) }()
+			go func() {
+				results <- f.Run(context.Background(), Hook{Bridge: hold, Arrived: c.now()}, &bridge.Request{})
+			}()
 			<-waits
 			fire <- time.Now()
 			if res := <-results; res.Reason == "overloaded" {
