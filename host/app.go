@@ -156,7 +156,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		PageRatePerMinute: cfg.PageRatePerMinute,
 		TrustedProxies:    cfg.TrustedProxies,
 		PageOptions: httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL,
-			SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://")},
+			SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+			// An image outlives its challenge by nothing: it is kept no longer.
+			PhraseImages: phrase.NewCache(cfg.PageImageCache, cfg.ChallengeTTL)},
 	})
 	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
 }

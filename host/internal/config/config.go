@@ -40,6 +40,7 @@ type Config struct {
 	Policies
 	Ops
 	Admission
+	PageCache
 	// Device is device binding and the unknown-device policy (device.go): a
 	// named field, not embedded, so its short field names stay its own.
 	Device Device
@@ -105,6 +106,7 @@ var defaults = map[string]any{
 	"log_requests":                      "false",
 	"shutdown_drain_ms":                 "3000",
 	"page_rate_limit_per_minute":        "120",
+	"page_image_cache":                  "1000",
 }
 
 // delim separates nested keys; settings are flat, so no real key contains it.
@@ -145,6 +147,7 @@ func (c *Config) read(r *reader) {
 	c.Policies = r.policies()
 	c.Ops = r.ops()
 	c.Admission = r.admission()
+	c.PageCache = r.pageCache()
 	c.Device = r.device()
 }
 

@@ -81,7 +81,7 @@ func (v *pageVerifier) set(f func(v *pageVerifier)) {
 
 const pagePhrase = "amber walrus kite"
 
-func newPageServer(t *testing.T, v *pageVerifier, tweak func(*Options)) (*Server, *challenge.Service) {
+func newPageServer(t testing.TB, v *pageVerifier, tweak func(*Options)) (*Server, *challenge.Service) {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"), embedded.Options{})
 	if err != nil {
@@ -109,7 +109,7 @@ var phoneSeq struct {
 }
 
 // startChallenge makes a challenge for a new phone and returns its id and phone.
-func startChallenge(t *testing.T, svc *challenge.Service, locale string) (cid, phone string) {
+func startChallenge(t testing.TB, svc *challenge.Service, locale string) (cid, phone string) {
 	t.Helper()
 	phoneSeq.Lock()
 	phoneSeq.n++
@@ -595,5 +595,32 @@ func TestVerifyPatternOfWrongTypeOnLiveLink(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"invalid_pattern"`) || !strings.Contains(rec.Body.String(), `"code":100`) {
 		t.Fatalf("got %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// phraseImage is the phrase image's data: URL in a page.
+func phraseImage(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	m := regexp.MustCompile(`src="(data:image/png;base64,[^"]+)"`).FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil {
+		t.Fatalf("page without a phrase image: %d", rec.Code)
+	}
+	return m[1]
+}
+
+// The phrase image is drawn once per challenge: a reload, another language or
+// another browser see the same picture (an OCR attacker gets no new distortion
+// to combine), and another challenge gets its own.
+func TestPageImageDrawnOncePerChallenge(t *testing.T) {
+	t.Parallel()
+	s, svc := newPageServer(t, &pageVerifier{required: 3}, nil)
+	cid, _ := startChallenge(t, svc, "")
+	first := phraseImage(t, get(s, "/"+cid))
+	if again := phraseImage(t, get(s, "/"+cid+"?lang=fr")); again != first {
+		t.Error("the page's image changed between two views of one challenge")
+	}
+	other, _ := startChallenge(t, svc, "")
+	if phraseImage(t, get(s, "/"+other)) == first {
+		t.Error("two challenges show the same drawing")
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -103,14 +102,16 @@ func newRequestID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// staticHandler serves the embedded assets, each read and compressed once. Page
-// URLs carry a content hash (?v=), so browsers may keep a file for a day; the
-// ETag covers revalidation. Compressed copies go to browsers that accept gzip.
+// staticHandler serves the embedded assets, each read and compressed once, when
+// the server is built (gzip at its best level; brotli would need a dependency
+// for a few kB on files browsers keep for a day). Page URLs carry a content
+// hash (?v=), so browsers may keep a file for a day; the ETag covers
+// revalidation. Compressed copies go to browsers that accept gzip.
 func staticHandler(fsys fs.FS) http.Handler {
-	files := sync.OnceValue(func() map[string]*staticFile { return loadStatic(fsys) })
+	files := loadStatic(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
-		f, ok := files()[name]
+		f, ok := files[name]
 		if !ok {
 			http.NotFound(w, r) // also directories: no listings
 			return

@@ -18,6 +18,7 @@ import (
 
 	"github.com/smsplus/smsplus/host/internal/challenge"
 	"github.com/smsplus/smsplus/host/internal/hookflow"
+	"github.com/smsplus/smsplus/host/internal/phrase"
 )
 
 // Hook is a bridge as the hook flow needs it.
@@ -84,6 +85,9 @@ func New(o Options) *Server {
 	}
 	if o.HookMaxPerClient <= 0 {
 		o.HookMaxPerClient = 16
+	}
+	if o.PhraseImages == nil {
+		o.PhraseImages = phrase.NewCache(DefaultPhraseImages, 15*time.Minute)
 	}
 	s := &Server{Options: o, log: o.Log, clients: newClientGate(o.HookMaxPerClient)}
 	e := echo.New()
