@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/challenge"
+	"github.com/smsplus/smsplus/host/internal/profiling"
 )
 
 const serveHelp = `smsplus serve [--config FILE] [--env-file FILE]
@@ -87,6 +88,14 @@ func runServe(ctx context.Context, args []string, p proc) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.PprofAddr != "" {
+		stop, err := serveProfiler(cfg.PprofAddr, cfg.PprofAllowNonLoopback, log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer stop()
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
@@ -119,4 +128,19 @@ func runServe(ctx context.Context, args []string, p proc) error {
 		log.Warn("background sends did not finish", "err", err)
 	}
 	return nil
+}
+
+// serveProfiler serves Go's profiler on addr (PPROF_ADDR), apart from the
+// service's port; stop closes it.
+func serveProfiler(addr string, allowAny bool, log *slog.Logger) (stop func(), err error) {
+	ln, err := profiling.Listen(addr, allowAny)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	// No WriteTimeout: a CPU profile or trace streams for as long as asked.
+	srv := &http.Server{Handler: profiling.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("profiler listening: no authentication, keep this address private", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -41,6 +41,7 @@ type Config struct {
 	Ops
 	Admission
 	PageCache
+	Profiling
 	// Device is device binding and the unknown-device policy (device.go): a
 	// named field, not embedded, so its short field names stay its own.
 	Device Device
@@ -148,6 +149,7 @@ func (c *Config) read(r *reader) {
 	c.Ops = r.ops()
 	c.Admission = r.admission()
 	c.PageCache = r.pageCache()
+	c.Profiling = r.profiling()
 	c.Device = r.device()
 }
 
