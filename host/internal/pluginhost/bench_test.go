@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,45 +36,88 @@ var benchCases = []benchCase{
 }
 
 // BenchmarkRoundTrip measures one hook's plugin work, Parse then Respond, over
-// go-plugin gRPC with mTLS against each real bridge binary, and reports the p50
-// and p99 of that round trip. Run it with `make bench` (or go test -bench);
-// `go test` alone never runs it.
+// go-plugin gRPC against each real bridge binary, and reports the p50 and p99
+// of that round trip and the CPU it costs, on the host's side (this process)
+// and in the plugin's process. Variants: with go-plugin's automatic mTLS (as
+// shipped) and without, and with the plugin on 1 (as shipped) or 2 scheduler
+// threads. Run it with `make bench` (or go test -bench); `go test` alone never
+// runs it.
 func BenchmarkRoundTrip(b *testing.B) {
 	dir := pluginDir(b)
+	variants := []struct {
+		name       string
+		plain      bool
+		gomaxprocs string
+	}{{"mtls", false, "1"}, {"plain", true, "1"}, {"mtls-procs2", false, "2"}}
 	for _, bc := range benchCases {
-		b.Run(bc.id, func(b *testing.B) {
-			m := NewManager(Options{Setting: settingsWith(nil)})
-			fs, _ := Discover([]string{dir})
-			if err := m.Start(context.Background(), fs, []string{bc.id}); err != nil {
-				b.Fatal(err)
-			}
-			defer m.Stop()
-			p, _ := m.Get(bc.id)
-			req := &bridge.Request{
-				Method: "POST", Path: "/hooks/" + bc.id, Body: []byte(bc.body),
-				Headers: []bridge.Header{{Name: "Authorization", Values: []string{bc.auth}}, {Name: "Content-Type", Values: []string{"application/json"}}},
-			}
-			ctx := context.Background()
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for b.Loop() {
-				start := time.Now()
-				res, err := p.Parse(ctx, req)
-				if err != nil || res.OTP == nil {
-					b.Fatalf("parse: %v %+v", err, res)
-				}
-				if _, err := p.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-			b.ReportMetric(float64(rssKB(p.PID())), "rss-kB")
-		})
+		for _, v := range variants {
+			b.Run(bc.id+"/"+v.name, func(b *testing.B) {
+				b.Setenv("PLUGIN_GOMAXPROCS", v.gomaxprocs)
+				roundTrip(b, dir, bc, v.plain)
+			})
+		}
 	}
+}
+
+func roundTrip(b *testing.B, dir string, bc benchCase, plain bool) {
+	m := NewManager(Options{Setting: settingsWith(nil), plainSocket: plain})
+	fs, _ := Discover([]string{dir})
+	if err := m.Start(context.Background(), fs, []string{bc.id}); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Stop()
+	p, _ := m.Get(bc.id)
+	req := &bridge.Request{
+		Method: "POST", Path: "/hooks/" + bc.id, Body: []byte(bc.body),
+		Headers: []bridge.Header{{Name: "Authorization", Values: []string{bc.auth}}, {Name: "Content-Type", Values: []string{"application/json"}}},
+	}
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	hostCPU, pluginCPU := selfCPU(b), procCPU(p.PID())
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		res, err := p.Parse(ctx, req)
+		if err != nil || res.OTP == nil {
+			b.Fatalf("parse: %v %+v", err, res)
+		}
+		if _, err := p.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+		n++
+	}
+	b.StopTimer()
+	hostCPU, pluginCPU = selfCPU(b)-hostCPU, procCPU(p.PID())-pluginCPU
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(hostCPU.Microseconds())/float64(n), "host-cpu-µs/op")
+	b.ReportMetric(float64(pluginCPU.Microseconds())/float64(n), "plugin-cpu-µs/op")
+	b.ReportMetric(float64(rssKB(p.PID())), "rss-kB")
+}
+
+// selfCPU is the CPU this process has used, user and system.
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the CPU a process has used (proc(5) fields 14 and 15, in ticks
+// of 10 ms), or 0.
+func procCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 // BenchmarkStart measures launching one bridge: process start, handshake with

@@ -282,6 +282,9 @@ type Options struct {
 	// afterVerify, when set, runs between a binary's checks and its exec (tests
 	// swap the file there).
 	afterVerify func(path string)
+	// plainSocket turns go-plugin's automatic mTLS off: BenchmarkRoundTrip
+	// measures what it costs. Production keeps it (docs/bridges.md).
+	plainSocket bool
 }
 
 // Manager owns the plugins: it launches the enabled ones, restarts those that
@@ -479,7 +482,7 @@ func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance
 			m.opts.afterVerify(f.Path)
 		}
 		sum = bin.sum
-		client, b, pid, err = connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout)
+		client, b, pid, err = connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout, !m.opts.plainSocket)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -729,7 +732,7 @@ func pluginEnv(host []string) []string {
 //
 // go-plugin's own checksum check (SecureConfig) is not used: it hashes the path,
 // then executes the path, and a file swapped in between runs.
-func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (*plugin.Client, instanceBridge, int, error) {
+func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration, mtls bool) (*plugin.Client, instanceBridge, int, error) {
 	var run *procRunner
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  bridge.Handshake,
@@ -749,7 +752,7 @@ func connect(bin *binary, f Found, logger hclog.Logger, timeout time.Duration) (
 		// SMS and biometrics credentials.
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		AutoMTLS:         mtls,
 		Logger:           logger,
 		StartTimeout:     timeout,
 	}
@@ -882,7 +885,7 @@ func (m *Manager) preflight(in *Inspection, bin *binary) bool {
 func (m *Manager) readInfo(ctx context.Context, bin *binary, f Found) (bridge.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
-	client, b, _, err := connect(bin, f, hclog.NewNullLogger(), m.opts.StartTimeout)
+	client, b, _, err := connect(bin, f, hclog.NewNullLogger(), m.opts.StartTimeout, !m.opts.plainSocket)
 	if err != nil {
 		return bridge.Info{}, err
 	}
