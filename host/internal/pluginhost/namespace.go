@@ -53,7 +53,7 @@ var legacyPrefixes = map[string][]string{
 var hostWords = []string{
 	"ALLOWED", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
 	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "PAGE", "PER",
-	"PLUGIN", "PORT", "REDIS", "REFUSED", "RESET", "SHUTDOWN", "SMS", "SMSPLUS", "SUPPORTED", "TRUSTED",
+	"PLUGIN", "PORT", "PPROF", "REDIS", "REFUSED", "RESET", "SHUTDOWN", "SMS", "SMSPLUS", "SUPPORTED", "TRUSTED",
 	"TWILIO", "TYPINGDNA",
 }
 
