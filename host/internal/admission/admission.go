@@ -62,8 +62,10 @@ const (
 	DefaultProbe     = 10
 	DefaultTolerance = 1.5
 	// initial is the first limit of an adaptive Limiter (at most Max): enough for
-	// a burst at start-up, small enough that a slow store is found quickly.
-	initial = 20
+	// a burst of hooks that all wait on a slow SMS provider at start-up (the
+	// latency has not been seen yet), small enough that a slow store is found
+	// within a few windows.
+	initial = 64
 	// smoothing is the share of a new limit taken at each window; the rest is
 	// the old limit, so that one odd window does not swing it.
 	smoothing = 0.3

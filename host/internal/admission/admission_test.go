@@ -229,3 +229,15 @@ func TestAcquireWaits(t *testing.T) {
 		t.Fatal("the slot freed after the waiters left was not free")
 	}
 }
+
+// A fresh limiter admits a burst of hooks that all wait on the SMS provider
+// (TestOperations sends 25 at once): it has seen no latency to limit on yet.
+func TestStartAdmitsABurst(t *testing.T) {
+	t.Parallel()
+	l := New(Options{})
+	for i := range 50 {
+		if !l.TryAcquire() {
+			t.Fatalf("hook %d of a burst of 50 refused at start (limit %d)", i+1, l.Limit())
+		}
+	}
+}
