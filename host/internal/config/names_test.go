@@ -52,6 +52,21 @@ func TestUnknownSettingWarnings(t *testing.T) {
 		"an enabled bridge's namespace is its own": {
 			env: []string{"ENABLED_BRIDGES=fusionauth", "FUSIONAUTH_TENANT=t"},
 		},
+		// A named instance's settings are under its own prefix (OKTA_PREVIEW_ for
+		// okta-preview=okta), which the longest prefix gives it, not okta.
+		"named instance": {
+			env: []string{"ENABLED_BRIDGES=okta,okta-preview=okta", "OKTA_PREVIEW_SHARED_SECRET=x", "OKTA_PREVIEW_SHARED_SECRT=x",
+				"OKTA_PREVEIW_SHARED_SECRET=y", "OKTA_PREVIEW_AUTH_HEADER_FILE=/run/h"},
+			bridges: []Namespace{okta, {ID: "okta-preview", Prefixes: []string{"OKTA_PREVIEW_"},
+				Settings: []string{"OKTA_PREVIEW_SHARED_SECRET", "OKTA_PREVIEW_AUTH_HEADER"}, Declared: true}},
+			want: []string{
+				"OKTA_PREVEIW_SHARED_SECRET (environment): bridge okta does not read this setting; did you mean OKTA_PREVIEW_SHARED_SECRET?",
+				"OKTA_PREVIEW_SHARED_SECRT (environment): bridge okta-preview does not read this setting; did you mean OKTA_PREVIEW_SHARED_SECRET?",
+			},
+		},
+		"named instance, not launched": {
+			env: []string{"ENABLED_BRIDGES=okta-preview=okta", "OKTA_PREVIEW_ANYTHING=x"},
+		},
 		"checksum pins": {
 			env:     []string{"PLUGIN_SHA256_OKTA=ab", "PLUGIN_SHA256_ACME_IAM=cd", "PLUGIN_SHA256_OTKA=ef"},
 			bridges: []Namespace{okta, acme},
