@@ -30,6 +30,7 @@ func pluginDirs(cfg *config.Config) []string {
 func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 	return pluginhost.Options{
 		Setting:                  cfg.Setting,
+		Instances:                cfg.BridgePlugins,
 		RestartBackoff:           cfg.PluginRestartBackoff,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		Logger:                   log,
@@ -83,6 +84,13 @@ func declaredSettings(ctx context.Context, cfg *config.Config, m *pluginhost.Man
 	for _, in := range pluginhost.NewManager(pluginOptions(cfg, nil)).Inspect(ctx, idle, cfg.EnabledBridges) {
 		if in.Info != nil && in.Info.ID == in.ID {
 			out[in.ID] = in.Info.Settings
+		}
+	}
+	// A named instance that did not start reads its plugin's settings under its
+	// own names (okta-preview: OKTA_PREVIEW_...).
+	for id, plugin := range cfg.BridgePlugins {
+		if _, ok := out[id]; !ok && out[plugin] != nil {
+			out[id] = pluginhost.InstanceSettings(id, plugin, out[plugin])
 		}
 	}
 	return out

@@ -127,6 +127,7 @@ func (s *Server) vendor(id string) (*pluginhost.Plugin, error) {
 	}
 	m := pluginhost.NewManager(pluginhost.Options{
 		Setting:                  cfg.Setting,
+		Instances:                cfg.BridgePlugins,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		StartTimeout:             ExampleTimeout,
 	})

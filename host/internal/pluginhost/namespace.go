@@ -188,3 +188,29 @@ func validID(id string) bool {
 	}
 	return true
 }
+
+// checkInstance returns an error naming every setting that bridge id, a named
+// instance of plugin, would read under a name it may not (settings: plugin's
+// declared ones under the instance's names, named.go); nil when all are
+// allowed. It happens when another bridge's namespace lies within the
+// instance's: with the instances okta-preview and okta-preview-oauth of okta,
+// the first would read OKTA_PREVIEW_OAUTH_ISSUER, in the second's namespace.
+func (r settingsRule) checkInstance(id, plugin string, settings []bridge.Setting) error {
+	if id == plugin {
+		return nil
+	}
+	if !slices.Contains(r.ids, id) {
+		r = newSettingsRule(append(slices.Clone(r.ids), id))
+	}
+	var bad []string
+	for _, s := range settings {
+		if why := r.refusal(id, s.Name); why != "" && !slices.Contains(bad, why) {
+			bad = append(bad, why)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("as a named instance of plugin %s, bridge %s would read %s, outside its namespace %s*; choose another id. "+
+		"Refused before any value was passed to it", plugin, id, strings.Join(bad, ", "), SettingsPrefix(id))
+}
