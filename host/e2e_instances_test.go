@@ -93,12 +93,20 @@ func TestNamedInstancesEndToEnd(t *testing.T) {
 		})
 	}
 
+	t.Run("simulate renders the instance's call", func(t *testing.T) {
+		code, out := bin.Run(t, s.Env, "simulate", "okta-preview", "--phone", "+14155559920", "--otp", "602214")
+		if code != 0 || !strings.Contains(out, "SUCCESSFUL") {
+			t.Fatalf("simulate okta-preview: exit %d\n%s", code, out)
+		}
+		s.NextSMS(t, "+14155559920")
+	})
+
 	t.Run("metrics and logs are labelled by instance", func(t *testing.T) {
 		m := s.Metrics(t)
 		for _, want := range []struct {
 			bridge, outcome string
 			n               float64
-		}{{"okta", "delivered", 2}, {"okta-preview", "delivered", 2}, {"okta-preview", "rejected", 3}, {"okta", "rejected", 2}} {
+		}{{"okta", "delivered", 2}, {"okta-preview", "delivered", 3}, {"okta-preview", "rejected", 3}, {"okta", "rejected", 2}} {
 			if got := m.Sum("smsplus_hooks_total", "bridge", want.bridge, "outcome", want.outcome); got != want.n {
 				t.Errorf("smsplus_hooks_total{bridge=%q,outcome=%q} = %v, want %v", want.bridge, want.outcome, got, want.n)
 			}
@@ -111,7 +119,7 @@ func TestNamedInstancesEndToEnd(t *testing.T) {
 				handled[b]++
 			}
 		}
-		if handled["okta"] != 2 || handled["okta-preview"] != 2 {
+		if handled["okta"] != 2 || handled["okta-preview"] != 3 {
 			t.Errorf("\"hook handled\" log lines by bridge: %v", handled)
 		}
 		for _, secret := range []string{prod, prodOld, preview, previewOld} {
