@@ -9,6 +9,10 @@
 // own namespace (namespace.go), runs only as the exact file that was verified,
 // refused when others could have replaced it (binary.go), and dies with the host
 // (launch_linux.go).
+//
+// One plugin may run as several bridges, its named instances (okta and
+// okta-preview=okta for two Okta orgs): one process each, each answered with its
+// own settings only (named.go).
 package pluginhost
 
 import (
@@ -486,7 +490,7 @@ func (m *Manager) verify(f Found, want expected) (*binary, error) {
 // launch verifies and starts one process of bridge id from the binary f, checks
 // that it is the plugin it claims to be and declares only settings it may read,
 // configures it with bridge id's settings and renders its failure answer. The
-// instance's info is the bridge's as the host sees it (Plugin.Info).
+// process's info is the bridge's as the host sees it (Plugin.Info).
 func (m *Manager) launch(ctx context.Context, id string, f Found, want expected) (*instance, *bridge.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
