@@ -177,3 +177,41 @@ func TestNamedInstanceProblems(t *testing.T) {
 		t.Error("a failed start left bridges running")
 	}
 }
+
+// Every shipped plugin runs as a named instance on the instance's settings
+// alone, and offers the instance its own rotation setting.
+func TestEveryShippedPluginRunsAsAnInstance(t *testing.T) {
+	t.Parallel()
+	ids := []string{"auth0", "cyberark", "fusionauth", "okta", "pingone"}
+	own := map[string]string{
+		"AUTH0_TWO_SECRET": "auth0-two-secret-0123456789", "CYBERARK_TWO_PASS": "cyberark-two-pass-0123456789",
+		"FUSIONAUTH_TWO_PASS": "fusionauth-two-pass-0123456789", "OKTA_TWO_SHARED_SECRET": "okta-two-secret-0123456789",
+		"PINGONE_TWO_SHARED_SECRET": "ping-two-secret-0123456789",
+	}
+	instances, enabled := map[string]string{}, []string(nil)
+	for _, id := range ids {
+		instances[id+"-two"] = id
+		enabled = append(enabled, id+"-two")
+	}
+	// Only the instances' settings: the plugins' own are unset.
+	m := NewManager(Options{Setting: func(name string) string { return own[name] }, Instances: instances})
+	if err := m.Start(context.Background(), found(t, ids...), enabled); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	for _, id := range enabled {
+		p, ok := m.Get(id)
+		if !ok || !p.Alive() {
+			t.Fatalf("%s is not running", id)
+		}
+		previous := SettingsPrefix(id) + "SHARED_SECRET_PREVIOUS"
+		if !slices.ContainsFunc(p.Info.Settings, func(s bridge.Setting) bool { return s.Name == previous && s.Secret }) {
+			t.Errorf("%s does not read %s", id, previous)
+		}
+		for _, s := range p.Info.Settings {
+			if !strings.HasPrefix(s.Name, SettingsPrefix(id)) && !slices.Contains(AllowedHostSettings, s.Name) {
+				t.Errorf("%s reads %s, outside its namespace", id, s.Name)
+			}
+		}
+	}
+}
