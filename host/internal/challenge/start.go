@@ -22,8 +22,8 @@ type Event struct {
 	OTP     string // 4 to 10 digits (sdk/otp); may be empty for a voice request
 	Message string // the vendor's own text, sent as is by the fallback policy
 	// Voice: the vendor asked for a call; Settings.VoicePolicy decides.
-	Voice bool
-	Locale  string
+	Voice  bool
+	Locale string
 	// ExpiresAt is when the vendor's code expires (zero: the vendor did not say).
 	// The challenge and its link expire no later; a code with less than
 	// MinLinkLife left is refused (ErrOTPExpired).
