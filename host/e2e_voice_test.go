@@ -89,8 +89,10 @@ func TestVoicePolicyEndToEnd(t *testing.T) {
 				}
 				continue
 			}
-			if st, _ := a.JSON()["status"].(string); a.Status != 200 || st != "withheld" {
-				t.Errorf("%s: %s, want 200 withheld", c.vendor, a)
+			st, _ := a.JSON()["status"].(string)
+			tx, _ := a.JSON()["transactionId"].(string)
+			if a.Status != 200 || st != "withheld" || !strings.HasPrefix(tx, "sp_") {
+				t.Errorf("%s: %s, want 200 withheld with SMS+'s transaction id", c.vendor, a)
 			}
 			if c.otp != "" && strings.Contains(string(a.Body), c.otp) {
 				t.Errorf("%s answer reveals the code: %s", c.vendor, a)
