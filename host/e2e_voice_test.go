@@ -133,9 +133,10 @@ func TestVoicePolicyEndToEnd(t *testing.T) {
 	})
 }
 
-// TestNoticesEndToEnd: Auth0's code-free notices are texted as is when the
-// operator enables them, and refused explicitly otherwise; a notice that may
-// hold a code is refused by the host whatever the bridge says.
+// TestNoticesEndToEnd: Auth0's code-free notices (and PingOne's and
+// FusionAuth's messages without a code) are texted as is when the operator
+// enables them, and refused explicitly otherwise; a notice that may hold a
+// code is refused by the host whatever the bridge says.
 func TestNoticesEndToEnd(t *testing.T) {
 	skipShort(t)
 	bin := e2e.Shipped(t)
@@ -152,12 +153,22 @@ func TestNoticesEndToEnd(t *testing.T) {
 	})
 
 	t.Run("delivered with AUTH0_NOTICES=deliver", func(t *testing.T) {
-		s := bin.Start(t, "ENABLED_BRIDGES=auth0,forger", "AUTH0_NOTICES=deliver",
-			"PLUGIN_DIR="+bin.PluginDirWith(t, []string{"auth0"}, map[string]string{"forger": forger}))
+		s := bin.Start(t, "ENABLED_BRIDGES=auth0,pingone,fusionauth,forger", "AUTH0_NOTICES=deliver",
+			"PINGONE_NON_OTP=deliver", "FUSIONAUTH_NON_MFA=deliver",
+			"PLUGIN_DIR="+bin.PluginDirWith(t, []string{"auth0", "pingone", "fusionauth"}, map[string]string{"forger": forger}))
 		notices := map[string]string{
 			"+14155550142": "Your account has been blocked after several failed logins.",
 			"+14155550143": "We detected your password in a data breach. Please change it.",
+			"+14155550146": "Your PingOne account was unlocked.",
+			"+13035551213": "Your verification code is K7Q2ZP",
 		}
+		// PingOne and FusionAuth messages without a digit code, with their
+		// operators' deliver settings (FusionAuth 1.59+ phone verification codes
+		// are alphanumeric: texted in clear, as docs/security.md says).
+		success(t, "pingone", s.PostHook(t, "pingone", e2e.AuthHeaders("pingone"),
+			[]byte(`{"recipient":"+14155550146","body":"Your PingOne account was unlocked.","otp":"${otp}"}`)))
+		success(t, "fusionauth", s.PostHook(t, "fusionauth", e2e.AuthHeaders("fusionauth"),
+			[]byte(`{"phoneNumber":"+13035551213","textMessage":"Your verification code is K7Q2ZP","type":"SMS"}`)))
 		a := s.PostHook(t, "auth0", e2e.AuthHeaders("auth0"), blocked)
 		success(t, "auth0", a)
 		breach := []byte(`{"recipient":"+14155550143","message":"We detected your password in a data breach. Please change it.",` +
@@ -192,13 +203,13 @@ func TestNoticesEndToEnd(t *testing.T) {
 		}
 
 		m := s.Metrics(t)
-		for event, want := range map[string]float64{"notice_sent": 3, "notice_refused_code": 1} {
+		for event, want := range map[string]float64{"notice_sent": 5, "notice_refused_code": 1} {
 			if got := m.Value("smsplus_challenge_events_total", "event", event); got != want {
 				t.Errorf("%s audited %v times, want %v", event, got, want)
 			}
 		}
-		if got := m.Sum("smsplus_hooks_total", "outcome", "notice"); got != 3 {
-			t.Errorf("%v hooks counted as notices, want 3", got)
+		if got := m.Sum("smsplus_hooks_total", "outcome", "notice"); got != 5 {
+			t.Errorf("%v hooks counted as notices, want 5", got)
 		}
 		logs := s.Stderr()
 		for _, leak := range []string{"4155550142", "4155550143", "4155550144", "482913", "blocked after", "data breach"} {
