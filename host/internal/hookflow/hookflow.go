@@ -255,11 +255,8 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 		out, label := f.start(work, h, tl, res.OTP)
 		return f.answerAs(ctx, h, tl, out, label)
 	case res.Notice != nil:
-		out := f.notify(work, h, tl, res.Notice)
-		if out.Kind.Success() {
-			return f.answerAs(ctx, h, tl, out, OutcomeNotice)
-		}
-		return f.answer(ctx, h, tl, out)
+		out, label := f.notify(work, h, tl, res.Notice)
+		return f.answerAs(ctx, h, tl, out, label)
 	}
 	return f.answer(ctx, h, tl, failed(bridge.ReasonInternal))
 }
@@ -319,36 +316,37 @@ func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEve
 		// The same delivery is being made by another hook; it will finish the job.
 		return &bridge.Outcome{Kind: bridge.OutcomePending}, bridge.OutcomePending.String()
 	}
-	out = failed(StartFailure(err))
-	level := f.o.Log.Warn
-	if out.Reason == bridge.ReasonInternal {
-		level = f.o.Log.Error
-	}
-	level("challenge not sent", "request_id", h.RequestID, "bridge", h.BridgeID, "code", out.Reason.String(), "err", err)
-	return out, out.Kind.String()
+	return f.notSent("challenge not sent", h, err)
 }
 
 // notify texts a bridge's notice and says what the vendor is told: like an
-// OTP event, delivered, pending, or failed with a reason.
-func (f *Flow) notify(ctx context.Context, h Hook, tl Timeline, n *bridge.Notice) *bridge.Outcome {
+// OTP event, delivered, pending, or failed with a reason; and the label of
+// what happened (OutcomeNotice when it went out).
+func (f *Flow) notify(ctx context.Context, h Hook, tl Timeline, n *bridge.Notice) (out *bridge.Outcome, label string) {
 	sent, err := f.starter.Notify(ctx, challenge.Notice{
 		Bridge: h.BridgeID, Phone: n.Phone, Message: n.Message, Sender: n.Sender, Kind: n.Kind,
 		VendorTransaction: n.TransactionID, Budget: challenge.Budget{AnswerBy: tl.AnswerBy},
 	})
-	if err == nil {
-		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: sent.TransactionID}
-		if sent.Pending {
-			out.Kind = bridge.OutcomePending
-		}
-		return out
+	if err != nil {
+		return f.notSent("notice not sent", h, err)
 	}
+	out = &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: sent.TransactionID}
+	if sent.Pending {
+		out.Kind = bridge.OutcomePending
+	}
+	return out, OutcomeNotice
+}
+
+// notSent is the failure the vendor is told when a text was not sent for err,
+// logged with msg: a warning, or an error for an internal failure.
+func (f *Flow) notSent(msg string, h Hook, err error) (*bridge.Outcome, string) {
 	out := failed(StartFailure(err))
 	level := f.o.Log.Warn
 	if out.Reason == bridge.ReasonInternal {
 		level = f.o.Log.Error
 	}
-	level("notice not sent", "request_id", h.RequestID, "bridge", h.BridgeID, "code", out.Reason.String(), "err", err)
-	return out
+	level(msg, "request_id", h.RequestID, "bridge", h.BridgeID, "code", out.Reason.String(), "err", err)
+	return out, out.Kind.String()
 }
 
 // hasFeature reports whether b's plugin understands the optional feature x.
