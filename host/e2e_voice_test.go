@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,11 +38,21 @@ func TestVoicePolicyEndToEnd(t *testing.T) {
 	skipShort(t)
 	bin := e2e.Shipped(t)
 	start := func(t *testing.T, policy string) *e2e.Server {
+		t.Helper()
 		env := []string{"ENABLED_BRIDGES=okta,auth0,pingone,fusionauth"}
 		if policy != "" {
 			env = append(env, "VOICE_POLICY="+policy)
+		} else {
+			policy = "refuse"
 		}
-		return bin.Start(t, env...)
+		s := bin.Start(t, env...)
+		// The operator sees the policy in force when the server starts.
+		entries, _ := s.Logs()
+		i := slices.IndexFunc(entries, func(e e2e.LogEntry) bool { return e.Msg == "smsplus listening" })
+		if i < 0 || entries[i].Fields["voice_policy"] != policy {
+			t.Errorf("no start line with voice_policy %s", policy)
+		}
+		return s
 	}
 	post := func(t *testing.T, s *e2e.Server, c voiceCall) e2e.Answer {
 		t.Helper()
