@@ -58,8 +58,8 @@ var alphanumericSender = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
 // shortCode is a carrier short code.
 var shortCode = regexp.MustCompile(`^[0-9]{3,8}$`)
 
-// ValidSender reports whether s is a sender NOTICE_SENDERS may name.
-func ValidSender(s string) bool {
+// validSender reports whether s is a sender NOTICE_SENDERS may name.
+func validSender(s string) bool {
 	switch {
 	case strings.HasPrefix(s, "+"):
 		return sdkphone.IsE164(s)
@@ -74,7 +74,7 @@ func ValidSender(s string) bool {
 func (r *reader) notices() Notices {
 	var n Notices
 	for _, s := range r.list("notice_senders") {
-		if !ValidSender(s) {
+		if !validSender(s) {
 			r.problem("%s: %q is not a sender: an E.164 number (+15550100), a short code (3 to 8 digits) or an alphanumeric sender id (1 to 11 letters, digits and spaces)",
 				envName("notice_senders"), s)
 			continue
