@@ -66,7 +66,7 @@ test-fuzz: ## run every fuzz target briefly, about 5 s each (part of `make test`
 
 # The hostile bridges are test fixtures built by the tests; each is its own module,
 # so `go vet ./...` at the root does not reach them.
-HOSTILE := host/attack/testdata/hostile host/internal/pluginhost/testdata/hostile
+HOSTILE := host/attack/testdata/hostile host/internal/pluginhost/testdata/hostile host/testdata/forger
 
 test-example: ## vet and test the third-party example bridge, and vet the hostile test bridges (own modules)
 	cd sdk/examples/minimal && $(GO) vet ./... && $(GO) test -race -count=1 ./...

@@ -112,6 +112,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		DevicePolicy:                  cfg.Device.UnknownPolicy,
 		MaxDevices:                    cfg.Device.MaxPerUser,
 		DeviceTTL:                     cfg.Device.TTL,
+		VoicePolicy:                   cfg.Voice.Policy,
+		NoticeSenders:                 cfg.Notices.Senders,
 	}, challenge.Deps{
 		Store:    store,
 		Sender:   sender,

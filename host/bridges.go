@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -27,8 +28,11 @@ func pluginDirs(cfg *config.Config) []string {
 // pluginOptions are the plugin manager's settings. The manager answers each
 // bridge's declared settings through Setting, and only those in the bridge's
 // namespace (pluginhost.SettingsPrefix); PLUGIN_SHA256_<ID> pins are read there too.
+// The plugins hear the optional features the hook flow implements, so that a
+// bridge enables its notices only for a host that texts them.
 func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 	return pluginhost.Options{
+		HostFeatures:             hookflow.HostFeatures,
 		Setting:                  cfg.Setting,
 		Instances:                cfg.BridgePlugins,
 		RestartBackoff:           cfg.PluginRestartBackoff,

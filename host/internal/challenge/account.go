@@ -120,7 +120,8 @@ func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetSc
 		return ResetScheduled{}, fmt.Errorf("schedule reset: %w", err)
 	}
 	s.audit("reset_scheduled", rec.UserID, map[string]any{"delay_minutes": int(delay / time.Minute), "accepted_patterns": accepted})
-	s.Log.Info("profile reset scheduled", "user", shortID(rec.UserID), "delay_minutes", int(delay/time.Minute))
+	s.Log.Info("profile reset scheduled", "user", shortID(rec.UserID), "transaction", TransactionID(cid),
+		"delay_minutes", int(delay/time.Minute))
 	return ResetScheduled{At: at, Delay: delay}, nil
 }
 

@@ -19,10 +19,11 @@ import (
 type Event struct {
 	Bridge  string
 	Phone   string // E.164 (sdk/phone)
-	OTP     string // 4 to 10 digits (sdk/otp)
+	OTP     string // 4 to 10 digits (sdk/otp); may be empty for a voice request
 	Message string // the vendor's own text, sent as is by the fallback policy
-	Voice   bool
-	Locale  string
+	// Voice: the vendor asked for a call; Settings.VoicePolicy decides.
+	Voice  bool
+	Locale string
 	// ExpiresAt is when the vendor's code expires (zero: the vendor did not say).
 	// The challenge and its link expire no later; a code with less than
 	// MinLinkLife left is refused (ErrOTPExpired).
@@ -69,6 +70,10 @@ type Started struct {
 	// Fallback: the biometrics engine was unreachable and the policy sent the
 	// vendor's original message instead of a link. No challenge exists.
 	Fallback bool
+	// Withheld: a voice request under VoiceFailClosed. Nothing was sent and no
+	// challenge exists; the vendor is told success, so that it neither retries
+	// nor speaks the code itself.
+	Withheld bool
 }
 
 // Start creates a challenge for the event and texts the link. If it fails, no
@@ -78,11 +83,13 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	if !validPhone(phone) {
 		return Started{}, ErrInvalidPhone
 	}
+	if ev.Voice {
+		if st, done, err := s.voice(ev, phone); done {
+			return st, err
+		}
+	}
 	if !otp.Valid(ev.OTP) {
 		return Started{}, ErrInvalidOTP
-	}
-	if ev.Voice {
-		return Started{}, ErrUnsupportedChannel
 	}
 	expires, err := s.linkExpiry(ev)
 	if err != nil {
@@ -141,6 +148,9 @@ func (s *Service) linkExpiry(ev Event) (time.Time, error) {
 // the delivery when it is fit for the trail, and kv (name, value pairs).
 func (ev Event) fields(kv ...any) map[string]any {
 	f := map[string]any{"bridge": ev.Bridge}
+	if ev.Voice {
+		f["channel"] = "voice"
+	}
 	if t := vendorTransaction(ev.VendorTransaction); t != "" {
 		f["vendor_transaction"] = t
 	}

@@ -42,6 +42,10 @@ type Config struct {
 	// Device is device binding and the unknown-device policy (device.go): a
 	// named field, not embedded, so its short field names stay its own.
 	Device Device
+	// Voice is VOICE_POLICY, and Notices the senders of code-free notices
+	// (voice.go).
+	Voice   Voice
+	Notices Notices
 
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
 	// they declare, whatever their names.
@@ -141,6 +145,8 @@ func (c *Config) read(r *reader) {
 	c.Policies = r.policies()
 	c.Ops = r.ops()
 	c.Device = r.device()
+	c.Voice = r.voice()
+	c.Notices = r.notices()
 }
 
 // merge merges the layers (defaults, YAML file, .env file, environment) into one

@@ -52,9 +52,9 @@ var legacyPrefixes = map[string][]string{
 // added later never falls into a bridge's namespace by accident.
 var hostWords = []string{
 	"ALLOWED", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
-	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "PAGE", "PER",
+	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "NOTICE", "PAGE", "PER",
 	"PLUGIN", "PORT", "REDIS", "REFUSED", "RESET", "SHUTDOWN", "SMS", "SMSPLUS", "SUPPORTED", "TRUSTED",
-	"TWILIO", "TYPINGDNA",
+	"TWILIO", "TYPINGDNA", "VOICE",
 }
 
 // SettingsPrefix is the namespace of bridge id: OKTA_ for okta, OKTA_PREVIEW_ for

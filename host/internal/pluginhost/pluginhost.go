@@ -250,6 +250,10 @@ func (p *Plugin) Example(ctx context.Context, want bridge.ExampleRequest) (*brid
 // Unavailable returns the failure answer to send while the plugin cannot be reached.
 func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable.Load() }
 
+// HasFeature reports whether the plugin understands the optional feature f of
+// the contract (bridge.FeatureWithheld...), as its Info announced.
+func (p *Plugin) HasFeature(f string) bool { return p.Info.HasFeature(f) }
+
 // Deadline is how long the plugin's vendor waits for an answer.
 func (p *Plugin) Deadline() time.Duration { return p.Info.Deadline }
 
@@ -272,6 +276,10 @@ type Options struct {
 	Setting func(name string) string
 	// Logger receives the plugins' own log lines and the supervisor's.
 	Logger hclog.Logger
+	// HostFeatures are the optional features of the contract the host
+	// implements (bridge.FeatureNotices...), announced to every plugin's
+	// Configure, so that a plugin enables only what the host will honour.
+	HostFeatures []string
 	// StartTimeout bounds launching one plugin and its Info/Configure calls.
 	StartTimeout time.Duration
 	// RestartBackoff is the wait before the first restart of a dead plugin; it
@@ -551,7 +559,7 @@ func (m *Manager) launch(ctx context.Context, id string, f Found, want expected)
 			}
 		}
 	}
-	if err := b.Configure(ctx, settings); err != nil {
+	if err := b.Configure(bridge.WithHostFeatures(ctx, m.opts.HostFeatures...), settings); err != nil {
 		if id != f.ID {
 			// The plugin names its own settings; the operator sets the instance's.
 			return nil, nil, errors.New(names.text(err.Error()))
