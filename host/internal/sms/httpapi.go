@@ -36,6 +36,8 @@ import (
 //	{{reference}}   Message.Reference
 //	{{callback}}    Callback with the reference in its query (ReferenceParam),
 //	                or empty
+//	{{receipt_url}} Callback as it is (for an API that echoes the reference
+//	                itself in its receipts), or empty
 //	{{secret.NAME}} Secrets["NAME"]
 //	{{param.NAME}}  Params["NAME"]
 //
@@ -141,7 +143,7 @@ var (
 )
 
 var placeholders = map[string]bool{
-	"to": true, "to_digits": true, "text": true, "text_type": true, "from": true, "reference": true, "callback": true,
+	"to": true, "to_digits": true, "text": true, "text_type": true, "from": true, "reference": true, "callback": true, "receipt_url": true,
 }
 
 // NewHTTP checks cfg and returns the provider. Every problem is reported, each
@@ -481,6 +483,7 @@ func (h *HTTP) values(m Message) map[string]string {
 	}
 	if h.cfg.Callback != "" {
 		v["callback"] = withReference(h.cfg.Callback, m.Reference)
+		v["receipt_url"] = h.cfg.Callback
 	}
 	for k, s := range h.cfg.Secrets {
 		v["secret."+k] = s

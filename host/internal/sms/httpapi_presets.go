@@ -16,10 +16,11 @@ func HTTPPreset(name string) (cfg HTTPConfig, ok bool) {
 			URL:    "https://rest.nexmo.com/sms/json",
 			// Vonage takes the number without its "+"; client-ref comes back in
 			// the signed delivery receipt; callback overrides the dashboard's
-			// delivery receipt URL for this message.
+			// delivery receipt URL for this message (without a query: Vonage
+			// adds the receipt's parameters to it, and signs only those).
 			BodyFormat: "form",
 			Body: "api_key={{secret.api_key}}&api_secret={{secret.api_secret}}&to={{to_digits}}&from={{from}}" +
-				"&text={{text}}&type={{text_type}}&client-ref={{reference}}&callback={{callback}}&status-report-req=1",
+				"&text={{text}}&type={{text_type}}&client-ref={{reference}}&callback={{receipt_url}}&status-report-req=1",
 			TextTypeGSM7:    "text",
 			TextTypeUnicode: "unicode",
 			// Vonage answers 200 whatever happened; messages[0].status "0" is

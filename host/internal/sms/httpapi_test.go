@@ -75,7 +75,7 @@ func TestVonageSends(t *testing.T) {
 			mod: func(c *sms.HTTPConfig) { c.Callback = "https://smsplus.example.com/sms/receipts/vonage" },
 			msg: sms.Message{To: "+33612345678", Body: "Code : 1234 ✓", From: "+33700000001", Reference: "ch_1"},
 			want: vonagefake.Message{To: "33612345678", From: "+33700000001", Text: "Code : 1234 ✓", Type: "unicode",
-				ClientRef: "ch_1", Callback: "https://smsplus.example.com/sms/receipts/vonage?" + sms.ReferenceParam + "=ch_1"},
+				ClientRef: "ch_1", Callback: "https://smsplus.example.com/sms/receipts/vonage"},
 		},
 	}
 	for name, tt := range tests {
