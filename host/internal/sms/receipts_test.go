@@ -266,7 +266,7 @@ func TestTelnyxRefusesForgedWebhooks(t *testing.T) {
 		"stale":                   {string(body), ts, sig, fixed.Add(sms.DefaultReceiptMaxAge + time.Second), "stale"},
 		"from the future":         {string(body), ts, sig, fixed.Add(-sms.DefaultReceiptMaxAge - time.Second), "stale"},
 		"old event re-signed by the fake, still stale": {string(body), older, fake.Sign(older, body), fixed, "stale"},
-		"signed but not JSON": {"not json", ts, fake.Sign(ts, []byte("not json")), fixed, "unreadable"},
+		"signed but not JSON":                          {"not json", ts, fake.Sign(ts, []byte("not json")), fixed, "unreadable"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
