@@ -45,7 +45,10 @@ func (t *telnyxReceipts) read(r *http.Request, body []byte, _ string) ([]Deliver
 	if sigText == "" || tsText == "" {
 		return nil, refuse("signature", "%s: the webhook is not signed (no telnyx-signature-ed25519 or telnyx-timestamp)", t.provider)
 	}
-	sig, err := base64.StdEncoding.DecodeString(sigText)
+	// Strict: a lenient decoder ignores the unused bits of the last digit, so
+	// one signature would have 16 spellings, each a "new" webhook to the
+	// replay check.
+	sig, err := base64.StdEncoding.Strict().DecodeString(sigText)
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return nil, refuse("signature", "%s: telnyx-signature-ed25519 is not a base64 Ed25519 signature", t.provider)
 	}
@@ -62,7 +65,7 @@ func (t *telnyxReceipts) read(r *http.Request, body []byte, _ string) ([]Deliver
 	if !fresh(time.Unix(ts, 0), now, t.maxAge) {
 		return nil, refuse("stale", "%s: the webhook was signed %v from now, more than %v", t.provider, now.Sub(time.Unix(ts, 0)).Round(time.Second), t.maxAge)
 	}
-	if !t.replays.first(sigText, now) {
+	if !t.replays.first(string(sig), now) {
 		return nil, refuse("replayed", "%s: this webhook was already received", t.provider)
 	}
 

@@ -303,6 +303,18 @@ func TestTelnyxRefusesReplayedWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRefused(t, rc, status, "replayed")
+	// The same signature written differently: the last base64 digit of a
+	// 64-byte signature carries 4 unused bits, which a lenient decoder ignores.
+	last := strings.IndexByte(b64, sig[85])
+	for _, alt := range []byte{b64[last^1], b64[last^2], b64[last^15]} {
+		status, err := telnyxfake.Deliver(context.Background(), target, body, ts, sig[:85]+string(alt)+"==")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != http.StatusForbidden {
+			t.Errorf("signature %s…%c accepted", sig[:4], alt)
+		}
+	}
 	if n := len(rc.deliveries()); n != 1 {
 		t.Errorf("%d deliveries, want 1", n)
 	}

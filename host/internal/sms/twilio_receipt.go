@@ -49,13 +49,16 @@ func (t *Twilio) ReadReceipt(r *http.Request, body []byte, publicURL string) ([]
 	if err != nil {
 		return nil, refuse("unreadable", "twilio: the body is not a form")
 	}
-	if !twilioSignatureValid(t.cfg.AuthToken, publicURL, form, sig) {
+	mac, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil || !twilioSignatureValid(t.cfg.AuthToken, publicURL, form, mac) {
 		return nil, refuse("signature", "twilio: X-Twilio-Signature does not match the URL and the form")
 	}
 	if form.Get("AccountSid") != t.cfg.AccountSID {
 		return nil, refuse("unreadable", "twilio: the callback is for another account")
 	}
-	if !t.replays.first(sig, time.Now()) {
+	// Keyed on the MAC's bytes, not its text: one MAC has several spellings
+	// (see Strict above).
+	if !t.replays.first(string(mac), time.Now()) {
 		return nil, refuse("replayed", "twilio: this status callback was already received")
 	}
 	sid := form.Get("MessageSid")
@@ -91,14 +94,10 @@ func twilioState(status string) DeliveryState {
 	return StateUnknown
 }
 
-// twilioSignatureValid checks sig against publicURL and form, and against the
-// same URL with the scheme's default port added or removed: Twilio signs the
-// URL as it was configured, and a proxy may show it the other way.
-func twilioSignatureValid(token, publicURL string, form url.Values, sig string) bool {
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
-		return false
-	}
+// twilioSignatureValid checks the MAC got against publicURL and form, and
+// against the same URL with the scheme's default port added or removed: Twilio
+// signs the URL as it was configured, and a proxy may show it the other way.
+func twilioSignatureValid(token, publicURL string, form url.Values, got []byte) bool {
 	ok := 0
 	for _, u := range urlPortVariants(publicURL) {
 		ok |= subtle.ConstantTimeCompare(got, twilioSignature(token, u, form))

@@ -203,6 +203,20 @@ func TestTwilioRefusesReplayedReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRefused(t, rc, status, "replayed")
+	// The same signature written differently: the last base64 digit of a
+	// 20-byte MAC carries 2 unused bits, which a lenient decoder ignores.
+	msg := fake.Messages()[0]
+	form := fake.StatusForm(msg, "delivered", 0)
+	sig := twiliofake.Sign(fake.AuthToken, msg.StatusCallback, form)
+	last := strings.IndexByte(b64, sig[26])
+	for _, alt := range []byte{b64[last^1], b64[last^2], b64[last^3]} {
+		u, _ := url.Parse(msg.StatusCallback)
+		status = rc.post(t, http.MethodPost, u.RequestURI(), "application/x-www-form-urlencoded", form.Encode(),
+			map[string]string{"X-Twilio-Signature": sig[:26] + string(alt) + "="})
+		if status != http.StatusForbidden {
+			t.Errorf("signature %s…%c accepted", sig[:4], alt)
+		}
+	}
 	if n := len(rc.deliveries()); n != 1 {
 		t.Errorf("%d deliveries, want 1", n)
 	}
@@ -243,10 +257,34 @@ func httptestRequest(body, sig string) *http.Request {
 	return req
 }
 
+const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
 func cloneForm(f url.Values) url.Values {
 	c := url.Values{}
 	for k, v := range f {
 		c[k] = append([]string(nil), v...)
 	}
 	return c
+}
+
+// TestTwilioSignatureVector: the example of Twilio's request validation docs
+// passes the signature check (and is then refused only for naming no account
+// of ours).
+func TestTwilioSignatureVector(t *testing.T) {
+	t.Parallel()
+	s, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC" + strings.Repeat("0", 32), AuthToken: "12345", FromNumber: fromNumber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{
+		"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},
+		"From": {"+14158675309"}, "To": {"+18005551212"},
+	}
+	const u = "https://mycompany.com/myapp.php?foo=1&bar=2"
+	for sig, reason := range map[string]string{"RSOYDt4T1cUTdK1PDd93/VVr8B8=": "unreadable", "SSOYDt4T1cUTdK1PDd93/VVr8B8=": "signature"} {
+		_, err := s.ReadReceipt(httptestRequest(form.Encode(), sig), []byte(form.Encode()), u)
+		if got := sms.ReceiptRefusal(err); got != reason {
+			t.Errorf("signature %s: refusal %q (%v), want %q", sig, got, err, reason)
+		}
+	}
 }

@@ -254,3 +254,16 @@ func TestSlowAnswerAbandoned(t *testing.T) {
 		t.Errorf("%d messages created for abandoned requests", n)
 	}
 }
+
+// TestSignTwilioVector checks Sign against the example of Twilio's request
+// validation docs and libraries (auth token 12345).
+func TestSignTwilioVector(t *testing.T) {
+	t.Parallel()
+	f := url.Values{
+		"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},
+		"From": {"+14158675309"}, "To": {"+18005551212"},
+	}
+	if got := Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", f); got != "RSOYDt4T1cUTdK1PDd93/VVr8B8=" {
+		t.Errorf("signature %q", got)
+	}
+}
