@@ -161,7 +161,11 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		h.method = http.MethodPost
 	}
 	switch h.method {
-	case http.MethodPost, http.MethodPut, http.MethodGet:
+	case http.MethodPost, http.MethodPut:
+	case http.MethodGet:
+		if cfg.BodyFormat != "" {
+			bad("body_format: a GET has no body: put the values in the URL's query")
+		}
 	default:
 		bad("method: must be POST, PUT or GET, got %q", cfg.Method)
 	}
@@ -248,7 +252,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 			bad("callback: must be an absolute http(s) URL without a fragment")
 		}
 	}
-	if cfg.From != "" && !senderLike(cfg.From) {
+	if cfg.From != "" && !validSender(cfg.From) {
 		bad("from: must be an E.164 number, a short code or an alphanumeric sender ID, got %q", cfg.From)
 	}
 
@@ -316,9 +320,6 @@ func validPath(p string) bool {
 	return true
 }
 
-// senderLike: an E.164 number, a short code or an alphanumeric sender ID.
-func senderLike(f string) bool { return twilioSender(f) }
-
 // Send makes one request. Errors wrap ErrRejected (the message or recipient
 // was refused: a 4xx other than 401, 403, 408 and 429, a PermanentValues
 // value, a PermanentCodes code) or ErrUnavailable (anything else); they never
@@ -330,7 +331,7 @@ func (h *HTTP) Send(ctx context.Context, m Message) (Receipt, error) {
 	if m.Body == "" || utf8.RuneCountInString(m.Body) > maxBody {
 		return Receipt{}, fmt.Errorf("%w: the body must have 1 to %d characters", ErrRejected, maxBody)
 	}
-	if m.From != "" && !senderLike(m.From) {
+	if m.From != "" && !validSender(m.From) {
 		return Receipt{}, fmt.Errorf("%s: %w: the message's sender %q is not an E.164 number, short code or alphanumeric sender ID (check the route's sender setting)", h.cfg.Name, ErrUnavailable, m.From)
 	}
 	if err := ctx.Err(); err != nil {
@@ -367,11 +368,11 @@ func (h *HTTP) Send(ctx context.Context, m Message) (Receipt, error) {
 
 	ok := h.success[resp.StatusCode] || (len(h.success) == 0 && resp.StatusCode/100 == 2)
 	if !ok {
-		return Receipt{}, h.refusal(resp.StatusCode, doc, m, "")
+		return Receipt{}, h.refusal(false, resp.StatusCode, doc, m, "")
 	}
 	if h.cfg.SuccessPath != "" {
 		if got, _ := lookup(doc, h.cfg.SuccessPath); got != h.cfg.SuccessValue {
-			return Receipt{}, h.refusal(resp.StatusCode, doc, m, got)
+			return Receipt{}, h.refusal(true, resp.StatusCode, doc, m, got)
 		}
 	}
 	id, _ := lookup(doc, h.cfg.IDPath)
@@ -416,12 +417,12 @@ func (e *HTTPError) Unwrap() error {
 	return ErrUnavailable
 }
 
-// refusal classifies a failed answer. value is what SuccessPath held ("" when
-// the status itself failed).
-func (h *HTTP) refusal(status int, doc any, m Message, value string) error {
+// refusal classifies a failed answer. statusOK: the status was a success
+// one, and value, what SuccessPath held, was not SuccessValue.
+func (h *HTTP) refusal(statusOK bool, status int, doc any, m Message, value string) error {
 	e := &HTTPError{Provider: h.cfg.Name, Status: status}
 	code, _ := lookup(doc, h.cfg.ErrorPath)
-	if value != "" || (h.cfg.SuccessPath != "" && status/100 == 2) {
+	if statusOK {
 		e.permanent = contains(h.cfg.PermanentValues, value)
 		if code == "" {
 			code = value

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -426,5 +429,58 @@ func TestNewHTTPValidates(t *testing.T) {
 				t.Errorf("error repeats a secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestHTTPQueryTemplate: an API called by GET with everything in the query
+// (older SMS gateways): the values are query-escaped, the path values
+// path-escaped, and a code listed in PermanentCodes is a rejection whatever
+// the status.
+func TestHTTPQueryTemplate(t *testing.T) {
+	t.Parallel()
+	type call struct {
+		path  string
+		query url.Values
+	}
+	calls := make(chan call, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls <- call{r.URL.EscapedPath(), r.URL.Query()}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("to") == "15005550099" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":{"code":"BLOCKED"}}`)
+			return
+		}
+		fmt.Fprint(w, `{"result":{"ok":true,"id":12345678901234567890}}`)
+	}))
+	t.Cleanup(srv.Close)
+	s, err := sms.NewHTTP(sms.HTTPConfig{
+		Name: "gateway", Method: "GET",
+		URL:         srv.URL + "/send/{{param.account}}?user={{secret.user}}&to={{to_digits}}&msg={{text}}&ref={{reference}}",
+		Secrets:     map[string]string{"user": "u&s=r"},
+		Params:      map[string]string{"account": "a/b c"},
+		SuccessPath: "result.ok", SuccessValue: "true", IDPath: "result.id",
+		ErrorPath: "error.code", PermanentCodes: []string{"BLOCKED"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "a&to=1&msg=x #frag 100% +"
+	r, err := s.Send(context.Background(), sms.Message{To: "+15005550006", Body: text, Reference: "r 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-calls
+	if r.ID != "12345678901234567890" {
+		t.Errorf("id %q: a long numeric id must keep its digits", r.ID)
+	}
+	if c.path != "/send/a%2Fb%20c" || c.query.Get("msg") != text || c.query.Get("to") != "15005550006" ||
+		c.query.Get("user") != "u&s=r" || c.query.Get("ref") != "r 1" || len(c.query) != 4 {
+		t.Errorf("called %s ? %v", c.path, c.query)
+	}
+	_, err = s.Send(context.Background(), sms.Message{To: "+15005550099", Body: "x"})
+	var he *sms.HTTPError
+	if !errors.Is(err, sms.ErrRejected) || !errors.As(err, &he) || he.Code != "BLOCKED" || he.Status != 503 {
+		t.Errorf("err %v, want rejected BLOCKED (HTTP 503)", err)
 	}
 }

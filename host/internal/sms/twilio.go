@@ -131,7 +131,7 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if cfg.FromNumber == "" && cfg.MessagingServiceSID == "" {
 		bad("TWILIO_FROM_NUMBER: a sender is required: TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
 	}
-	if f := cfg.FromNumber; f != "" && !twilioSender(f) {
+	if f := cfg.FromNumber; f != "" && !validSender(f) {
 		bad("TWILIO_FROM_NUMBER: must be an E.164 number such as +15551234567, a short code, or an alphanumeric sender ID (up to 11 letters, digits and spaces), got %q", f)
 	}
 	if s := cfg.MessagingServiceSID; s != "" && !serviceSID.MatchString(s) {
@@ -181,9 +181,10 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	return t, nil
 }
 
-// twilioSender reports whether f is a sender Twilio takes as From: an E.164
-// number, a short code or an alphanumeric sender ID (with at least a letter).
-func twilioSender(f string) bool {
+// validSender reports whether f is a sender SMS APIs take: an E.164 number, a
+// short code or an alphanumeric sender ID (up to 11 characters, a letter at
+// least).
+func validSender(f string) bool {
 	return phone.IsE164(f) || shortCode.MatchString(f) || (alphaSenderID.MatchString(f) && hasLetter.MatchString(f))
 }
 
@@ -249,7 +250,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 		from, service = m.From, ""
 		if serviceSID.MatchString(m.From) {
 			from, service = "", m.From
-		} else if !twilioSender(m.From) {
+		} else if !validSender(m.From) {
 			return Receipt{}, fmt.Errorf("twilio: %w: the message's sender %q is not an E.164 number, short code, alphanumeric sender ID or Messaging Service SID (check the route's sender setting)", ErrUnavailable, m.From)
 		}
 	}
