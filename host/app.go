@@ -88,7 +88,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	met.Plugins(func() []metrics.Plugin {
 		var out []metrics.Plugin
 		for _, p := range plugins.Plugins() {
-			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive()})
+			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive(), Deadline: p.Deadline()})
 		}
 		return out
 	})

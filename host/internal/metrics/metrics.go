@@ -46,6 +46,7 @@ type Metrics struct {
 	refusedTypes  *prometheus.CounterVec
 	budgetUsed    prometheus.Gauge
 	unknownDevs   *prometheus.CounterVec
+	sms           *smsMetrics
 }
 
 // New returns Metrics registered on a fresh registry, with the Go runtime,
@@ -103,10 +104,12 @@ func New() *Metrics {
 			Namespace: namespace, Name: "unknown_devices_total",
 			Help: "Verifications from a device not bound to the user, by UNKNOWN_DEVICE_POLICY (refuse, strict) and outcome: refused, proof_invalid (a bound device's key over another request: a captured request moved to another link), strict_unavailable (strict policy, engine without a strict match), strict_failed, strict_passed (the device is bound now).",
 		}, []string{"policy", "outcome"}),
+		sms: newSMSMetrics(),
 	}
 	m.reg.MustRegister(m.unknownDevs, m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
 		m.events, m.storeErrors, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.sms.collectors()...)
 	return m
 }
 
