@@ -21,7 +21,7 @@ type Plugin struct {
 // each scrape (pluginhost.Manager). The deadline lets one alert rule compare
 // each bridge's hook latency with its own vendor's deadline.
 func (m *Metrics) Plugins(list func() []Plugin) {
-	m.reg.MustRegister(&pluginCollector{list: list})
+	m.register(&pluginCollector{list: list})
 }
 
 var (
