@@ -2,16 +2,20 @@ package rulecheck
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
 )
 
 const (
@@ -21,8 +25,8 @@ const (
 	docsFile      = "../../../docs/monitoring.md"
 )
 
-// promql is the parser Prometheus uses by default (no experimental functions).
-var promql = parser.NewParser(parser.Options{})
+// promParser is the parser Prometheus uses by default (no experimental functions).
+var promParser = parser.NewParser(parser.Options{})
 
 func families(t *testing.T) Families {
 	t.Helper()
@@ -62,7 +66,7 @@ func TestCheckRefusesUnknownNames(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			errs := fs.Check(promql, tt.expr)
+			errs := fs.Check(promParser, tt.expr)
 			if (len(errs) == 0) != tt.ok {
 				t.Errorf("Check(%s) = %v, want ok=%v", tt.expr, errs, tt.ok)
 			}
@@ -81,7 +85,7 @@ var alertsMust = []string{
 func TestAlertRules(t *testing.T) {
 	t.Parallel()
 	fs := families(t)
-	groups, errs := rulefmt.ParseFile(rulesFile, false, model.UTF8Validation, promql, slog.New(slog.DiscardHandler))
+	groups, errs := rulefmt.ParseFile(rulesFile, false, model.UTF8Validation, promParser, slog.New(slog.DiscardHandler))
 	for _, err := range errs {
 		t.Error(err)
 	}
@@ -97,10 +101,10 @@ func TestAlertRules(t *testing.T) {
 				continue
 			}
 			alerts++
-			for _, err := range fs.Check(promql, r.Expr) {
+			for _, err := range fs.Check(promParser, r.Expr) {
 				t.Errorf("%s: %v", r.Alert, err)
 			}
-			if ast, err := promql.ParseExpr(r.Expr); err == nil {
+			if ast, err := promParser.ParseExpr(r.Expr); err == nil {
 				named = append(named, Metrics(ast)...)
 			}
 			if s := r.Labels["severity"]; !slices.Contains([]string{"critical", "warning", "info"}, s) {
@@ -250,6 +254,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	var named []string
+	var queries [][2]string // panel title, query as Prometheus gets it
 	exprs := 0
 	var walk func([]panel)
 	walk = func(ps []panel) {
@@ -280,11 +285,12 @@ func TestDashboard(t *testing.T) {
 				}
 				expr := intervalVar.ReplaceAllString(tg.Expr, "5m")
 				expr = dashboardVar.ReplaceAllString(expr, ".*")
-				for _, err := range fs.Check(promql, expr) {
+				for _, err := range fs.Check(promParser, expr) {
 					t.Errorf("panel %q: %v\n%s", p.Title, err, tg.Expr)
 				}
-				if ast, err := promql.ParseExpr(expr); err == nil {
+				if ast, err := promParser.ParseExpr(expr); err == nil {
 					named = append(named, Metrics(ast)...)
+					queries = append(queries, [2]string{p.Title, expr})
 				}
 			}
 		}
@@ -298,4 +304,38 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("no dashboard panel shows %s", m)
 		}
 	}
+
+	// Every query runs on Prometheus's engine over two replicas' series of
+	// every metric (a join that matches replicas many-to-many fails here).
+	engine := promqltest.NewTestEngineWithOpts(t, promql.EngineOpts{
+		MaxSamples: 1_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, Parser: promParser,
+	})
+	st := promqltest.LoadedStorage(t, loadCommand(everySeries(fs)))
+	for _, q := range queries {
+		if _, err := evalAt(engine, st, q[1], 70*time.Minute); err != nil {
+			t.Errorf("panel %q: %v\n%s", q[0], err, q[1])
+		}
+	}
+}
+
+// everySeries is a series of each family on two replicas, every label set,
+// for promqltest's load command.
+func everySeries(fs Families) string {
+	var b strings.Builder
+	for _, f := range fs {
+		for _, instance := range []string{"a", "b"} {
+			labels := `instance="` + instance + `"`
+			for _, l := range f.Labels {
+				labels += "," + l + `="x"`
+			}
+			if f.Type == "histogram" {
+				fmt.Fprintf(&b, "%s_bucket{%s,le=\"1\"} 0+1x80\n", f.Name, labels)
+				fmt.Fprintf(&b, "%s_bucket{%s,le=\"+Inf\"} 0+2x80\n", f.Name, labels)
+				fmt.Fprintf(&b, "%s_sum{%s} 0+1x80\n%s_count{%s} 0+2x80\n", f.Name, labels, f.Name, labels)
+				continue
+			}
+			fmt.Fprintf(&b, "%s{%s} 0+1x80\n", f.Name, labels)
+		}
+	}
+	return b.String()
 }
