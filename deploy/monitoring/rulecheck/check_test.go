@@ -236,8 +236,11 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("data source variable %s: query %v, want prometheus", v.Name, v.Query)
 			}
 		case "query":
-			q, _ := v.Query.(map[string]any)
-			text, _ := q["query"].(string)
+			// A string, or the newer editor's object holding one.
+			text, _ := v.Query.(string)
+			if q, ok := v.Query.(map[string]any); ok {
+				text, _ = q["query"].(string)
+			}
 			m := labelValues.FindStringSubmatch(text)
 			if m == nil {
 				t.Errorf("variable %s: query %q is not label_values(metric, label)", v.Name, text)
