@@ -41,11 +41,17 @@ test-browser: ## the challenge page end to end in headless Chromium
 # starts them on unusual ports for the run (and stops them after). The page
 # scripts' tests (web) need Node.js: .ci/node.sh installs it when missing and
 # fails on CI when it cannot.
+#
+# deploy/monitoring/rulecheck is its own module (it needs Prometheus's rule and
+# PromQL parsers, which SMS+ itself does not): it checks the alert rules and the
+# Grafana dashboard against the metrics SMS+ exports.
+MONITORING := deploy/monitoring/rulecheck
 test-go:
-	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
+	$(GO) vet ./... && (cd sdk && $(GO) vet ./...) && (cd $(MONITORING) && $(GO) vet ./...)
 	.ci/node.sh
 	.ci/services.sh $(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
+	cd $(MONITORING) && $(GO) test -count=1 ./...
 
 .PHONY: bench-storage
 bench-storage: ## store ops/s and p99 per backend, 1 and 32 clients (not part of the tests)

@@ -83,12 +83,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	}
 	sender = met.Sender(sender)
 	auditLog := audit.New(store, audit.Options{Log: log})
-	met.CounterFunc("audit_dropped_total", "Audit entries dropped because the audit buffer was full.",
-		func() float64 { return float64(auditLog.Dropped()) })
+	met.AuditDropped(func() float64 { return float64(auditLog.Dropped()) })
 	met.Plugins(func() []metrics.Plugin {
 		var out []metrics.Plugin
 		for _, p := range plugins.Plugins() {
-			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive()})
+			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive(), Deadline: p.Deadline()})
 		}
 		return out
 	})
