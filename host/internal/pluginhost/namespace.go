@@ -49,9 +49,12 @@ var legacyPrefixes = map[string][]string{
 // hostWords are the first words of the host's own setting names (see
 // host/internal/config; TestHostWordsCoverTheConfig keeps the two in step).
 // Whole words are reserved rather than today's names, so that a host setting
-// added later never falls into a bridge's namespace by accident.
+// added later never falls into a bridge's namespace by accident. AWS is no
+// setting of the config's: the AWS SDK reads AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment itself, as
+// the SNS provider's credentials, and a bridge named aws would get them.
 var hostWords = []string{
-	"ALLOWED", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
+	"ALLOWED", "AWS", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
 	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "NOTICE", "PAGE", "PER",
 	"PLUGIN", "PORT", "REDIS", "REFUSED", "RESET", "SHUTDOWN", "SMS", "SMSPLUS", "SUPPORTED", "TRUSTED",
 	"TWILIO", "TYPINGDNA", "VOICE",
