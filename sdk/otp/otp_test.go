@@ -187,6 +187,18 @@ func TestMayHoldCode(t *testing.T) {
 		"Call +1 415 555 0123 if this was not you":   false,
 		"A new device was paired with your account.": false,
 		"Your code is 482913":                        true,
+		// Grouped, spelled or split by invisible characters: still a code to
+		// whoever reads it.
+		"Your code is 482 913":                    true,
+		"Your code is 482-913":                    true,
+		"Your code is 4 8 2 9 1 3":                true,
+		"Your code is 4, 8, 2, 9, 1, 3":           true,
+		"Your code is 1234\u00a05678":             true,
+		"Your code is 482\u200b913":               true,
+		"Your code is 48\u200b291":                true,
+		"Call 555 0123 if this was not you":       false, // unequal groups: a phone number
+		"Call +1 212 555 12 12":                   false,
+		"You have 100,000 points and 2 of 3 left": false,
 	} {
 		if got := MayHoldCode(text); got != want {
 			t.Errorf("MayHoldCode(%q) = %v", text, got)
