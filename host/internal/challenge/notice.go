@@ -132,12 +132,13 @@ func (s *Service) Notify(ctx context.Context, n Notice) (Sent, error) {
 }
 
 // mayHoldCode reports whether a notice's text may carry a code: a run of 4 to
-// 10 ASCII digits that stands alone (sdk/otp, year-like ones included), or any
-// digit of another script, which no bridge reads as a code and a phone shows
-// as one all the same.
+// 10 ASCII digits that stands alone or digits grouped as one code (sdk/otp,
+// year-like ones included), or any number character outside ASCII: digits of
+// another script, full-width, superscript or circled digits (④⑧②), which no
+// bridge reads as a code and a phone shows as one all the same.
 func mayHoldCode(text string) bool {
 	if otp.MayHoldCode(text) {
 		return true
 	}
-	return strings.ContainsFunc(text, func(r rune) bool { return r > unicode.MaxASCII && unicode.IsDigit(r) })
+	return strings.ContainsFunc(text, func(r rune) bool { return r > unicode.MaxASCII && unicode.IsNumber(r) })
 }

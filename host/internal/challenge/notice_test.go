@@ -80,6 +80,8 @@ func TestNotifyRefusals(t *testing.T) {
 		"two codes":                     {phone, "Use 1234 or 5678", ErrNoticeMayHoldCode, "notice_refused_code"},
 		"digits of another script":      {phone, "رمزك ٤٨٢٩١٣", ErrNoticeMayHoldCode, "notice_refused_code"},
 		"full-width digits":             {phone, "Code ４８２９１３", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"superscript digits":            {phone, "Code ⁴⁸²⁹¹³", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"circled digits":                {phone, "Code ④⑧②⑨①③", ErrNoticeMayHoldCode, "notice_refused_code"},
 		"empty":                         {phone, " \n ", ErrNoticeEmpty, ""},
 		"too long":                      {phone, strings.Repeat("a", MaxNoticeLength+1), ErrNoticeTooLong, ""},
 		"invalid phone":                 {"5550100", "Your account is blocked.", ErrInvalidPhone, ""},
