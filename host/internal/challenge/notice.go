@@ -26,7 +26,7 @@ var (
 	// ErrNoticeEmpty: the notice has no text.
 	ErrNoticeEmpty = errors.New("challenge: notice without text")
 	// ErrNoticeMayHoldCode: the notice's text holds something that may be a
-	// code (a run of 4 to 10 digits, or digits of another script); texting it
+	// code (digits that read as one, or a number character outside ASCII); texting it
 	// in clear could hand a code to whoever holds the phone.
 	ErrNoticeMayHoldCode = errors.New("challenge: notice text may hold a code")
 	// ErrNoticeTooLong: the text is longer than MaxNoticeLength.
