@@ -60,7 +60,7 @@ bench-storage: ## store ops/s and p99 per backend, 1 and 32 clients (not part of
 # Fuzz targets as dir:Func. Budgets are execution counts, not durations: Go 1.26's
 # fuzz coordinator can fail a run with a spurious "context deadline exceeded" when
 # a -fuzztime duration ends (golang/go#75804, fixed in Go 1.27).
-FUZZ      := $(foreach p,$(PLUGINS),plugins/$(p):FuzzParse) sdk/otp:FuzzFromText sdk/phone:FuzzNormalize sdk/payload:FuzzCheckKeys
+FUZZ      := $(foreach p,$(PLUGINS),plugins/$(p):FuzzParse) sdk/otp:FuzzFromText sdk/phone:FuzzNormalize sdk/payload:FuzzCheckKeys host/internal/sms:FuzzReadReceipt host/internal/sms:FuzzHTTPTemplate
 FUZZTIME  ?= 1000000x
 
 fuzz: ## run every fuzz target for FUZZTIME executions (default 1000000x; about a minute or two each)
