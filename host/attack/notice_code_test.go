@@ -31,6 +31,7 @@ func TestAttackCodeFormattedPastTheNoticeCheck(t *testing.T) {
 		"Your code is 482-913",
 		"Your code is 4 8 2 9 1 3",
 		"Your code is 482\u200b913",
+		"Your code is 4\u20e38\u20e32\u20e39\u20e31\u20e33\u20e3",
 	}
 	for i, text := range formats {
 		phone := fmt.Sprintf("+1303555%04d", 1300+i)

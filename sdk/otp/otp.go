@@ -113,8 +113,9 @@ func FromTextLength(text string, n int) (string, bool) {
 // 5678" is ambiguous, not code-free.
 //
 // It also answers true for digits a reader takes for one code although no
-// single run is one: runs split by characters that do not show ("482\u200b913":
-// zero-width and other format characters are ignored), and runs of equal
+// single run is one: runs split by characters that do not show or only mark
+// the digit before them ("482\u200b913", keycaps "4\u20e38\u20e3...": format
+// characters and combining marks are ignored), and runs of equal
 // length, 4 to 10 digits in all, apart only by spaces or dashes ("482 913",
 // "482-913", "4 8 2 9 1 3", "4, 8, 2, 9, 1, 3"). Groups of unequal runs are
 // phone numbers ("555 0123") and dates ("2026-03-02"), and a group after a
@@ -123,8 +124,10 @@ func MayHoldCode(text string) bool {
 	if aloneCode(text) || groupedCode(text) {
 		return true
 	}
+	// Read again without format characters and combining marks, which draw
+	// nothing of their own or only over a digit: 4\u20e3 is the keycap 4⃣.
 	visible := strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Cf, r) {
+		if unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me) {
 			return -1
 		}
 		return r
