@@ -185,7 +185,8 @@ func groupedCode(text string) bool {
 }
 
 // codeGap reports whether the text between two digit runs is what separates
-// the groups of a code: one to three spaces (of any kind) or dashes, or a
+// the groups of a code: one to three spaces (of any kind, line breaks
+// included) or dashes, or a
 // comma and a space ("4, 8, 2"). A comma alone is a thousands separator.
 func codeGap(gap string) bool {
 	if gap == "" || utf8.RuneCountInString(gap) > 3 {
@@ -196,7 +197,7 @@ func codeGap(gap string) bool {
 		switch {
 		case r == ',':
 			comma = true
-		case unicode.Is(unicode.Zs, r):
+		case unicode.IsSpace(r): // line breaks and tabs too: a group per line
 			space = true
 		case r == '-', r >= '\u2010' && r <= '\u2013': // hyphens and en dash
 		default:

@@ -196,6 +196,8 @@ func TestMayHoldCode(t *testing.T) {
 		"Your code is 1234\u00a05678":                                       true,
 		"Your code is 482\u200b913":                                         true,
 		"Your code is 48\u200b291":                                          true,
+		"Your code is:\n482\n913":                                           true, // one group per line
+		"Your code is 482\t913":                                             true,
 		"Your code is 4\u20e38\u20e32\u20e39\u20e31\u20e33\u20e3":           true, // keycaps
 		"Your code is 4\ufe0f\u20e38\ufe0f\u20e32\ufe0f\u20e39\ufe0f\u20e3": true,
 		"Your code is 4\u03328\u03322\u03329\u03321\u03323\u0332":           true,  // underlined
