@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
+	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/sdk/otp"
 )
@@ -29,13 +29,15 @@ var (
 	// code (digits that read as one, or a number character outside ASCII); texting it
 	// in clear could hand a code to whoever holds the phone.
 	ErrNoticeMayHoldCode = errors.New("challenge: notice text may hold a code")
-	// ErrNoticeTooLong: the text is longer than MaxNoticeLength.
+	// ErrNoticeTooLong: the text takes more than MaxNoticeSegments.
 	ErrNoticeTooLong = errors.New("challenge: notice text too long")
 )
 
-// MaxNoticeLength bounds a notice's text, in characters: ten SMS segments
-// (Twilio's own limit is 1600). A vendor's notice is a sentence or two.
-const MaxNoticeLength = 1530
+// MaxNoticeSegments bounds a notice's text, in SMS segments as the provider
+// bills them: 1530 GSM-7 characters, or 670 in UCS-2 (any character outside
+// GSM-7). A vendor's notice is a sentence or two, and the hourly caps count a
+// notice as one text whatever its length.
+const MaxNoticeSegments = 10
 
 // Notice is a code-free message a bridge asks the host to text as is.
 type Notice struct {
@@ -90,7 +92,7 @@ func (s *Service) Notify(ctx context.Context, n Notice) (Sent, error) {
 	switch {
 	case body == "":
 		return Sent{}, ErrNoticeEmpty
-	case utf8.RuneCountInString(body) > MaxNoticeLength:
+	case i18n.MeasureSMS(body).Segments > MaxNoticeSegments:
 		return Sent{}, ErrNoticeTooLong
 	case mayHoldCode(body):
 		// The bridges check this already; a bridge that did not is buggy or

@@ -75,15 +75,18 @@ func TestNotifyRefusals(t *testing.T) {
 		want        error
 		event       string
 	}{
-		"a code":                        {phone, "Your code is 482913", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"a year-like code":              {phone, "Blocked. Unblock with 2024", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"two codes":                     {phone, "Use 1234 or 5678", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"digits of another script":      {phone, "رمزك ٤٨٢٩١٣", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"full-width digits":             {phone, "Code ４８２９１３", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"superscript digits":            {phone, "Code ⁴⁸²⁹¹³", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"circled digits":                {phone, "Code ④⑧②⑨①③", ErrNoticeMayHoldCode, "notice_refused_code"},
-		"empty":                         {phone, " \n ", ErrNoticeEmpty, ""},
-		"too long":                      {phone, strings.Repeat("a", MaxNoticeLength+1), ErrNoticeTooLong, ""},
+		"a code":                   {phone, "Your code is 482913", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"a year-like code":         {phone, "Blocked. Unblock with 2024", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"two codes":                {phone, "Use 1234 or 5678", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"digits of another script": {phone, "رمزك ٤٨٢٩١٣", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"full-width digits":        {phone, "Code ４８２９１３", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"superscript digits":       {phone, "Code ⁴⁸²⁹¹³", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"circled digits":           {phone, "Code ④⑧②⑨①③", ErrNoticeMayHoldCode, "notice_refused_code"},
+		"empty":                    {phone, " \n ", ErrNoticeEmpty, ""},
+		"too long":                 {phone, strings.Repeat("a", 1531), ErrNoticeTooLong, ""},
+		// 700 characters outside GSM-7: 11 segments of 67 (UCS-2), though
+		// fewer characters than ten GSM-7 segments hold.
+		"too many segments (UCS-2)":     {phone, strings.Repeat("Zażółć ", 100), ErrNoticeTooLong, ""},
 		"invalid phone":                 {"5550100", "Your account is blocked.", ErrInvalidPhone, ""},
 		"country not allowed":           {"+447700900321", "Your account is blocked.", ErrCountryNotAllowed, "refused_country"},
 		"refused type (premium, UK 09)": {"+449098790000", "Your account is blocked.", ErrDestinationRefused, "refused_number_type"},
