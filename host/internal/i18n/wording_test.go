@@ -132,3 +132,20 @@ func TestSpelledViewNeverMentionsThePicture(t *testing.T) {
 		}
 	}
 }
+
+// French puts a no-break space before ":", "?", "!" and ";", so that the sign
+// never starts a line on a narrow phone. The SMS texts keep a plain space:
+// GSM-7 has no no-break space, and one would make the text UCS-2.
+func TestFrenchSpacing(t *testing.T) {
+	t.Parallel()
+	c := Builtin()
+	plain := regexp.MustCompile(`[ \t][:?!;]`)
+	for _, k := range slices.Sorted(maps.Keys(c.texts["fr"])) {
+		if strings.HasPrefix(string(k), "sms.") {
+			continue
+		}
+		if m := plain.FindString(c.texts["fr"][k]); m != "" {
+			t.Errorf("fr %s: a plain space before %q: %q", k, strings.TrimSpace(m), c.texts["fr"][k])
+		}
+	}
+}
