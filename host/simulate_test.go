@@ -87,3 +87,27 @@ func TestSimulateAnyBridge(t *testing.T) {
 		t.Errorf("simulate nosuch: exit %d\n%s", code, out)
 	}
 }
+
+// configs/dev.env, which `make run` and the README's tour use, enables every
+// shipped bridge with settings each one's own check accepts, so the tour's
+// `smsplus simulate <id> --env-file configs/dev.env` works for each of them.
+func TestDevEnvEnablesEveryBridge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries")
+	}
+	bin := e2e.Shipped(t)
+	root, err := e2e.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := bin.Run(t, []string{"PLUGIN_DIR=" + bin.PluginDir},
+		"check-config", "--env-file", filepath.Join(root, "configs", "dev.env"))
+	if code != ExitOK {
+		t.Fatalf("check-config with configs/dev.env: exit %d\n%s", code, out)
+	}
+	for _, id := range e2e.ShippedBridges {
+		if !strings.Contains(out, id) {
+			t.Errorf("configs/dev.env does not enable %s:\n%s", id, out)
+		}
+	}
+}
