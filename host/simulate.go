@@ -25,12 +25,14 @@ const simulateHelp = `smsplus simulate BRIDGE --phone E164 [flags]
 Post a realistic example hook of BRIDGE (okta, auth0, pingone, cyberark,
 fusionauth, or any bridge plugin that renders examples) to a running server.
 The bridge's plugin renders it, authenticated with the configured settings,
-so every bridge enabled in the configuration read can be simulated.
+so every bridge enabled in the configuration read can be simulated.`
 
+const simulateExitCodes = `
 Exit codes: 0 texted (or sending), 1 failed before posting (configuration,
 plugin), 2 usage, 3 the server refused the hook (authentication, payload),
 4 the server took it but texted nothing (destination refused, SMS provider
-failed, bridge down...), 5 no answer (server not reachable, answer cut).`
+failed, bridge down...), 5 no answer (server not reachable, answer cut).
+`
 
 // runSimulate posts an example hook of any bridge to a running server. The host
 // knows no vendor: it launches the bridge's plugin with its configured settings
@@ -48,6 +50,11 @@ func runSimulate(ctx context.Context, args []string, p proc) error {
 	var src sourceFlags
 	var to, code, locale, target string
 	fs := newFlagSet("simulate", simulateHelp, stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: %s\n\nFlags:\n", simulateHelp)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, simulateExitCodes)
+	}
 	src.register(fs)
 	fs.StringVar(&to, "phone", "", "destination phone `number` in E.164, e.g. +12015550123 (required)")
 	fs.StringVar(&code, "otp", "", "the one-time `code` to send, 4 to 10 digits (default: random 6 digits)")
