@@ -61,7 +61,7 @@ func checkSettings(ctx context.Context, cfg *config.Config, rep *report) {
 	}
 	rep.problem(bridgeSettingProblems(cfg, declared)...)
 	rep.warn(cfg.Warnings(namespaces(cfg, declared)...)...)
-	_, _, _, err = newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
+	_, _, _, err = newEngines(cfg, nil, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
 	rep.add(err)
 	_, warning, _ := catalog(cfg)
 	rep.warn(warning)

@@ -165,6 +165,17 @@ func Country(e164 string) string {
 // country (+800, +882...).
 const nonGeographic = "001"
 
+// Readers are the providers that read their own delivery receipts, by name.
+func (r *Router) Readers() map[string]ReceiptReader {
+	out := map[string]ReceiptReader{}
+	for name, p := range r.providers {
+		if rr, ok := p.(ReceiptReader); ok {
+			out[name] = rr
+		}
+	}
+	return out
+}
+
 // RouteFor is the route of a destination and its country.
 func (r *Router) RouteFor(to string) (country string, rt Route) {
 	country = Country(to)
