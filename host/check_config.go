@@ -43,7 +43,7 @@ func runCheckConfig(ctx context.Context, args []string, p proc) error {
 		return errors.New("configuration has problems")
 	}
 	fmt.Fprintf(stdout, "configuration OK: store %s, sms %s, biometrics %s, bridges [%s], base URL %s\n",
-		cfg.DataStore, cfg.SMSProvider, cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
+		cfg.DataStore, smsProviders(cfg), cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
 	return nil
 }
 

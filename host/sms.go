@@ -16,6 +16,20 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
+// smsProviders names the SMS providers for the start log and check-config:
+// "twilio", or "twilio,backup(twilio)".
+func smsProviders(cfg *config.Config) string {
+	var names []string
+	for _, p := range cfg.SMSRouting.Providers {
+		n := p.Name
+		if p.Type != p.Name {
+			n += "(" + p.Type + ")"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ",")
+}
+
 // newRouter builds the SMS providers and the router over them (docs/sms.md).
 // Without SMS_PROVIDERS the router has the one provider SMS_PROVIDER names,
 // which it never skips: the same sends as before routing. Each problem names

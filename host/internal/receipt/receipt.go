@@ -217,11 +217,20 @@ func (t *Tracker) Handle(ctx context.Context, provider string, r *http.Request, 
 	}
 	deliveries, err := reader.ReadReceipt(r, body, publicURL)
 	if err != nil {
-		if !errors.Is(err, sms.ErrBadReceipt) {
+		reason := sms.ReceiptRefusal(err)
+		switch {
+		case !errors.Is(err, sms.ErrBadReceipt), reason == "unreadable":
 			t.o.Observer.ReceiptRefused(provider, "unreadable")
 			return fmt.Errorf("%s: %w: %w", provider, ErrUnreadable, err)
+		case reason == "replayed":
+			// Authentic, seen before: ignored, as a replay that got past the
+			// reader is (Finals).
+			t.o.Observer.ReceiptRefused(provider, reason)
+			return nil
+		case reason == "":
+			reason = "signature"
 		}
-		t.o.Observer.ReceiptRefused(provider, refusal(err))
+		t.o.Observer.ReceiptRefused(provider, reason)
 		return fmt.Errorf("%s: %w", provider, err)
 	}
 	// Every reference is checked before anything is acted on: a callback
@@ -240,17 +249,6 @@ func (t *Tracker) Handle(ctx context.Context, provider string, r *http.Request, 
 		}
 	}
 	return nil
-}
-
-// refusal is the Observer's reason for a refused callback.
-func refusal(err error) string {
-	msg := err.Error()
-	for _, r := range []string{"replayed", "stale", "unreadable"} {
-		if strings.Contains(msg, r) {
-			return r
-		}
-	}
-	return "signature"
 }
 
 // deliver acts on one receipt: a final state is recorded once per message.
