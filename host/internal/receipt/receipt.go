@@ -112,6 +112,9 @@ func New(o Options) *Tracker {
 	if o.TTL <= 0 {
 		o.TTL = 15 * time.Minute
 	}
+	if o.UserID == nil {
+		o.UserID = func(string) string { return "" }
+	}
 	return &Tracker{o: o}
 }
 

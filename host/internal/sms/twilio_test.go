@@ -412,11 +412,11 @@ func TestNewTwilioValidates(t *testing.T) {
 		"edge, region, https": {mod: func(c *sms.TwilioConfig) {
 			c.Edge, c.Region, c.BaseURL = "dublin", "ie1", "https://relay.example.com/twilio"
 		}},
-		"loopback http":        {mod: func(c *sms.TwilioConfig) { c.BaseURL = "http://[::1]:8080" }},
-		"placeholder sid":      {mod: func(c *sms.TwilioConfig) { c.AccountSID = "ACxxx" }, want: []string{"TWILIO_ACCOUNT_SID: must be"}},
-		"no credentials":       {mod: func(c *sms.TwilioConfig) { c.APIKey, c.APISecret = "", "" }, want: []string{"TWILIO_API_KEY: credentials are required"}},
-		"key without secret":   {mod: func(c *sms.TwilioConfig) { c.APISecret = "" }, want: []string{"TWILIO_API_SECRET: is required"}},
-		"secret without key":   {mod: func(c *sms.TwilioConfig) { c.APIKey = "" }, want: []string{"TWILIO_API_KEY: must be an API key SID"}},
+		"loopback http":      {mod: func(c *sms.TwilioConfig) { c.BaseURL = "http://[::1]:8080" }},
+		"placeholder sid":    {mod: func(c *sms.TwilioConfig) { c.AccountSID = "ACxxx" }, want: []string{"TWILIO_ACCOUNT_SID: must be"}},
+		"no credentials":     {mod: func(c *sms.TwilioConfig) { c.APIKey, c.APISecret = "", "" }, want: []string{"TWILIO_API_KEY: credentials are required"}},
+		"key without secret": {mod: func(c *sms.TwilioConfig) { c.APISecret = "" }, want: []string{"TWILIO_API_SECRET: is required"}},
+		"secret without key": {mod: func(c *sms.TwilioConfig) { c.APIKey = "" }, want: []string{"TWILIO_API_KEY: must be an API key SID"}},
 		"key, and token for callbacks": {mod: func(c *sms.TwilioConfig) {
 			c.AuthToken, c.StatusCallback = "0123456789abcdef0123456789abcdef", "https://smsplus.example.com/sms/receipts/twilio"
 		}},
