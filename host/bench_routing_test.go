@@ -47,6 +47,7 @@ func BenchmarkHookFailover(b *testing.B) {
 			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 			b.ReportMetric(100*p99.Seconds()/3, "%-of-okta-budget-p99")
+			b.ReportMetric(float64(len(lat)), "hooks")
 			b.ReportMetric(float64(len(backup.Messages())), "backup-texts")
 			b.ReportMetric(float64(len(primary.Messages())), "primary-texts")
 		})

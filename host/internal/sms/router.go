@@ -242,7 +242,7 @@ func (r *Router) send(ctx context.Context, m Message, country string, rt Route, 
 		m.From = rt.From
 	}
 	// Every provider skipped for its open circuit would fail the message
-	// without a try; the first one then goes anyway.
+	// without a try: when none was tried, the last one goes anyway.
 	tried := false
 	var errs []error
 	for i, name := range order {
