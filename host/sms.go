@@ -73,7 +73,7 @@ func newProvider(cfg *config.Config, p config.SMSProvider, log *slog.Logger, con
 		if callback == "" && cfg.SMSRouting.Receipts && tw.AuthToken != "" {
 			// Twilio signs its callbacks with the account's auth token: without
 			// it they could not be checked, so none are asked for.
-			callback = cfg.BaseURL + "/sms/receipts/" + p.Name
+			callback = receiptsURL(cfg, p)
 		}
 		s, err := sms.NewTwilio(sms.TwilioConfig{
 			AccountSID: tw.AccountSID, APIKey: tw.APIKey, APISecret: tw.APISecret, AuthToken: tw.AuthToken,
@@ -83,10 +83,18 @@ func newProvider(cfg *config.Config, p config.SMSProvider, log *slog.Logger, con
 		return s, renamed(err, "TWILIO_", p.Prefix)
 	case "sns", "http":
 		// The SNS and HTTP providers (sms.NewSNS, sms.NewHTTP) are wired here,
-		// reading their settings under p.Prefix.
+		// reading their settings under p.Prefix (VONAGE_..., SNS_...). An http
+		// provider's receipts come to receiptsURL(cfg, p) (HTTPConfig.Callback,
+		// when SMS_RECEIPTS is on); its problems are renamed like Twilio's.
 		return nil, fmt.Errorf("SMS_PROVIDERS: provider %s: type %s is not available in this build", p.Name, p.Type)
 	}
 	return nil, fmt.Errorf("SMS_PROVIDERS: provider %s: unknown type %q", p.Name, p.Type)
+}
+
+// receiptsURL is where provider p posts its delivery receipts: the receipts
+// route on BASE_URL (httpapi, handler_receipt.go).
+func receiptsURL(cfg *config.Config, p config.SMSProvider) string {
+	return cfg.BaseURL + "/sms/receipts/" + p.Name
 }
 
 // renamed gives each problem of a provider named other than twilio its own
