@@ -21,7 +21,8 @@ func TestEndToEndRouting(t *testing.T) {
 	bin := e2e.Shipped(t)
 	primary, backup := twiliofake.New(t), twiliofake.New(t)
 	env := []string{"SMS_PROVIDER", "SMS_PROVIDERS=twilio,backup:twilio", "SMS_ROUTE_DEFAULT=twilio,backup",
-		"HOOK_BUDGET_MS=1500", "SMS_RESEND_UNDELIVERED=true", "SMS_BREAKER_FAILURES=100"}
+		"HOOK_BUDGET_MS=1500", "SMS_RESEND_UNDELIVERED=true", "SMS_BREAKER_FAILURES=100",
+		"LOG_LEVEL=debug"} // the send records are logged at debug level
 	env = append(env, e2e.TwilioProviderEnv("twilio", primary)...)
 	env = append(env, e2e.TwilioProviderEnv("backup", backup)...)
 	s := bin.Start(t, env...)
@@ -63,7 +64,7 @@ func TestEndToEndRouting(t *testing.T) {
 		if len(msgs) != 1 || !strings.Contains(msgs[0].StatusCallback, s.Base+"/sms/receipts/twilio?smsplus_ref=") {
 			t.Fatalf("primary account got %+v; want one text asking for receipts at the receipts route", msgs)
 		}
-		time.Sleep(100 * time.Millisecond) // the send record is written off the hook path
+		s.WaitSendRecorded(t, msgs[0].SID)
 		return msgs[0]
 	}
 
@@ -117,8 +118,7 @@ func TestEndToEndRouting(t *testing.T) {
 				t.Fatalf("status callback %d: %d %v", i, code, err)
 			}
 		}
-		waitFor(t, "sms_delivered audited", func() bool { return events("sms_delivered") == before+1 })
-		time.Sleep(300 * time.Millisecond) // an audit flush: a second entry would show now
+		// Audit entries are counted as they are recorded, before the answer.
 		if got := events("sms_delivered"); got != before+1 {
 			t.Fatalf("sms_delivered counted %v times for one message", got-before)
 		}
@@ -142,7 +142,7 @@ func TestEndToEndRouting(t *testing.T) {
 				t.Fatalf("%s: %s; want 403 receipt_refused", name, a)
 			}
 		}
-		time.Sleep(300 * time.Millisecond)
+		// A refused callback starts nothing in the background.
 		if n := events("sms_undelivered"); n != 0 || len(to(backup, "+12015550312")) != 0 {
 			t.Fatalf("a forged receipt acted: %v undelivered, %d re-sends", n, len(to(backup, "+12015550312")))
 		}
@@ -160,12 +160,14 @@ func TestEndToEndRouting(t *testing.T) {
 		}
 		waitFor(t, "sms_resent audited", func() bool { return events("sms_resent") == 1 })
 		// The re-sent text is undelivered too: recorded, not sent a third time.
-		time.Sleep(100 * time.Millisecond)
+		s.WaitSendRecorded(t, resent.SID)
 		if code, err := backup.PostStatus(context.Background(), resent.SID, "undelivered", 30003); err != nil || code != http.StatusOK {
 			t.Fatalf("status callback of the re-send: %d %v", code, err)
 		}
-		waitFor(t, "second sms_undelivered audited", func() bool { return events("sms_undelivered") == 2 })
-		time.Sleep(300 * time.Millisecond)
+		if n := events("sms_undelivered"); n != 2 {
+			t.Fatalf("sms_undelivered counted %v times, want 2", n)
+		}
+		time.Sleep(300 * time.Millisecond) // a re-send would have been started by now
 		if p, b := len(to(primary, "+12015550313")), len(to(backup, "+12015550313")); p != 1 || b != 1 {
 			t.Fatalf("texts: %d through the primary, %d through the backup; want one each", p, b)
 		}

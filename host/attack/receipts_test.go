@@ -34,7 +34,7 @@ func TestAttackForgedReceiptsPumpResends(t *testing.T) {
 	skipShort(t)
 	bin := e2e.Shipped(t)
 	primary, backup := twiliofake.New(t), twiliofake.New(t)
-	env := []string{"SMS_PROVIDER", "SMS_PROVIDERS=twilio,backup:twilio", "SMS_RESEND_UNDELIVERED=true"}
+	env := []string{"SMS_PROVIDER", "SMS_PROVIDERS=twilio,backup:twilio", "SMS_RESEND_UNDELIVERED=true", "LOG_LEVEL=debug"}
 	env = append(env, e2e.TwilioProviderEnv("twilio", primary)...)
 	env = append(env, e2e.TwilioProviderEnv("backup", backup)...)
 	s := bin.Start(t, env...)
@@ -45,10 +45,10 @@ func TestAttackForgedReceiptsPumpResends(t *testing.T) {
 			t.Fatalf("hook for %s: %s", p, brief("okta", a))
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the send records are written off the hook path
 	msgs := map[string]twiliofake.Message{}
 	for _, m := range primary.Messages() {
 		msgs[m.To] = m
+		s.WaitSendRecorded(t, m.SID) // the send records are written off the hook path
 	}
 	target, decoy := msgs[victim], msgs[other]
 
@@ -88,7 +88,7 @@ func TestAttackForgedReceiptsPumpResends(t *testing.T) {
 			t.Errorf("%s: HTTP %d, want 403 (or 400)", name, status)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	// A refused callback starts nothing in the background.
 	if n := len(backup.Messages()); n != 0 {
 		t.Fatalf("forged receipts made SMS+ re-send %d texts", n)
 	}
@@ -104,7 +104,7 @@ func TestAttackForgedReceiptsPumpResends(t *testing.T) {
 	for len(backup.Messages()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // a second re-send would have been started by now
 	if got := backup.Messages(); len(got) != 1 || got[0].To != victim {
 		t.Fatalf("%d re-sends after one genuine receipt replayed 20 times; want 1 to the victim", len(got))
 	}

@@ -185,7 +185,9 @@ func (t *Tracker) store(ctx context.Context, tid string, m sms.Message, r sms.Re
 		defer cancel()
 		if err := t.o.Store.Put(wctx, Sends, recordKey(r.Provider, r.ID), val, t.o.TTL); err != nil {
 			t.o.Log.Warn("store sms send record", "provider", r.Provider, "transaction", tid, "err", err)
+			return
 		}
+		t.o.Log.Debug("sms send recorded", "provider", r.Provider, "message_id", r.ID, "transaction", tid)
 	}()
 }
 
