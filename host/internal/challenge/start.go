@@ -231,7 +231,10 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, expires t
 		body = s.Texts.EnrollSMS(lang, ev.OTP, link)
 	}
 	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
-	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, sms.Message{To: phone, Body: body}, func(err error) {
+	// The transaction id names the challenge to the provider's receipts
+	// without revealing the link (see package receipt).
+	m := sms.Message{To: phone, Body: body, Reference: st.TransactionID}
+	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, m, func(err error) {
 		// The send failed after the vendor was told PENDING: take the link back.
 		s.dropChallenge(ctx, cid)
 		lateFailure(err)
@@ -310,6 +313,8 @@ func (s *Service) send(ctx context.Context, answerBy time.Time, m sms.Message, l
 	done := make(chan result, 1)
 	var claimed atomic.Bool // whoever sets it first owns the result
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.set.SMSTimeout)
+	// A router of several providers fails over before the answer is due.
+	sendCtx = sms.WithAnswerBy(sendCtx, answerBy)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
