@@ -96,6 +96,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option
 		{"cancelled_context", testCancelledContext},
 		{"invalid_arguments", testInvalidArguments},
 		{"ping", testPing},
+		{"batch_ops", testBatchOps},
+		{"batch_stop", testBatchStop},
+		{"batch_expiry", testBatchExpiry},
+		{"batch_concurrent", testBatchConcurrent},
+		{"batch_invalid", testBatchInvalid},
 	}
 	for name := range cfg.skip {
 		if !slices.ContainsFunc(tests, func(c check) bool { return c.name == name }) {
