@@ -62,8 +62,8 @@ type Options struct {
 
 // Store is a storage.Store kept in a single bbolt file.
 type Store struct {
-	db     *bolt.DB
-	now    func() time.Time
+	db      *bolt.DB
+	now     func() time.Time
 	writer  writer       // groups concurrent commits (commit.go)
 	commits atomic.Int64 // write transactions committed
 
