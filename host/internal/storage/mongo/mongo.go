@@ -1098,6 +1098,23 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 	return res.DeletedCount, nil
 }
 
+// createOrRead is a batch's OpCreate. A record without expiry (a user) is
+// created once and then read on every hook, so it is read first: one command
+// when it exists, where an insert would take two (the insert, then the read of
+// what it collided with). Records with a TTL are usually new: insert first.
+func (s *Store) createOrRead(ctx context.Context, id string, o storage.Op) ([]byte, error) {
+	if o.TTL == 0 {
+		d, err := s.find(ctx, id)
+		switch {
+		case err == nil && d.isRecord && d.live(s.now()):
+			return d.value, storage.ErrExists
+		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+			return nil, s.fail(ctx, "create", o.NS, err)
+		}
+	}
+	return s.create(ctx, id, o.NS, o.Value, o.TTL)
+}
+
 // Batch runs ops one after the other, each with its own atomic commands:
 // MongoDB offers no multi-document atomicity without transactions, which
 // FerretDB v1 lacks. It saves the caller's round trips only where a step needs
@@ -1118,7 +1135,7 @@ func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, 
 		case storage.OpGet:
 			r.Value, err = s.Get(ctx, o.NS, o.Key)
 		case storage.OpCreate:
-			r.Value, err = s.create(ctx, DocID(o.NS, o.Key), o.NS, o.Value, o.TTL)
+			r.Value, err = s.createOrRead(ctx, DocID(o.NS, o.Key), o)
 		case storage.OpIncr:
 			r.N, err = s.Incr(ctx, o.NS, o.Key, o.TTL)
 		}
