@@ -19,7 +19,7 @@ import (
 //
 // A script runs atomically, so a batch is one unit on a single server or a
 // Sentinel primary; a cluster only runs scripts whose keys share a slot, so
-// there each op runs as its own one-key script (Batch).
+// there the ops run one by one (Batch).
 var batchScript = goredis.NewScript(`
 local res = {}
 for i = 1, #KEYS do
@@ -61,7 +61,7 @@ var opCodes = map[storage.OpKind]string{storage.OpGet: "g", storage.OpCreate: "c
 
 // Batch runs ops in one script, one round trip and one atomic unit, on a single
 // server or a Sentinel primary. On a cluster, whose scripts may only touch keys
-// of one slot, each op runs as its own script, in order.
+// of one slot, the ops run one by one with their Store methods' commands.
 func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
 	if err := storage.CheckOps(ops); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -69,21 +69,12 @@ func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redis: batch: %w", err)
 	}
-	if _, cluster := s.c.(*goredis.ClusterClient); !cluster {
-		return s.runScript(ctx, ops)
+	if _, cluster := s.c.(*goredis.ClusterClient); cluster {
+		// The ops' own commands, one by one: the batch script run for each op
+		// alone was measured slower (843 against 1,333 hooks/s, one client).
+		return storage.Sequential(ctx, s, ops)
 	}
-	res := make([]storage.Result, len(ops))
-	for i, o := range ops {
-		r, err := s.runScript(ctx, ops[i:i+1])
-		if err != nil {
-			return nil, err
-		}
-		res[i] = r[0]
-		if o.Stop && o.Refused(res[i]) {
-			break
-		}
-	}
-	return res, nil
+	return s.runScript(ctx, ops)
 }
 
 func (s *Store) runScript(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
