@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -63,13 +64,21 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 	w.pending = nil
 	w.mu.Unlock()
 
+	// Deferred so that a panicking write function (which bbolt rolls back) still
+	// answers the group and passes the lead on, instead of hanging every write.
+	defer w.handOff(c, group)
 	s.commit(group)
+	return c.err
+}
+
+// handOff wakes the group's other calls, whose errors are set, and passes the
+// lead to the first call that arrived meanwhile.
+func (w *writer) handOff(leader *call, group []*call) {
 	for _, o := range group {
-		if o != c {
+		if o != leader {
 			close(o.wake)
 		}
 	}
-
 	w.mu.Lock()
 	if len(w.pending) > 0 {
 		next := w.pending[0]
@@ -79,12 +88,19 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 		w.leading = false
 	}
 	w.mu.Unlock()
-	return c.err
 }
 
 // commit runs the group's functions in one transaction and sets each call's
 // error. A function's clean error (see cleanError) leaves the others to commit.
 func (s *Store) commit(group []*call) {
+	defer func() {
+		if r := recover(); r != nil {
+			for _, c := range group {
+				c.err = fmt.Errorf("embedded: write: %w: a write function panicked: %v", storage.ErrUnavailable, r)
+			}
+			panic(r)
+		}
+	}()
 	wrote := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		wrote = false

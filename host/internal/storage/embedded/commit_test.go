@@ -165,3 +165,43 @@ func TestBatchCommitsOnce(t *testing.T) {
 		t.Errorf("a batch that wrote nothing committed: %d commits in all, want 1", got)
 	}
 }
+
+// A write function that panics fails its group, passes the panic to its own
+// caller, and leaves the store working.
+func TestPanickingWriteDoesNotHangTheStore(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "db"), Options{SweepInterval: -1})
+	release := make(chan struct{})
+	queued, held := holdCommit(t, s, release)
+
+	var wg sync.WaitGroup
+	var recovered any
+	wg.Go(func() {
+		defer func() { recovered = recover() }()
+		_ = s.write(func(*bolt.Tx) error { panic("boom") })
+	})
+	queued(1)
+	var grouped error
+	wg.Go(func() { grouped = s.Put(t.Context(), storage.Users, "grouped", []byte("v"), 0) })
+	queued(2)
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writes hang after a write function panicked")
+	}
+	if recovered == nil {
+		t.Error("the panic did not reach the panicking write's caller")
+	}
+	// The Put shared the panicking transaction; whichever way it went, it was
+	// answered, and the store takes writes afterwards.
+	t.Logf("write grouped with the panic: %v", grouped)
+	if err := s.Put(t.Context(), storage.Users, "after", []byte("v"), 0); err != nil {
+		t.Fatalf("Put after a panicking write: %v", err)
+	}
+}
