@@ -44,7 +44,7 @@ import (
 // used it in between.
 type hookPlan struct {
 	ops []storage.Op
-	// Where each step's op is in ops; caps in countText's order.
+	// Where each step's op is in ops; caps narrowest first.
 	claim, user, reset, challenge int
 	caps                          []textCap
 	newUser                       user
@@ -76,6 +76,21 @@ func (s *Service) plan(ev Event, phone, uid, lang string, expires time.Time) (*h
 	add := func(o storage.Op) int { h.ops = append(h.ops, o); return len(h.ops) - 1 }
 
 	h.claim = add(s.dedupe.claimOp(Event{Bridge: ev.Bridge, Phone: phone, OTP: ev.OTP}))
+	h.caps = s.textCaps(phone, uid, add)
+	userVal, _ := json.Marshal(h.newUser)
+	h.user = add(storage.Op{Kind: storage.OpCreate, NS: storage.Users, Key: uid, Value: userVal})
+	h.reset = add(storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: uid})
+
+	h.record = record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
+	h.cid = newID()
+	h.challenge = add(s.challengeOp(h, ttl))
+	return h, nil
+}
+
+// textCaps adds to a batch the op of each hourly cap on texts that is on,
+// narrowest first, and returns the caps with their ops' places.
+func (s *Service) textCaps(phone, uid string, add func(storage.Op) int) []textCap {
+	var caps []textCap
 	for _, c := range []struct {
 		limit int
 		ns    storage.Namespace
@@ -90,16 +105,36 @@ func (s *Service) plan(ev Event, phone, uid, lang string, expires time.Time) (*h
 			continue
 		}
 		i := add(storage.Op{Kind: storage.OpIncr, NS: c.ns, Key: c.key, TTL: time.Hour, Stop: true, Limit: int64(c.limit)})
-		h.caps = append(h.caps, textCap{limit: c.limit, event: c.event, op: i})
+		caps = append(caps, textCap{limit: c.limit, event: c.event, op: i})
 	}
-	userVal, _ := json.Marshal(h.newUser)
-	h.user = add(storage.Op{Kind: storage.OpCreate, NS: storage.Users, Key: uid, Value: userVal})
-	h.reset = add(storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: uid})
+	return caps
+}
 
-	h.record = record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
-	h.cid = newID()
-	h.challenge = add(s.challengeOp(h, ttl))
-	return h, nil
+// capRefusal audits and returns ErrRateLimited if a batch stopped at one of
+// caps, whose ops are in ops and results in res.
+func (s *Service) capRefusal(ev Event, uid string, caps []textCap, ops []storage.Op, res []storage.Result) error {
+	for _, c := range caps {
+		if ops[c.op].Refused(res[c.op]) {
+			s.audit(c.event, uid, ev.fields("count", res[c.op].N, "limit", c.limit))
+			return fmt.Errorf("%w (%s)", ErrRateLimited, c.event)
+		}
+	}
+	return nil
+}
+
+// countText counts one text that is not a challenge's (a notice) against the
+// hourly caps, in one batch, with the same rules as a hook's (see above).
+func (s *Service) countText(ctx context.Context, ev Event, phone, uid string) error {
+	var ops []storage.Op
+	caps := s.textCaps(phone, uid, func(o storage.Op) int { ops = append(ops, o); return len(ops) - 1 })
+	if len(ops) == 0 {
+		return nil
+	}
+	res, err := storage.Run(ctx, s.Store, ops)
+	if err != nil {
+		return fmt.Errorf("count texts: %w", err)
+	}
+	return s.capRefusal(ev, uid, caps, ops, res)
 }
 
 // challengeOp creates the plan's challenge, with the OTP sealed to its id.
@@ -113,16 +148,6 @@ func (s *Service) challengeOp(h *hookPlan, ttl time.Duration) storage.Op {
 // delivery is done or in progress elsewhere.
 func (h *hookPlan) claimRefused(res []storage.Result) bool {
 	return h.ops[h.claim].Refused(res[h.claim])
-}
-
-// capExceeded returns the first cap the batch stopped at, if any, with its count.
-func (h *hookPlan) capExceeded(res []storage.Result) (textCap, int64, bool) {
-	for _, c := range h.caps {
-		if h.ops[c.op].Refused(res[c.op]) {
-			return c, res[c.op].N, true
-		}
-	}
-	return textCap{}, 0, false
 }
 
 // userFrom is the user the batch created or found.

@@ -198,9 +198,8 @@ func vendorTransaction(id string) string {
 // PENDING fails afterwards.
 func (s *Service) deliver(ctx context.Context, ev Event, phone string, h *hookPlan, res []storage.Result, lateFailure func(error)) (Started, error) {
 	uid, lang, expires := h.record.UserID, h.record.Language, h.record.ExpiresAt
-	if c, n, refused := h.capExceeded(res); refused {
-		s.audit(c.event, uid, ev.fields("count", n, "limit", c.limit))
-		return Started{}, fmt.Errorf("%w (%s)", ErrRateLimited, c.event)
+	if err := s.capRefusal(ev, uid, h.caps, h.ops, res); err != nil {
+		return Started{}, err
 	}
 	cid, err := s.createdChallenge(ctx, h, res)
 	if err != nil {
