@@ -6,7 +6,7 @@ LDFLAGS   ?= -s -w
 # Static, reproducible binaries: the same command builds the container image.
 BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench lint clean
+.PHONY: help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench figures lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ proto-check: ## fail if regenerating the gRPC code would change it
 
 bench: build ## print hook latency and plugin round-trip figures (not part of the tests)
 	.ci/bench.sh
+
+figures: ## print the README's size and memory table: release binaries, idle RSS (not part of the tests)
+	.ci/figures.sh
 
 clean:
 	rm -rf $(BIN) .cache/bin

@@ -75,7 +75,7 @@ func runServe(ctx context.Context, args []string, p proc) error {
 		bridges = append(bridges, b.ID)
 	}
 	log.Info("smsplus listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.DataStore,
-		"sms", cfg.SMSProvider, "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
+		"sms", smsProviders(cfg), "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
 		"sealing_key", sealingKeySource(cfg), "unknown_device_policy", cfg.Device.UnknownPolicy,
 		"voice_policy", cfg.Voice.Policy)
 	if cfg.Device.UnknownPolicy == challenge.DevicePolicyStrict && !app.svc.StrictMatch() {

@@ -179,15 +179,7 @@ const pendingResetGrace = 30 * 24 * time.Hour
 
 // pendingReset returns when the user's scheduled reset is due, if one is.
 func (s *Service) pendingReset(ctx context.Context, uid string) (time.Time, bool) {
-	val, err := s.Store.Get(ctx, storage.PendingResets, uid)
-	if err != nil {
-		return time.Time{}, false
-	}
-	ms, err := strconv.ParseInt(string(val), 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(ms), true
+	return parseReset(s.Store.Get(ctx, storage.PendingResets, uid))
 }
 
 // ResetNow resets the profile at once, with a reset token from a passed

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"strings"
+
 	"github.com/smsplus/smsplus/host/internal/biometrics/typingdna/fake"
 	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
 )
@@ -17,4 +19,14 @@ func TwilioEnv(tw *twiliofake.Server) []string {
 func TypingDNAEnv(td *fake.Server) []string {
 	return []string{"BIOMETRICS_ENGINE=typingdna", "TYPINGDNA_API_KEY=" + td.Key, "TYPINGDNA_API_SECRET=" + td.Secret,
 		"TYPINGDNA_SERVER=" + td.URL}
+}
+
+// TwilioProviderEnv is the settings of a Twilio provider named name
+// (SMS_PROVIDERS=name:twilio) sending through tw, the fake of Twilio's API:
+// its NAME_* settings, with the auth token that verifies tw's signed status
+// callbacks beside the API key that sends.
+func TwilioProviderEnv(name string, tw *twiliofake.Server) []string {
+	p := strings.ToUpper(name) + "_"
+	return []string{p + "ACCOUNT_SID=" + tw.AccountSID, p + "API_KEY=" + tw.APIKey, p + "API_SECRET=" + tw.APISecret,
+		p + "AUTH_TOKEN=" + tw.AuthToken, p + "FROM_NUMBER=+15005550006", p + "API_BASE_URL=" + tw.URL}
 }

@@ -30,7 +30,7 @@ var ErrUnavailable = errors.New("sms: provider unavailable")
 var ErrInvalidNumber = fmt.Errorf("%w: destination is not an E.164 number", ErrRejected)
 
 // TwilioConfig holds the Twilio sender's settings. The environment names are in
-// brackets; see docs/twilio.md.
+// brackets; see docs/sms.md.
 type TwilioConfig struct {
 	AccountSID string // AC… [TWILIO_ACCOUNT_SID], required
 	// Authentication: an API key [TWILIO_API_KEY] (SK…) and its secret

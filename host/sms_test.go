@@ -1,0 +1,100 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
+)
+
+func loadEnv(t *testing.T, env ...string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(config.Sources{Environ: append([]string{"HASH_SALT=pepper", "BASE_URL=https://sms.example.com"}, env...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func twilioEnv(name string, tw *twiliofake.Server, token bool) []string {
+	p := strings.ToUpper(name) + "_"
+	env := []string{p + "ACCOUNT_SID=" + tw.AccountSID, p + "API_KEY=" + tw.APIKey, p + "API_SECRET=" + tw.APISecret,
+		p + "FROM_NUMBER=+15005550006", p + "API_BASE_URL=" + tw.URL}
+	if token {
+		env = append(env, p+"AUTH_TOKEN="+tw.AuthToken)
+	}
+	return env
+}
+
+// Each provider's problems name its own settings, all at once.
+func TestRouterProblemsNameTheProvidersSettings(t *testing.T) {
+	t.Parallel()
+	cfg := loadEnv(t, "SMS_PROVIDERS=twilio,backup:twilio,vonage:http", "TWILIO_ACCOUNT_SID=AC1", "BACKUP_ACCOUNT_SID=AC2")
+	_, err := newRouter(cfg, nil, slog.New(slog.DiscardHandler), io.Discard)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"TWILIO_ACCOUNT_SID", "BACKUP_ACCOUNT_SID", "BACKUP_API_KEY", "provider vonage: type http"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s\nlacks %q", msg, want)
+		}
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(line, "BACKUP_") && strings.Contains(line, "TWILIO_") {
+			t.Errorf("a backup problem names a TWILIO_ setting: %s", line)
+		}
+	}
+}
+
+// Without SMS_PROVIDERS, SMS_PROVIDER's one provider sends, as before.
+func TestRouterLegacyConsole(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	r, err := newRouter(loadEnv(t), nil, slog.New(slog.DiscardHandler), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Send(context.Background(), sms.Message{To: "+12015550123", Body: "hello"})
+	if err != nil || rec.Provider != "console" || !strings.Contains(out.String(), "sms body: hello") {
+		t.Fatalf("receipt %+v, err %v, console %q", rec, err, out.String())
+	}
+}
+
+// A Twilio provider with an auth token asks for status callbacks at its own
+// receipts route; one without cannot verify them and asks for none.
+func TestStatusCallbackFollowsTheAuthToken(t *testing.T) {
+	t.Parallel()
+	primary, backup := twiliofake.New(t), twiliofake.New(t)
+	env := append([]string{"SMS_PROVIDERS=twilio,backup:twilio"}, twilioEnv("twilio", primary, false)...)
+	cfg := loadEnv(t, append(env, twilioEnv("backup", backup, true)...)...)
+	r, err := newRouter(cfg, nil, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Readers()["backup"]; !ok {
+		t.Fatal("the backup provider reads no receipts")
+	}
+	primary.SetOutcome(twiliofake.Page(503))
+	rec, err := r.Send(context.Background(), sms.Message{To: "+12015550123", Body: "hello", Reference: "ref.tag"})
+	if err != nil || rec.Provider != "backup" {
+		t.Fatalf("receipt %+v, err %v", rec, err)
+	}
+	got := backup.Messages()[0].StatusCallback
+	if !strings.HasPrefix(got, "https://sms.example.com/sms/receipts/backup?") || !strings.Contains(got, "ref.tag") {
+		t.Fatalf("status callback %q", got)
+	}
+	primary.SetOutcome(twiliofake.Accept())
+	if _, err := r.Send(context.Background(), sms.Message{To: "+12015550124", Body: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if cb := primary.Messages()[0].StatusCallback; cb != "" {
+		t.Fatalf("a provider without an auth token asked for callbacks at %q", cb)
+	}
+}
