@@ -35,10 +35,22 @@ func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 		HostFeatures:             hookflow.HostFeatures,
 		Setting:                  cfg.Setting,
 		Instances:                cfg.BridgePlugins,
+		Reserved:                 providerPrefixes(cfg),
 		RestartBackoff:           cfg.PluginRestartBackoff,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		Logger:                   log,
 	}
+}
+
+// providerPrefixes are the setting prefixes of the SMS providers (BACKUP_ for
+// SMS_PROVIDERS=twilio,backup:twilio): a bridge named backup would otherwise
+// read BACKUP_AUTH_TOKEN as a setting of its own.
+func providerPrefixes(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for _, p := range cfg.SMSRouting.Providers {
+		out[p.Prefix] = "SMS provider " + p.Name
+	}
+	return out
 }
 
 // startPlugins starts the enabled bridges.

@@ -130,7 +130,7 @@ func InstanceSettings(id, plugin string, declared []bridge.Setting) []bridge.Set
 
 // instanceProblem says why bridge id may not run plugin under its own id, or "".
 // found are the plugin binaries found.
-func instanceProblem(id, plugin string, found map[string]Found) string {
+func instanceProblem(id, plugin string, found map[string]Found, rule settingsRule) string {
 	if id == plugin {
 		return ""
 	}
@@ -141,6 +141,10 @@ func instanceProblem(id, plugin string, found map[string]Found) string {
 	if word, _, _ := strings.Cut(SettingsPrefix(id), "_"); slices.Contains(hostWords, word) {
 		return fmt.Sprintf("bridge %s (a named instance of plugin %s): its settings would be named %s..., and names that "+
 			"start with %s_ are the host's; choose another id", id, plugin, SettingsPrefix(id), word)
+	}
+	if owner := rule.reservedOwner(SettingsPrefix(id)); owner != "" {
+		return fmt.Sprintf("bridge %s (a named instance of plugin %s): its settings would be named %s..., which are %s's; "+
+			"choose another id", id, plugin, SettingsPrefix(id), owner)
 	}
 	return ""
 }

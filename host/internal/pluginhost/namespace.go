@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -84,13 +85,17 @@ type settingsRule struct {
 	// claims of every bridge the host knows of, longest prefix first, so that the
 	// first claim matching a name is its owner.
 	claims []claim
+	// reserved are setting prefixes the host reads for others than bridges
+	// (Options.Reserved): prefix → whose they are.
+	reserved map[string]string
 }
 
 // newSettingsRule knows the bridges ids and the shipped bridges' legacy prefixes.
 // Every bridge found on disk or enabled should be among ids, so that no bridge
 // reads another's settings, even one that is installed but not enabled.
-func newSettingsRule(ids []string) settingsRule {
-	var r settingsRule
+// reserved are the prefixes no bridge may read (Options.Reserved).
+func newSettingsRule(ids []string, reserved map[string]string) settingsRule {
+	r := settingsRule{reserved: reserved}
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] || !validID(id) {
@@ -121,7 +126,7 @@ func newSettingsRule(ids []string) settingsRule {
 // read, and the rule; nil when all are allowed.
 func (r settingsRule) check(id string, declared []bridge.Setting) error {
 	if !slices.Contains(r.ids, id) {
-		r = newSettingsRule(append(slices.Clone(r.ids), id))
+		r = newSettingsRule(append(slices.Clone(r.ids), id), r.reserved)
 	}
 	var bad []string
 	for _, s := range declared {
@@ -151,6 +156,9 @@ func (r settingsRule) refusal(id, name string) string {
 	}
 	if word, _, _ := strings.Cut(name, "_"); slices.Contains(hostWords, word) {
 		return name + " (a host setting)"
+	}
+	if owner := r.reservedOwner(name); owner != "" {
+		return name + " (" + owner + "'s)"
 	}
 	for _, c := range r.claims {
 		if strings.HasPrefix(name, c.prefix) {
@@ -203,7 +211,7 @@ func (r settingsRule) checkInstance(id, plugin string, settings []bridge.Setting
 		return nil
 	}
 	if !slices.Contains(r.ids, id) {
-		r = newSettingsRule(append(slices.Clone(r.ids), id))
+		r = newSettingsRule(append(slices.Clone(r.ids), id), r.reserved)
 	}
 	var bad []string
 	for _, s := range settings {
@@ -216,4 +224,14 @@ func (r settingsRule) checkInstance(id, plugin string, settings []bridge.Setting
 	}
 	return fmt.Errorf("as a named instance of plugin %s, bridge %s would read %s, outside its namespace %s*; choose another id. "+
 		"Refused before any value was passed to it", plugin, id, strings.Join(bad, ", "), SettingsPrefix(id))
+}
+
+// reservedOwner is whose reserved prefix name starts with, or "".
+func (r settingsRule) reservedOwner(name string) string {
+	for _, p := range slices.Sorted(maps.Keys(r.reserved)) {
+		if strings.HasPrefix(name, p) {
+			return r.reserved[p]
+		}
+	}
+	return ""
 }

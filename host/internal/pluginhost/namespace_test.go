@@ -30,7 +30,8 @@ func TestSettingsPrefix(t *testing.T) {
 
 func TestSettingsRule(t *testing.T) {
 	t.Parallel()
-	rule := newSettingsRule([]string{"okta", "okta-preview", "pingone", "ping", "acme", "twilio-extra", "aws", "Bad"})
+	rule := newSettingsRule([]string{"okta", "okta-preview", "pingone", "ping", "acme", "twilio-extra", "aws", "backup", "Bad"},
+		map[string]string{"BACKUP_": "SMS provider backup"})
 	for _, tc := range []struct {
 		id       string
 		declared []string
@@ -56,6 +57,10 @@ func TestSettingsRule(t *testing.T) {
 		// no owner of them.
 		{"aws", []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"},
 			[]string{"AWS_SECRET_ACCESS_KEY (a host setting)", "AWS_SESSION_TOKEN (a host setting)"}},
+		// A reserved prefix (an SMS provider's settings) is no bridge's, even
+		// one of that name.
+		{"backup", []string{"BACKUP_AUTH_TOKEN", "BACKUP_EU_KEY"},
+			[]string{"BACKUP_AUTH_TOKEN (SMS provider backup's)", "BACKUP_EU_KEY (SMS provider backup's)"}},
 		// Anything else, and names the configuration would answer in another case.
 		{"acme", []string{"AWS_SECRET_ACCESS_KEY", "HOME", "acme_key", "hash_salt", "ACME-KEY", ""},
 			[]string{"AWS_SECRET_ACCESS_KEY (a host setting)", "HOME", `"acme_key" (not an upper-case setting name)`,

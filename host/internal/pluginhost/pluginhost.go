@@ -292,6 +292,11 @@ type Options struct {
 	// others may write, or that another account owns (PLUGIN_ALLOW_INSECURE_PERMISSIONS);
 	// the problems are logged instead.
 	AllowInsecurePermissions bool
+	// Reserved are setting prefixes the host reads for others than bridges,
+	// mapped to whose they are: the SMS providers' (BACKUP_ for the provider
+	// backup, which reads BACKUP_AUTH_TOKEN). No bridge may declare a setting
+	// under one, nor run as a named instance whose namespace lies under one.
+	Reserved map[string]string
 	// Instances maps each named instance's bridge id to the plugin it runs
 	// (okta-preview -> okta; config.Bridges.BridgePlugins). An id not in it runs
 	// smsplus-bridge-<id>.
@@ -364,7 +369,7 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	}
 	m.mu.Lock()
 	m.found, m.enabled = found, enabled
-	m.rule = newSettingsRule(knownIDs(found, enabled))
+	m.rule = newSettingsRule(knownIDs(found, enabled), m.opts.Reserved)
 	m.mu.Unlock()
 	if m.opts.AllowInsecurePermissions {
 		m.opts.Logger.Warn("PLUGIN_ALLOW_INSECURE_PERMISSIONS=true: plugin files and folders that others could replace are accepted")
@@ -379,7 +384,7 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	var wg sync.WaitGroup
 	for i, id := range enabled {
 		plugin := m.pluginOf(id)
-		if why := instanceProblem(id, plugin, byID); why != "" {
+		if why := instanceProblem(id, plugin, byID, m.rule); why != "" {
 			problems[i] = errors.New(why)
 			continue
 		}
@@ -887,7 +892,7 @@ type Inspection struct {
 // their Info: nothing is configured and no setting is passed. A plugin refused
 // for its permissions or its checksum is not launched.
 func (m *Manager) Inspect(ctx context.Context, found []Found, enabled []string) []Inspection {
-	rule := newSettingsRule(knownIDs(found, enabled))
+	rule := newSettingsRule(knownIDs(found, enabled), m.opts.Reserved)
 	out := make([]Inspection, len(found))
 	for i, f := range found {
 		out[i] = m.inspect(ctx, f, rule)
