@@ -146,13 +146,21 @@ func aloneCode(text string) bool {
 
 // groupedCode reports whether text holds a group of two or more runs of ASCII
 // digits, each apart from the next only by a codeGap, all of one length and 4
-// to 10 digits in all, and not after a plus sign. The group is taken whole:
-// "2026-03-02" is no "03-02".
+// to 10 digits in all, standing alone at both ends (FromText's rules), and not
+// after a plus sign. The group is taken whole: "2026-03-02" is no "03-02".
 func groupedCode(text string) bool {
 	type span struct{ start, end int }
 	var group []span
 	code := func() bool {
 		if len(group) < 2 || plusBefore(text[:group[0].start]) {
+			return false
+		}
+		// Tied to more text at either end (a letter, "10:30 - 11:30", "1.22
+		// 33.4"), as a run that does not stand alone.
+		first, last := group[0], group[len(group)-1]
+		before, _ := utf8.DecodeLastRuneInString(text[:first.start])
+		after, _ := utf8.DecodeRuneInString(text[last.end:])
+		if first.start > 0 && joins(before, text[:first.start], true) || last.end < len(text) && joins(after, text[last.end:], false) {
 			return false
 		}
 		size := group[0].end - group[0].start
