@@ -137,8 +137,11 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	for name := range cfg.Providers {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers)) {
 		r.breakers[name] = &breaker{failures: b.Failures, cooldown: b.Cooldown}
+		// Every provider's circuit is reported closed from the start, so that
+		// an alert over all of them (every circuit open) sees each one.
+		r.obs.Circuit(name, false)
 	}
 	return r, nil
 }
