@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/smsplus/smsplus/host/internal/config"
 	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/sms/telnyxfake"
 	"github.com/smsplus/smsplus/host/internal/sms/twiliofake"
+	"github.com/smsplus/smsplus/host/internal/sms/vonagefake"
 )
 
 func loadEnv(t *testing.T, env ...string) *config.Config {
@@ -41,7 +44,7 @@ func TestRouterProblemsNameTheProvidersSettings(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{"TWILIO_ACCOUNT_SID", "BACKUP_ACCOUNT_SID", "BACKUP_API_KEY", "provider vonage: type http"} {
+	for _, want := range []string{"TWILIO_ACCOUNT_SID", "BACKUP_ACCOUNT_SID", "BACKUP_API_KEY", "VONAGE_URL: must be", "VONAGE_ID_PATH: is required"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%s\nlacks %q", msg, want)
 		}
@@ -96,5 +99,65 @@ func TestStatusCallbackFollowsTheAuthToken(t *testing.T) {
 	}
 	if cb := primary.Messages()[0].StatusCallback; cb != "" {
 		t.Fatalf("a provider without an auth token asked for callbacks at %q", cb)
+	}
+}
+
+// A Vonage or Telnyx provider asks for receipts at its receipts route only
+// when it can authenticate them (its signature secret, its public key) and
+// SMS_RECEIPTS is on.
+func TestHTTPProvidersAskForReceiptsWithTheirKey(t *testing.T) {
+	t.Parallel()
+	vg, tx := vonagefake.New(t), telnyxfake.New(t)
+	base := []string{"SMS_PROVIDERS=vonage,telnyx", "SMS_ROUTE_GB=telnyx", "VONAGE_API_KEY=" + vg.APIKey,
+		"VONAGE_API_SECRET=" + vg.APISecret, "VONAGE_FROM=SMSPlus", "VONAGE_API_BASE_URL=" + vg.URL, "TELNYX_API_KEY=" + tx.APIKey,
+		"TELNYX_FROM=+15005550006", "TELNYX_API_BASE_URL=" + tx.URL}
+	keys := []string{"VONAGE_SIGNATURE_SECRET=" + vg.SignatureSecret, "TELNYX_PUBLIC_KEY=" + tx.PublicKey}
+	tests := map[string]struct {
+		env      []string
+		readers  bool
+		callback bool
+	}{
+		"with keys":              {env: keys, readers: true, callback: true},
+		"without keys":           {},
+		"receipts off (a relay)": {env: append([]string{"SMS_RECEIPTS=false"}, keys...), readers: true},
+	}
+	n := 0
+	for name, tc := range tests {
+		n++
+		us, gb := fmt.Sprintf("+120155503%02d", n), fmt.Sprintf("+4474001234%02d", n)
+		r, err := newRouter(loadEnv(t, append(base, tc.env...)...), nil, slog.New(slog.DiscardHandler), io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		readers := r.Readers()
+		if _, v := readers["vonage"]; v != tc.readers {
+			t.Errorf("%s: vonage reads receipts: %v, want %v", name, v, tc.readers)
+		}
+		if _, x := readers["telnyx"]; x != tc.readers {
+			t.Errorf("%s: telnyx reads receipts: %v, want %v", name, x, tc.readers)
+		}
+		for _, to := range []string{us, gb} {
+			if _, err := r.Send(context.Background(), sms.Message{To: to, Body: "hello", Reference: "ref.tag"}); err != nil {
+				t.Fatalf("%s: send to %s: %v", name, to, err)
+			}
+		}
+		var vCallback, xCallback string
+		for _, m := range vg.Messages() {
+			if m.To == strings.TrimPrefix(us, "+") {
+				vCallback = m.Callback
+			}
+		}
+		for _, m := range tx.Messages() {
+			if m.To == gb {
+				xCallback = m.WebhookURL
+			}
+		}
+		wantV, wantX := "", ""
+		if tc.callback {
+			wantV, wantX = "https://sms.example.com/sms/receipts/vonage", "https://sms.example.com/sms/receipts/telnyx?smsplus_ref=ref.tag"
+		}
+		if vCallback != wantV || xCallback != wantX {
+			t.Errorf("%s: callbacks vonage %q, telnyx %q; want %q, %q", name, vCallback, xCallback, wantV, wantX)
+		}
 	}
 }

@@ -169,10 +169,17 @@ func Country(e164 string) string {
 const nonGeographic = "001"
 
 // Readers are the providers that read their own delivery receipts, by name.
+// A provider that can but was given no key to authenticate them (an HTTP
+// provider without its receipt settings) is not one: its receipts route
+// answers as for a provider that posts none.
 func (r *Router) Readers() map[string]ReceiptReader {
 	out := map[string]ReceiptReader{}
 	for name, p := range r.providers {
-		if rr, ok := p.(ReceiptReader); ok {
+		rr, ok := p.(ReceiptReader)
+		if c, optional := p.(interface{ ReadsReceipts() bool }); optional && !c.ReadsReceipts() {
+			ok = false
+		}
+		if ok {
 			out[name] = rr
 		}
 	}
