@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,6 +162,47 @@ func TestHTTPProvidersAskForReceiptsWithTheirKey(t *testing.T) {
 		}
 		if vCallback != wantV || xCallback != wantX {
 			t.Errorf("%s: callbacks vonage %q, telnyx %q; want %q, %q", name, vCallback, xCallback, wantV, wantX)
+		}
+	}
+}
+
+// docs/sms-providers.md writes the shipped Vonage and Telnyx templates as the
+// settings of an http provider: those settings build the same template.
+func TestDocumentedTemplatesAreTheShippedOnes(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/sms-providers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vonage", "telnyx"} {
+		prefix := strings.ToUpper(name) + "_METHOD="
+		start := strings.Index(string(doc), "```sh\n"+prefix)
+		if start < 0 {
+			t.Fatalf("docs/sms-providers.md writes no %s template", name)
+		}
+		block := string(doc)[start+len("```sh\n"):]
+		block = block[:strings.Index(block, "```")]
+		env := append([]string{"SMS_PROVIDERS=" + name + ":http"}, strings.Split(strings.TrimSpace(block), "\n")...)
+		cfg := loadEnv(t, env...)
+		got, err := httpConfig(cfg, cfg.SMSRouting.Providers[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := sms.HTTPPreset(name)
+		for field, pair := range map[string][2]any{
+			"method": {got.Method, want.Method}, "url": {got.URL, want.URL}, "headers": {got.Headers, want.Headers},
+			"body_format": {got.BodyFormat, want.BodyFormat}, "body": {got.Body, want.Body},
+			"text types":     {[]string{got.TextTypeGSM7, got.TextTypeUnicode}, []string{want.TextTypeGSM7, want.TextTypeUnicode}},
+			"success_status": {got.SuccessStatus, want.SuccessStatus}, "success_path": {got.SuccessPath, want.SuccessPath},
+			"success_value": {got.SuccessValue, want.SuccessValue}, "permanent_values": {got.PermanentValues, want.PermanentValues},
+			"id_path": {got.IDPath, want.IDPath}, "error_path": {got.ErrorPath, want.ErrorPath},
+			"permanent_codes": {got.PermanentCodes, want.PermanentCodes},
+			"receipts":        {[]string{got.Receipts.Kind, got.Receipts.SignatureMethod}, []string{want.Receipts.Kind, want.Receipts.SignatureMethod}},
+			"params":          {slices.Sorted(maps.Keys(got.Params)), slices.Sorted(maps.Keys(want.Params))},
+		} {
+			if !reflect.DeepEqual(pair[0], pair[1]) && !(reflect.ValueOf(pair[0]).Len() == 0 && reflect.ValueOf(pair[1]).Len() == 0) {
+				t.Errorf("%s: documented %s %v, shipped %v", name, field, pair[0], pair[1])
+			}
 		}
 	}
 }
