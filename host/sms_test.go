@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -204,5 +205,33 @@ func TestDocumentedTemplatesAreTheShippedOnes(t *testing.T) {
 				t.Errorf("%s: documented %s %v, shipped %v", name, field, pair[0], pair[1])
 			}
 		}
+	}
+}
+
+// The HTTP provider's problems are renamed to the settings the operator
+// writes, for a shipped template and for the operator's own.
+func TestHTTPProblemsNameTheSettings(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		typ, problem, want string
+	}{
+		"missing secret":      {"vonage", "sms provider eu: body: {{secret.api_secret}} names no secret (secrets: api_key)", "EU_API_SECRET: is required (the request template uses {{secret.api_secret}})"},
+		"secret with newline": {"http", "sms provider eu: secrets: api-key: a secret cannot hold a line break (a file's trailing newline?)", "EU_API_KEY: a secret cannot hold a line break (a file's trailing newline?)"},
+		"receipt key":         {"telnyx", "sms provider eu: receipts: public_key: must be Telnyx's Ed25519 public key, base64 (32 bytes)", "EU_PUBLIC_KEY: must be Telnyx's Ed25519 public key, base64 (32 bytes)"},
+		"receipt format":      {"http", "sms provider eu: receipts: kind: must be vonage, telnyx or empty, got \"x\"", "EU_RECEIPT_FORMAT: must be vonage, telnyx or empty, got \"x\""},
+		"preset url":          {"vonage", "sms provider eu: url: must be https (plain http only for a loopback host: the credentials travel in every request)", "EU_API_BASE_URL: must be https (plain http only for a loopback host: the credentials travel in every request)"},
+		"own template":        {"http", "sms provider eu: text_type_gsm7, text_type_unicode: both are required when {{text_type}} is used", "EU_TEXT_TYPE_GSM7, EU_TEXT_TYPE_UNICODE: both are required when {{text_type}} is used"},
+		"timeout":             {"http", "sms provider eu: timeout: must be positive, got -1s", "EU_TIMEOUT_MS: must be positive, got -1s"},
+		"callback":            {"telnyx", "sms provider eu: callback: must be an absolute http(s) URL without a fragment", "BASE_URL: must be an absolute http(s) URL without a fragment"},
+		"no setting":          {"vonage", "sms provider eu: body: not a form", "SMS_PROVIDERS: provider eu: body: not a form"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := config.SMSProvider{Name: "eu", Type: tc.typ, Prefix: "EU_"}
+			if got := httpProblems(errors.New(tc.problem), p).Error(); got != tc.want {
+				t.Errorf("%q\nrenamed %q\nwant    %q", tc.problem, got, tc.want)
+			}
+		})
 	}
 }

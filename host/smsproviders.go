@@ -92,6 +92,7 @@ func rebase(api, base string) (string, error) {
 var (
 	httpField     = regexp.MustCompile(`^sms provider [^:]+: (receipts: )?([a-z0-9_, ]+): (.*)$`)
 	missingSecret = regexp.MustCompile(`\{\{secret\.([A-Za-z0-9_-]+)\}\} names no secret`)
+	secretField   = regexp.MustCompile(`^sms provider [^:]+: secrets: ([A-Za-z0-9_-]+): (.*)$`)
 	snsField      = regexp.MustCompile(`^sns: ([a-z_]+): (.*)$`)
 )
 
@@ -103,8 +104,9 @@ func httpProblems(err error, p config.SMSProvider) error {
 	for _, e := range split(err) {
 		msg := e.Error()
 		if m := missingSecret.FindStringSubmatch(msg); m != nil {
-			msg = fmt.Sprintf("%s%s: is required (the request template uses {{secret.%s}})",
-				p.Prefix, strings.ToUpper(strings.ReplaceAll(m[1], "-", "_")), m[1])
+			msg = fmt.Sprintf("%s%s: is required (the request template uses {{secret.%s}})", p.Prefix, secretSetting(m[1]), m[1])
+		} else if m := secretField.FindStringSubmatch(msg); m != nil {
+			msg = p.Prefix + secretSetting(m[1]) + ": " + m[2]
 		} else {
 			msg = settingProblem(msg, p, httpField, func(field string, receipts bool) string {
 				return httpSetting(field, receipts, preset)
@@ -115,6 +117,11 @@ func httpProblems(err error, p config.SMSProvider) error {
 		}
 	}
 	return joinStrings(out)
+}
+
+// secretSetting is the setting word of a template's secret (config.HTTP).
+func secretSetting(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 // httpSetting is the setting word (after the prefix) of a field of
@@ -148,7 +155,6 @@ func httpSetting(field string, receipts, preset bool) string {
 		return ""
 	}
 	return strings.ToUpper(field) // "text_type_gsm7, text_type_unicode" names two
-
 }
 
 // snsProblems names each problem of an sns provider by its setting
