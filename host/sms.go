@@ -81,12 +81,26 @@ func newProvider(cfg *config.Config, p config.SMSProvider, log *slog.Logger, con
 			Timeout: tw.Timeout, Edge: tw.Edge, Region: tw.Region, BaseURL: tw.BaseURL, Log: log,
 		})
 		return s, renamed(err, "TWILIO_", p.Prefix)
-	case "sns", "http":
-		// The SNS and HTTP providers (sms.NewSNS, sms.NewHTTP) are wired here,
-		// reading their settings under p.Prefix (VONAGE_..., SNS_...). An http
-		// provider's receipts come to receiptsURL(cfg, p) (HTTPConfig.Callback,
-		// when SMS_RECEIPTS is on); its problems are renamed like Twilio's.
-		return nil, fmt.Errorf("SMS_PROVIDERS: provider %s: type %s is not available in this build", p.Name, p.Type)
+	case "sns":
+		c := p.SNS
+		s, err := sms.NewSNS(sms.SNSConfig{
+			Region: c.Region, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+			SMSType: c.SMSType, SenderID: c.SenderID, OriginationNumber: c.OriginationNumber, MaxPrice: c.MaxPrice,
+			Endpoint: c.Endpoint, Timeout: c.Timeout, Log: log,
+		})
+		if err != nil {
+			return nil, snsProblems(err, p)
+		}
+		return s, nil
+	}
+	if config.IsHTTPType(p.Type) {
+		hc, problem := httpConfig(cfg, p)
+		hc.Log = log
+		s, err := sms.NewHTTP(hc)
+		if err != nil || problem != nil {
+			return nil, errors.Join(problem, httpProblems(err, p))
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("SMS_PROVIDERS: provider %s: unknown type %q", p.Name, p.Type)
 }

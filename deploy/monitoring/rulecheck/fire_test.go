@@ -86,6 +86,25 @@ var scenarios = []scenario{
 		fires: []map[string]string{{"provider": "twilio"}},
 	},
 	{
+		// Replica a: both providers open; b: only twilio. A provider that
+		// never failed still has its series (0) from the start.
+		alert: "SMSPlusAllProvidersCircuitOpen",
+		load: `
+			smsplus_sms_circuit_open{instance="a",provider="twilio"} 0 0 1 1 1 1
+			smsplus_sms_circuit_open{instance="a",provider="vonage"} 0 0 0 1 1 1
+			smsplus_sms_circuit_open{instance="b",provider="twilio"} 0 0 1 1 1 1
+			smsplus_sms_circuit_open{instance="b",provider="vonage"} 0 0 0 0 0 0`,
+		at:    5 * time.Minute,
+		fires: []map[string]string{{"instance": "a"}},
+	},
+	{
+		alert: "SMSPlusAllProvidersCircuitOpen", // a probe closed one again
+		load: `
+			smsplus_sms_circuit_open{instance="a",provider="twilio"} 1 1 1 1 1 1
+			smsplus_sms_circuit_open{instance="a",provider="vonage"} 1 1 1 1 0 0`,
+		at: 5 * time.Minute,
+	},
+	{
 		alert: "SMSPlusProviderFailing",
 		load: `
 			smsplus_sms_provider_sends_total{instance="a",provider="twilio",country="US",result="sent"} 0+10x20

@@ -129,7 +129,8 @@ func TestUnknownKeysInConfigFile(t *testing.T) {
 func TestExampleEnvDocumentsEverySetting(t *testing.T) {
 	t.Parallel()
 	documented := exampleSettings(t)
-	c, err := Load(Sources{Environ: []string{"HASH_SALT=pepper"}})
+	// The providers the example documents, so that their settings are read.
+	c, err := Load(Sources{Environ: append([]string{"HASH_SALT=pepper"}, exampleProviders(t)...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +182,28 @@ func exampleSettings(t *testing.T) []string {
 		t.Fatalf("found %d settings in configs/.env.example: the scan is broken", len(out))
 	}
 	return out
+}
+
+// exampleProviders is SMS_PROVIDERS naming every provider type configs/.env.example
+// documents the settings of, with its http provider's template from there.
+func exampleProviders(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SMS_PROVIDERS=sns,vonage,telnyx,myapi:http"}
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, key := range []string{"MYAPI_URL=", "MYAPI_HEADERS=", "MYAPI_BODY="} {
+			if v, ok := strings.CutPrefix(line, "# "+key); ok {
+				env = append(env, key+v)
+			}
+		}
+	}
+	if len(env) != 4 {
+		t.Fatalf("configs/.env.example: no MYAPI_URL, MYAPI_HEADERS and MYAPI_BODY example (%q)", env)
+	}
+	return env
 }
 
 func warningsFor(t *testing.T, names []string, bridges []Namespace) []string {

@@ -14,7 +14,7 @@ import (
 // SMS routing (docs/sms.md): several named providers, a route per destination
 // country, failover, circuit breakers, delivery receipts and re-sends.
 //
-//	SMS_PROVIDERS=twilio,backup:twilio,vonage:http   name[:type], type defaults to the name
+//	SMS_PROVIDERS=twilio,backup:twilio,vonage,myapi:http   name[:type], type defaults to the name
 //	BACKUP_ACCOUNT_SID=AC…                           a provider's settings: its name, upper case, then _
 //	SMS_ROUTE_DEFAULT=twilio,backup                  default: every provider, in SMS_PROVIDERS order
 //	SMS_ROUTE_GB=vonage,twilio                       one per ISO 3166 country code
@@ -56,8 +56,10 @@ type SMSProvider struct {
 	Prefix string
 	// Twilio holds a twilio provider's settings.
 	Twilio Twilio
-	// The sns and http types read their settings under Prefix when they are
-	// built (host wiring); their readers are the providers' own.
+	// SNS holds an sns provider's settings, HTTP those of an http, vonage or
+	// telnyx provider (smsproviders.go).
+	SNS  SNS
+	HTTP HTTP
 }
 
 // SMSRoute is an ordered list of provider names and the route's sender.
@@ -66,8 +68,9 @@ type SMSRoute struct {
 	Sender    string // "" = each provider's default sender
 }
 
-// SMS provider types.
-var providerTypes = []string{"twilio", "sns", "http", "console"}
+// SMS provider types: vonage and telnyx are http providers whose request
+// template SMS+ ships (HTTPPresets).
+var providerTypes = []string{"twilio", "sns", "http", "vonage", "telnyx", "console"}
 
 // NoAlphanumericSender are the countries where an alphanumeric sender id is
 // not delivered (the carriers need a number): the US and Canada and the US
@@ -193,6 +196,10 @@ func (r *reader) smsProviders(legacy SMS) []SMSProvider {
 			p.Twilio = legacy.Twilio // TWILIO_*, read and checked by the sms section
 		case typ == "twilio":
 			p.Twilio = r.twilioAt(name + "_")
+		case typ == "sns":
+			p.SNS = r.snsAt(name + "_")
+		case IsHTTPType(typ):
+			p.HTTP = r.httpAt(name+"_", typ)
 		}
 		out = append(out, p)
 	}
@@ -226,15 +233,7 @@ func (r *reader) twilioAt(prefix string) Twilio {
 // fileSecret is a secret whose X_FILE the load did not read (its name depends
 // on a provider's name): read it here.
 func (r *reader) fileSecret(key string) string {
-	if r.raw[key] == "" {
-		v, set, problem := fromFile(r.raw, r.from, key)
-		switch {
-		case problem != "":
-			r.problem("%s", problem)
-		case set:
-			r.raw[key] = v
-		}
-	}
+	r.fromFile(key)
 	return r.secret(key)
 }
 

@@ -27,7 +27,8 @@ func TestSMSRoutingReader(t *testing.T) {
 	routed := base(
 		SMSProvider{Name: "twilio", Type: "twilio", Prefix: "TWILIO_", Twilio: legacyTwilio},
 		SMSProvider{Name: "backup", Type: "twilio", Prefix: "BACKUP_", Twilio: backup},
-		SMSProvider{Name: "vonage", Type: "http", Prefix: "VONAGE_"},
+		SMSProvider{Name: "vonage", Type: "http", Prefix: "VONAGE_",
+			HTTP: HTTP{Secrets: map[string]string{}, Params: map[string]string{}, Timeout: 10 * time.Second}},
 	)
 	routed.Default.Providers = []string{"twilio", "backup"}
 	routed.Countries = map[string]SMSRoute{

@@ -137,8 +137,11 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	for name := range cfg.Providers {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Providers)) {
 		r.breakers[name] = &breaker{failures: b.Failures, cooldown: b.Cooldown}
+		// Every provider's circuit is reported closed from the start, so that
+		// an alert over all of them (every circuit open) sees each one.
+		r.obs.Circuit(name, false)
 	}
 	return r, nil
 }
@@ -166,10 +169,17 @@ func Country(e164 string) string {
 const nonGeographic = "001"
 
 // Readers are the providers that read their own delivery receipts, by name.
+// A provider that can but was given no key to authenticate them (an HTTP
+// provider without its receipt settings) is not one: its receipts route
+// answers as for a provider that posts none.
 func (r *Router) Readers() map[string]ReceiptReader {
 	out := map[string]ReceiptReader{}
 	for name, p := range r.providers {
-		if rr, ok := p.(ReceiptReader); ok {
+		rr, ok := p.(ReceiptReader)
+		if c, optional := p.(interface{ ReadsReceipts() bool }); optional && !c.ReadsReceipts() {
+			ok = false
+		}
+		if ok {
 			out[name] = rr
 		}
 	}

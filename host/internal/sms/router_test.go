@@ -102,13 +102,33 @@ const (
 	gbNumber = "+447700900123"
 )
 
+// newTestRouter builds a router; an events observer then holds only what
+// follows the start (TestRouterReportsEveryCircuitAtStart checks the start).
 func newTestRouter(t *testing.T, cfg RouterConfig) *Router {
 	t.Helper()
 	r, err := NewRouter(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ev, ok := cfg.Observer.(*events); ok {
+		ev.take()
+	}
 	return r
+}
+
+// Every provider's circuit is reported closed at start, so the metric exists
+// for each before anything fails (an alert over all circuits needs them all).
+func TestRouterReportsEveryCircuitAtStart(t *testing.T) {
+	t.Parallel()
+	ev := &events{}
+	_, err := NewRouter(RouterConfig{Providers: map[string]Sender{"b": &fakeSender{name: "b"}, "a": &fakeSender{name: "a"}},
+		Default: Route{Providers: []string{"a", "b"}}, Observer: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.take(), []string{"circuit a open=false", "circuit b open=false"}; !slices.Equal(got, want) {
+		t.Fatalf("observer heard %q at start, want %q", got, want)
+	}
 }
 
 func TestRouterFailover(t *testing.T) {
