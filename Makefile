@@ -6,7 +6,7 @@ LDFLAGS   ?= -s -w
 # Static, reproducible binaries: the same command builds the container image.
 BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench lint clean
+.PHONY: help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench figures lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,11 +41,17 @@ test-browser: ## the challenge page end to end in headless Chromium
 # starts them on unusual ports for the run (and stops them after). The page
 # scripts' tests (web) need Node.js: .ci/node.sh installs it when missing and
 # fails on CI when it cannot.
+#
+# deploy/monitoring/rulecheck is its own module (it needs Prometheus's rule and
+# PromQL parsers, which SMS+ itself does not): it checks the alert rules and the
+# Grafana dashboard against the metrics SMS+ exports.
+MONITORING := deploy/monitoring/rulecheck
 test-go:
-	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
+	$(GO) vet ./... && (cd sdk && $(GO) vet ./...) && (cd $(MONITORING) && $(GO) vet ./...)
 	.ci/node.sh
 	.ci/services.sh $(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
+	cd $(MONITORING) && $(GO) test -count=1 ./...
 
 .PHONY: bench-storage
 bench-storage: ## store ops/s and p99 per backend, 1 and 32 clients (not part of the tests)
@@ -54,7 +60,7 @@ bench-storage: ## store ops/s and p99 per backend, 1 and 32 clients (not part of
 # Fuzz targets as dir:Func. Budgets are execution counts, not durations: Go 1.26's
 # fuzz coordinator can fail a run with a spurious "context deadline exceeded" when
 # a -fuzztime duration ends (golang/go#75804, fixed in Go 1.27).
-FUZZ      := $(foreach p,$(PLUGINS),plugins/$(p):FuzzParse) sdk/otp:FuzzFromText sdk/phone:FuzzNormalize sdk/payload:FuzzCheckKeys
+FUZZ      := $(foreach p,$(PLUGINS),plugins/$(p):FuzzParse) sdk/otp:FuzzFromText sdk/phone:FuzzNormalize sdk/payload:FuzzCheckKeys host/internal/sms:FuzzReadReceipt host/internal/sms:FuzzHTTPTemplate
 FUZZTIME  ?= 1000000x
 
 fuzz: ## run every fuzz target for FUZZTIME executions (default 1000000x; about a minute or two each)
@@ -66,7 +72,7 @@ test-fuzz: ## run every fuzz target briefly, about 5 s each (part of `make test`
 
 # The hostile bridges are test fixtures built by the tests; each is its own module,
 # so `go vet ./...` at the root does not reach them.
-HOSTILE := host/attack/testdata/hostile host/internal/pluginhost/testdata/hostile
+HOSTILE := host/attack/testdata/hostile host/internal/pluginhost/testdata/hostile host/testdata/forger
 
 test-example: ## vet and test the third-party example bridge, and vet the hostile test bridges (own modules)
 	cd sdk/examples/minimal && $(GO) vet ./... && $(GO) test -race -count=1 ./...
@@ -80,6 +86,9 @@ proto-check: ## fail if regenerating the gRPC code would change it
 
 bench: ## per store: hooks/s at c=8 and 32, p99, CPU per hook, store calls, overload split; plugin round trip; page CPU (not part of the tests)
 	.ci/bench.sh
+
+figures: ## print the README's size and memory table: release binaries, idle RSS (not part of the tests)
+	.ci/figures.sh
 
 clean:
 	rm -rf $(BIN) .cache/bin

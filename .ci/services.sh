@@ -148,7 +148,7 @@ if [ -z "${SMSPLUS_TEST_MONGO_URL:-}" ]; then
   port=$((base + 7))
   need_ports "$port"
   bin="$cache/bin/ferretdb"
-  stamp=$(cat "$root"/.ci/ferretdb/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)
+  stamp=$(cat "$root"/.ci/ferretdb/go.mod "$root"/.ci/ferretdb/go.sum "$root"/.ci/ferretdb/*.go | sha256sum | cut -c1-16)
   if [ ! -x "$bin" ] || [ "$(cat "$bin.stamp" 2>/dev/null)" != "$stamp" ]; then
     say "building FerretDB from the Go module proxy (about 2 min the first time, then cached in .cache/bin)"
     mkdir -p "$cache/bin"

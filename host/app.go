@@ -21,6 +21,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/metrics"
 	"github.com/smsplus/smsplus/host/internal/phrase"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
+	"github.com/smsplus/smsplus/host/internal/receipt"
 	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
@@ -40,10 +41,12 @@ type app struct {
 	plugins *pluginhost.Manager
 	sealer  *seal.Sealer
 	api     *httpapi.Server
+	tracker *receipt.Tracker
 }
 
 func (a *app) close() {
 	a.plugins.Stop()
+	a.tracker.Wait() // send records and re-sends in flight, before the store closes
 	a.audit.Close()
 	_ = a.store.Close()
 }
@@ -76,20 +79,22 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	for _, w := range cfg.Warnings(namespaces(cfg, declared)...) {
 		log.Warn("configuration warning", "warning", w)
 	}
-	verifier, sender, texts, err := newEngines(cfg, store, sealer, log, stdout)
+	// smsObserver hears the router and the receipts (the per-provider metrics).
+	smsObserver := met.SMSObserver()
+	verifier, router, texts, err := newEngines(cfg, store, sealer, smsObserver, log, stdout)
 	if err != nil {
 		_ = store.Close()
 		plugins.Stop()
 		return nil, err
 	}
-	sender = met.Sender(sender)
 	auditLog := audit.New(store, audit.Options{Log: log})
-	met.CounterFunc("audit_dropped_total", "Audit entries dropped because the audit buffer was full.",
-		func() float64 { return float64(auditLog.Dropped()) })
+	met.AuditDropped(func() float64 { return float64(auditLog.Dropped()) })
+	tracker := newTracker(cfg, store, sealer, router, smsObserver, met.Auditor(auditLog), log)
+	sender := met.Sender(tracker.Sender(router))
 	met.Plugins(func() []metrics.Plugin {
 		var out []metrics.Plugin
 		for _, p := range plugins.Plugins() {
-			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive()})
+			out = append(out, metrics.Plugin{ID: p.ID, Restarts: p.Restarts(), Up: p.Alive(), Deadline: p.Deadline()})
 		}
 		return out
 	})
@@ -113,6 +118,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		DevicePolicy:                  cfg.Device.UnknownPolicy,
 		MaxDevices:                    cfg.Device.MaxPerUser,
 		DeviceTTL:                     cfg.Device.TTL,
+		VoicePolicy:                   cfg.Voice.Policy,
+		NoticeSenders:                 cfg.Notices.Senders,
 	}, challenge.Deps{
 		Store:    store,
 		Sender:   sender,
@@ -155,12 +162,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		MetricsToken:      cfg.MetricsToken,
 		PageRatePerMinute: cfg.PageRatePerMinute,
 		TrustedProxies:    cfg.TrustedProxies,
+		Receipts:          tracker,
+		PublicBaseURL:     cfg.BaseURL,
 		PageOptions: httpapi.PageOptions{Texts: texts, RecorderURL: cfg.TypingDNA.RecorderURL,
 			SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
 			// An image outlives its challenge by nothing: it is kept no longer.
 			PhraseImages: phrase.NewCache(cfg.PageImageCache, cfg.ChallengeTTL)},
 	})
-	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api}, nil
+	return &app{svc: svc, store: store, audit: auditLog, plugins: plugins, sealer: sealer, api: api, tracker: tracker}, nil
 }
 
 // newSealer seals at rest with DATA_ENCRYPTION_KEY when it is set, and otherwise
@@ -181,7 +190,7 @@ func sealingKeySource(cfg *config.Config) string {
 // newEngines builds the configured biometrics engine, SMS sender and texts. It
 // contacts nothing, so check-config can use it to report their problems; each
 // problem is its own error in the join, and names its setting.
-func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, log *slog.Logger, console io.Writer) (biometrics.Verifier, sms.Sender, *i18n.Catalog, error) {
+func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, smsObserver sms.Observer, log *slog.Logger, console io.Writer) (biometrics.Verifier, *sms.Router, *i18n.Catalog, error) {
 	var problems []error
 	// Enrolled timings are biometric data: sealed at rest like the codes.
 	var verifier biometrics.Verifier = local.New(store, local.Options{EnrollSamples: cfg.LocalEnrollSamples, Sealer: sealer})
@@ -195,17 +204,8 @@ func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, lo
 		problems = append(problems, split(err)...)
 		verifier = eng
 	}
-	var sender sms.Sender = sms.NewConsole(console)
-	if cfg.SMSProvider == "twilio" {
-		tw := cfg.Twilio
-		tws, err := sms.NewTwilio(sms.TwilioConfig{
-			AccountSID: tw.AccountSID, APIKey: tw.APIKey, APISecret: tw.APISecret, AuthToken: tw.AuthToken,
-			FromNumber: tw.FromNumber, MessagingServiceSID: tw.MessagingServiceSID, StatusCallback: tw.StatusCallback,
-			Timeout: tw.Timeout, Edge: tw.Edge, Region: tw.Region, BaseURL: tw.BaseURL, Log: log,
-		})
-		problems = append(problems, split(err)...) // each names its TWILIO_* setting
-		sender = tws
-	}
+	router, err := newRouter(cfg, smsObserver, log, console)
+	problems = append(problems, split(err)...) // each names its setting
 	texts, warning, err := catalog(cfg)
 	if warning != "" {
 		// A Node SMS+ .env may name a language we have no texts for; keep running.
@@ -217,7 +217,7 @@ func newEngines(cfg *config.Config, store storage.Store, sealer *seal.Sealer, lo
 	if len(problems) > 0 {
 		return nil, nil, nil, errors.Join(problems...)
 	}
-	return verifier, sender, texts, nil
+	return verifier, router, texts, nil
 }
 
 // catalog is the texts of the configured languages. warning is set when

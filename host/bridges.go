@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -27,13 +28,29 @@ func pluginDirs(cfg *config.Config) []string {
 // pluginOptions are the plugin manager's settings. The manager answers each
 // bridge's declared settings through Setting, and only those in the bridge's
 // namespace (pluginhost.SettingsPrefix); PLUGIN_SHA256_<ID> pins are read there too.
+// The plugins hear the optional features the hook flow implements, so that a
+// bridge enables its notices only for a host that texts them.
 func pluginOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 	return pluginhost.Options{
+		HostFeatures:             hookflow.HostFeatures,
 		Setting:                  cfg.Setting,
+		Instances:                cfg.BridgePlugins,
+		Reserved:                 providerPrefixes(cfg),
 		RestartBackoff:           cfg.PluginRestartBackoff,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		Logger:                   log,
 	}
+}
+
+// providerPrefixes are the setting prefixes of the SMS providers (BACKUP_ for
+// SMS_PROVIDERS=twilio,backup:twilio): a bridge named backup would otherwise
+// read BACKUP_AUTH_TOKEN as a setting of its own.
+func providerPrefixes(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for _, p := range cfg.SMSRouting.Providers {
+		out[p.Prefix] = "SMS provider " + p.Name
+	}
+	return out
 }
 
 // startPlugins starts the enabled bridges.
@@ -83,6 +100,13 @@ func declaredSettings(ctx context.Context, cfg *config.Config, m *pluginhost.Man
 	for _, in := range pluginhost.NewManager(pluginOptions(cfg, nil)).Inspect(ctx, idle, cfg.EnabledBridges) {
 		if in.Info != nil && in.Info.ID == in.ID {
 			out[in.ID] = in.Info.Settings
+		}
+	}
+	// A named instance that did not start reads its plugin's settings under its
+	// own names (okta-preview: OKTA_PREVIEW_...).
+	for id, plugin := range cfg.BridgePlugins {
+		if _, ok := out[id]; !ok && out[plugin] != nil {
+			out[id] = pluginhost.InstanceSettings(id, plugin, out[plugin])
 		}
 	}
 	return out

@@ -43,7 +43,7 @@ func runCheckConfig(ctx context.Context, args []string, p proc) error {
 		return errors.New("configuration has problems")
 	}
 	fmt.Fprintf(stdout, "configuration OK: store %s, sms %s, biometrics %s, bridges [%s], base URL %s\n",
-		cfg.DataStore, cfg.SMSProvider, cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
+		cfg.DataStore, smsProviders(cfg), cfg.BiometricsEngine, strings.Join(cfg.EnabledBridges, ","), cfg.BaseURL)
 	return nil
 }
 
@@ -61,7 +61,7 @@ func checkSettings(ctx context.Context, cfg *config.Config, rep *report) {
 	}
 	rep.problem(bridgeSettingProblems(cfg, declared)...)
 	rep.warn(cfg.Warnings(namespaces(cfg, declared)...)...)
-	_, _, _, err = newEngines(cfg, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
+	_, _, _, err = newEngines(cfg, nil, nil, nil, slog.New(slog.DiscardHandler), io.Discard)
 	rep.add(err)
 	_, warning, _ := catalog(cfg)
 	rep.warn(warning)

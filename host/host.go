@@ -22,13 +22,27 @@ const (
 	ExitOK     = 0 // success
 	ExitFailed = 1 // the command ran and failed (bad configuration, server error)
 	ExitUsage  = 2 // the command line was wrong
+
+	// smsplus simulate: what the server did with the example hook.
+	ExitHookRefused = 3 // the call was refused (authentication, a payload the bridge does not take)
+	ExitHookFailed  = 4 // the call was taken but nothing was texted (destination refused, SMS provider failed...)
+	ExitNoAnswer    = 5 // no answer: the server is not reachable, or its answer was cut
 )
+
+// exitError ends a command with a given exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
 
 const usage = `smsplus protects SMS one-time passcodes with typing biometrics.
 
 Usage:
   smsplus serve         [--config FILE] [--env-file FILE]   run the service
-  smsplus simulate BRIDGE --phone E164 [--url URL] [--otp CODE]   post an example hook
+  smsplus simulate BRIDGE --phone E164 [--url URL] [--otp CODE] [--locale L]   post an example hook
   smsplus check-config  [--config FILE] [--env-file FILE]   report every configuration problem
   smsplus plugins       [--config FILE] [--env-file FILE]   list the bridge plugins found
   smsplus biometrics eval --dataset FILE                   measure typing biometrics on the CMU benchmark
@@ -37,7 +51,8 @@ Usage:
 
 Settings come from the environment, a .env file (default ./.env) and an optional
 YAML file; see configs/.env.example. Every command takes --help.
-Exit codes: 0 ok, 1 failed (bad configuration, server error, unhealthy), 2 usage.
+Exit codes: 0 ok, 1 failed (bad configuration, server error, unhealthy), 2 usage;
+simulate also: 3 hook refused, 4 hook taken but nothing texted, 5 no answer.
 `
 
 // proc is what a command gets from the process: its environment and its output.
@@ -76,12 +91,16 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	}
 	err := run(ctx, rest, proc{environ: environ, stdout: stdout, stderr: stderr})
 	var ue usageError
+	var ee exitError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "smsplus %s: %v\n", name, err)
 		return ExitUsage
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "smsplus %s: %v\n", name, err)
+		return ee.code
 	default:
 		fmt.Fprintf(stderr, "smsplus %s: %v\n", name, err)
 		return ExitFailed

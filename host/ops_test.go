@@ -326,6 +326,7 @@ func TestOperations(t *testing.T) {
 			{"smsplus_challenge_events_total", []string{"event", "user_locked"}, 1},
 			{"smsplus_plugin_restarts_total", []string{"bridge", "okta"}, 1},
 			{"smsplus_plugin_up", []string{"bridge", "okta"}, 1},
+			{"smsplus_bridge_deadline_seconds", []string{"bridge", "okta"}, 3}, // the plugin's Info
 			{"smsplus_audit_dropped_total", nil, 0},
 		} {
 			if got, ok := m.Lookup(w.name, w.labels...); !ok || got != w.want {

@@ -65,7 +65,7 @@ func runPlugins(ctx context.Context, args []string, p proc) error {
 		if reachable {
 			run = yesNo(known && st.Running)
 		}
-		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, yesNo(slices.Contains(cfg.EnabledBridges, in.ID)), run,
+		fmt.Fprintf(tw, "%s\tyes\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, enabledAs(cfg, in.ID), run,
 			version, protocol, checksumColumn(in, st), in.Path)
 		for _, pr := range in.Problems {
 			problems = append(problems, in.ID+": "+pr)
@@ -80,8 +80,10 @@ func runPlugins(ctx context.Context, args []string, p proc) error {
 		}
 	}
 	for _, id := range cfg.EnabledBridges {
-		if !slices.ContainsFunc(found, func(f pluginhost.Found) bool { return f.ID == id }) {
-			fmt.Fprintf(tw, "%s\tno\tyes\t-\tmissing\t-\t-\tno %s%s binary found\n", id, pluginhost.Prefix, id)
+		// A named instance shows on its plugin's line (ENABLED: as okta-preview).
+		plugin := cfg.Plugin(id)
+		if !slices.ContainsFunc(found, func(f pluginhost.Found) bool { return f.ID == plugin }) {
+			fmt.Fprintf(tw, "%s\tno\tyes\t-\tmissing\t-\t-\tno %s%s binary found\n", id, pluginhost.Prefix, plugin)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -120,6 +122,24 @@ func printBridgeSettings(w io.Writer, inspections []pluginhost.Inspection, cfg *
 		}
 		_ = tw.Flush()
 	}
+}
+
+// enabledAs says whether plugin id is enabled, and as which named instances:
+// "yes", "no", "yes, as okta-preview", "as okta-preview, okta-eu".
+func enabledAs(cfg *config.Config, id string) string {
+	var as []string
+	for _, b := range cfg.EnabledBridges {
+		if b != id && cfg.Plugin(b) == id {
+			as = append(as, b)
+		}
+	}
+	switch own := slices.Contains(cfg.EnabledBridges, id); {
+	case len(as) == 0:
+		return yesNo(own)
+	case own:
+		return "yes, as " + strings.Join(as, ", ") + " too"
+	}
+	return "as " + strings.Join(as, ", ")
 }
 
 func yesNo(b bool) string {

@@ -76,8 +76,9 @@ func runServe(ctx context.Context, args []string, p proc) error {
 		bridges = append(bridges, b.ID)
 	}
 	log.Info("smsplus listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", cfg.DataStore,
-		"sms", cfg.SMSProvider, "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
-		"sealing_key", sealingKeySource(cfg), "unknown_device_policy", cfg.Device.UnknownPolicy)
+		"sms", smsProviders(cfg), "biometrics", cfg.BiometricsEngine, "bridges", strings.Join(bridges, ","),
+		"sealing_key", sealingKeySource(cfg), "unknown_device_policy", cfg.Device.UnknownPolicy,
+		"voice_policy", cfg.Voice.Policy)
 	if cfg.Device.UnknownPolicy == challenge.DevicePolicyStrict && !app.svc.StrictMatch() {
 		log.Warn("UNKNOWN_DEVICE_POLICY=strict, but the biometrics engine has no strict match: verifications from unknown devices are refused",
 			"biometrics", cfg.BiometricsEngine)

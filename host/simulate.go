@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/httpapi"
 	"github.com/smsplus/smsplus/sdk/bridge"
 	"github.com/smsplus/smsplus/sdk/otp"
 	"github.com/smsplus/smsplus/sdk/phone"
@@ -23,7 +24,15 @@ const simulateHelp = `smsplus simulate BRIDGE --phone E164 [flags]
 
 Post a realistic example hook of BRIDGE (okta, auth0, pingone, cyberark,
 fusionauth, or any bridge plugin that renders examples) to a running server.
-The bridge's plugin renders it, authenticated with the configured settings.`
+The bridge's plugin renders it, authenticated with the configured settings,
+so every bridge enabled in the configuration read can be simulated.`
+
+const simulateExitCodes = `
+Exit codes: 0 texted (or sending), 1 failed before posting (configuration,
+plugin), 2 usage, 3 the server refused the hook (authentication, payload),
+4 the server took it but texted nothing (destination refused, SMS provider
+failed, bridge down...), 5 no answer (server not reachable, answer cut).
+`
 
 // runSimulate posts an example hook of any bridge to a running server. The host
 // knows no vendor: it launches the bridge's plugin with its configured settings
@@ -41,6 +50,11 @@ func runSimulate(ctx context.Context, args []string, p proc) error {
 	var src sourceFlags
 	var to, code, locale, target string
 	fs := newFlagSet("simulate", simulateHelp, stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: %s\n\nFlags:\n", simulateHelp)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, simulateExitCodes)
+	}
 	src.register(fs)
 	fs.StringVar(&to, "phone", "", "destination phone `number` in E.164, e.g. +12015550123 (required)")
 	fs.StringVar(&code, "otp", "", "the one-time `code` to send, 4 to 10 digits (default: random 6 digits)")
@@ -93,12 +107,12 @@ func runSimulate(ctx context.Context, args []string, p proc) error {
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post hook: %w (is `smsplus serve` running?)", err)
+		return exitError{ExitNoAnswer, fmt.Errorf("post hook: %w (is `smsplus serve` running?)", err)}
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
+		return exitError{ExitNoAnswer, fmt.Errorf("read answer: %w", err)}
 	}
 	fmt.Fprintf(stdout, "HTTP %d in %s\n", resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	var pretty bytes.Buffer
@@ -106,10 +120,43 @@ func runSimulate(ctx context.Context, args []string, p proc) error {
 		out = pretty.Bytes()
 	}
 	fmt.Fprintf(stdout, "%s\n", out)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("the hook was refused with HTTP %d", resp.StatusCode)
+	outcome, reason := resp.Header.Get(httpapi.HeaderOutcome), resp.Header.Get(httpapi.HeaderReason)
+	if outcome != "" {
+		fmt.Fprintf(stdout, "SMS+ outcome: %s\n", strings.TrimSpace(outcome+" "+reason))
 	}
-	return nil
+	return hookVerdict(id, resp.StatusCode, outcome, reason)
+}
+
+// hookVerdict tells from the server's answer whether the example was texted.
+// The vendor's answer format alone cannot say (Okta answers most failures with
+// HTTP 200 and an error object), so the server's outcome headers decide, the
+// same for every bridge; a server that sends none (an older SMS+, or a proxy
+// that drops them) is judged by its HTTP status.
+func hookVerdict(id string, status int, outcome, reason string) error {
+	why := outcome
+	if reason != "" {
+		why += ": " + reason
+	}
+	switch outcome {
+	case bridge.OutcomeDelivered.String(), bridge.OutcomePending.String(),
+		bridge.OutcomeFallbackDelivered.String(), bridge.OutcomeTestOK.String():
+		return nil
+	case bridge.OutcomeRejected.String():
+		return exitError{ExitHookRefused, fmt.Errorf("the server refused the %s hook (HTTP %d, %s)", id, status, why)}
+	case "":
+		switch {
+		case status == http.StatusNotFound:
+			return exitError{ExitHookRefused, fmt.Errorf("HTTP 404: the server has no enabled bridge %s", id)}
+		case status/100 == 2:
+			return nil
+		case status/100 == 4:
+			return exitError{ExitHookRefused, fmt.Errorf("the server refused the %s hook with HTTP %d", id, status)}
+		default:
+			return exitError{ExitHookFailed, fmt.Errorf("the server failed the %s hook with HTTP %d", id, status)}
+		}
+	default: // failed, unavailable, withheld, or an outcome newer than this smsplus
+		return exitError{ExitHookFailed, fmt.Errorf("the server took the %s hook but texted nothing (HTTP %d, %s)", id, status, why)}
+	}
 }
 
 // simulatedRequest is the bridge's example sent to target: its method, headers

@@ -178,7 +178,7 @@ const (
 
 // scriptKeys are the texts page.js uses (TestScriptKeys keeps this in step).
 var scriptKeys = []string{
-	"challenge.lead", "disable.done", "disable.title", "enroll.progress", "input.submit",
+	"challenge.lead", "challenge.lead_spelled", "disable.done", "disable.title", "enroll.progress", "input.submit",
 	"locked.link", "locked.user", "motion.denied",
 	"msg.bad_pattern", "msg.checking", "msg.crypto", "msg.device_strict", "msg.empty", "msg.enroll_done",
 	"msg.enroll_next", "msg.length", "msg.link_dead", "msg.miss", "msg.network", "msg.phrase", "msg.phrase_enroll",

@@ -464,8 +464,9 @@ func (a *auth0) Example(_ context.Context, want bridge.ExampleRequest) (*bridge.
 
 // Respond answers by status only: the legacy gateway reads nothing else and
 // needs exactly 200; the setup guide's Action retries on 5xx and 429 and drops
-// the message on other failures. A voice request is refused by the host
-// (unsupported_channel) and so answered 422: a link cannot be spoken.
+// the message on other failures. A voice request gets what the host's
+// VOICE_POLICY decides: 422 unsupported_channel (refuse), 200 withheld
+// (fail_closed), or 200 delivered once the link is texted (sms_link).
 func (a *auth0) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
 	return answer.ByStatus(out)
 }

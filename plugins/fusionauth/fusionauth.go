@@ -294,8 +294,9 @@ func (f *fusionAuth) Example(_ context.Context, want bridge.ExampleRequest) (*br
 }
 
 // Respond answers by status only: FusionAuth takes any 200-299 as sent and
-// ignores the body. A voice request is refused by the host (unsupported_channel)
-// with 422: a link cannot be spoken.
+// ignores the body. A voice request gets what the host's VOICE_POLICY decides:
+// 422 unsupported_channel (refuse), 200 withheld (fail_closed), or 200 delivered
+// once the link is texted (sms_link).
 func (f *fusionAuth) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
 	return answer.ByStatus(out)
 }

@@ -230,3 +230,31 @@ func TestOAuthConfigure(t *testing.T) {
 		_ = name
 	}
 }
+
+// TestOktaOTPLength (issue 14, item 2): Okta documents otpCode in every
+// request, but a request without it falls back to msgTemplate, where a
+// 4-digit code from 1900 to 2099 reads as a year and is refused unless
+// OKTA_OTP_LENGTH says codes have 4 digits.
+func TestOktaOTPLength(t *testing.T) {
+	t.Parallel()
+	body := oktaRequest(`{"msgTemplate":"Your code is 2024","phoneNumber":"9876543210","deliveryChannel":"SMS","locale":"EN-US"}`)
+	if res, _ := configured(t, nil).Parse(context.Background(), post(body, "Authorization", testSecret)); res.OTP != nil {
+		t.Errorf("without OKTA_OTP_LENGTH a year-like code was taken: %+v", res.OTP)
+	}
+	res, err := configured(t, map[string]string{settingSecret: testSecret, settingLength: "4"}).Parse(context.Background(), post(body, "Authorization", testSecret))
+	if err != nil || res.OTP == nil || res.OTP.OTP != "2024" {
+		t.Errorf("OKTA_OTP_LENGTH=4: %+v, %v", res, err)
+	}
+}
+
+// TestDebugContextDuration: Okta's System Log gets how long SMS+ took
+// (issue 14: "outcome, transaction id, duration").
+func TestDebugContextDuration(t *testing.T) {
+	t.Parallel()
+	o := configured(t, nil)
+	resp, err := o.Respond(context.Background(), &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_abc", Duration: 412 * time.Millisecond})
+	var a oktaAnswer
+	if err != nil || json.Unmarshal(resp.Body, &a) != nil || a.DebugContext["smsplusDurationMs"] != "412" || a.DebugContext["smsplusTransactionId"] != "sp_abc" {
+		t.Errorf("debugContext of a delivery in 412 ms: %v %s", err, resp.Body)
+	}
+}

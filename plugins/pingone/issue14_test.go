@@ -181,3 +181,23 @@ func TestPingOneSecretRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestPingOneOTPLength (issue 14, item 2): with the Node SMS+'s Raw template
+// {"recipient":"${to}","body":"${message}"} (no ${otp}) the code is read from
+// the text. A notification template that also holds another number leaves two
+// candidates: refused unless PINGONE_OTP_LENGTH says which length codes have.
+func TestPingOneOTPLength(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"recipient":"+14155552671","body":"Acme support 4821: your passcode is 58210947"}`)
+	req := func() *bridge.Request { return post(body, "application/json", "Authorization", basic) }
+	if res, _ := configured(t, nil).Parse(context.Background(), req()); res.Rejection == nil {
+		t.Fatalf("two candidates and no length: %+v, want a refusal", res)
+	}
+	res, err := configured(t, map[string]string{settingSecret: testSecret, settingLength: "8"}).Parse(context.Background(), req())
+	if err != nil || res.OTP == nil || res.OTP.OTP != "58210947" {
+		t.Fatalf("PINGONE_OTP_LENGTH=8: %+v, %v; want the 8-digit code", res, err)
+	}
+	if err := newPingOne().Configure(context.Background(), map[string]string{settingSecret: testSecret, settingLength: "12"}); err == nil {
+		t.Error("PINGONE_OTP_LENGTH=12 accepted")
+	}
+}

@@ -539,9 +539,10 @@ func (p *pingOne) Example(_ context.Context, want bridge.ExampleRequest) (*bridg
 
 // Respond answers by status only (any 2xx is accepted, the body is ignored).
 // The answer never carries the link: the Node SMS+ returned it here. A voice
-// request is refused by the host (unsupported_channel): 422, a link cannot be
-// spoken. Keep PingOne's "Fallback to Ping Twilio account" disabled, or every
-// failure texts the raw code.
+// request gets what the host's VOICE_POLICY decides: 422 unsupported_channel
+// (refuse), 200 withheld (fail_closed), or 200 delivered once the link is texted
+// (sms_link). Keep PingOne's "Fallback to Ping Twilio account" disabled, or
+// every failure texts or speaks the raw code.
 func (p *pingOne) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response, error) {
 	return answer.ByStatus(out)
 }

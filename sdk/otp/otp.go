@@ -111,13 +111,108 @@ func FromTextLength(text string, n int) (string, bool) {
 // may carry a code, even one FromText cannot pick out. A bridge that texts
 // code-free notices as is must never do so with such a text: "Code 1234 or
 // 5678" is ambiguous, not code-free.
+//
+// It also answers true for digits a reader takes for one code although no
+// single run is one: runs split by characters that do not show or only mark
+// the digit before them ("482\u200b913", keycaps "4\u20e38\u20e3...": format
+// characters and combining marks are ignored), and runs of equal
+// length, 4 to 10 digits in all, apart only by spaces or dashes ("482 913",
+// "482-913", "4 8 2 9 1 3", "4, 8, 2, 9, 1, 3"). Groups of unequal runs are
+// phone numbers ("555 0123") and dates ("2026-03-02"), and a group after a
+// plus sign is an international number.
 func MayHoldCode(text string) bool {
+	if aloneCode(text) || groupedCode(text) {
+		return true
+	}
+	// Read again without format characters and combining marks, which draw
+	// nothing of their own or only over a digit: 4\u20e3 is the keycap 4⃣.
+	visible := strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me) {
+			return -1
+		}
+		return r
+	}, text)
+	return visible != text && (aloneCode(visible) || groupedCode(visible))
+}
+
+func aloneCode(text string) bool {
 	for _, r := range runs(text) {
 		if r.alone && len(r.digits) >= MinDigits && len(r.digits) <= MaxDigits {
 			return true
 		}
 	}
 	return false
+}
+
+// groupedCode reports whether text holds a group of two or more runs of ASCII
+// digits, each apart from the next only by a codeGap, all of one length and 4
+// to 10 digits in all, standing alone at both ends (FromText's rules), and not
+// after a plus sign. The group is taken whole: "2026-03-02" is no "03-02".
+func groupedCode(text string) bool {
+	type span struct{ start, end int }
+	var group []span
+	code := func() bool {
+		if len(group) < 2 || plusBefore(text[:group[0].start]) {
+			return false
+		}
+		// Tied to more text at either end (a letter, "10:30 - 11:30", "1.22
+		// 33.4"), as a run that does not stand alone.
+		first, last := group[0], group[len(group)-1]
+		before, _ := utf8.DecodeLastRuneInString(text[:first.start])
+		after, _ := utf8.DecodeRuneInString(text[last.end:])
+		if first.start > 0 && joins(before, text[:first.start], true) || last.end < len(text) && joins(after, text[last.end:], false) {
+			return false
+		}
+		size := group[0].end - group[0].start
+		for _, g := range group {
+			if g.end-g.start != size {
+				return false
+			}
+		}
+		return size*len(group) >= MinDigits && size*len(group) <= MaxDigits
+	}
+	for i := 0; i < len(text); {
+		if !isDigit(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isDigit(text[j]) {
+			j++
+		}
+		if len(group) > 0 && !codeGap(text[group[len(group)-1].end:i]) {
+			if code() {
+				return true
+			}
+			group = group[:0]
+		}
+		group = append(group, span{i, j})
+		i = j
+	}
+	return code()
+}
+
+// codeGap reports whether the text between two digit runs is what separates
+// the groups of a code: one to three spaces (of any kind, line breaks
+// included) or dashes, or a
+// comma and a space ("4, 8, 2"). A comma alone is a thousands separator.
+func codeGap(gap string) bool {
+	if gap == "" || utf8.RuneCountInString(gap) > 3 {
+		return false
+	}
+	comma, space := false, false
+	for _, r := range gap {
+		switch {
+		case r == ',':
+			comma = true
+		case unicode.IsSpace(r): // line breaks and tabs too: a group per line
+			space = true
+		case r == '-', r >= '\u2010' && r <= '\u2013': // hyphens and en dash
+		default:
+			return false
+		}
+	}
+	return !comma || space
 }
 
 // Length reads a bridge's expected code length setting (e.g. CYBERARK_OTP_LENGTH):

@@ -187,6 +187,25 @@ func TestMayHoldCode(t *testing.T) {
 		"Call +1 415 555 0123 if this was not you":   false,
 		"A new device was paired with your account.": false,
 		"Your code is 482913":                        true,
+		// Grouped, spelled or split by invisible characters: still a code to
+		// whoever reads it.
+		"Your code is 482 913":                                              true,
+		"Your code is 482-913":                                              true,
+		"Your code is 4 8 2 9 1 3":                                          true,
+		"Your code is 4, 8, 2, 9, 1, 3":                                     true,
+		"Your code is 1234\u00a05678":                                       true,
+		"Your code is 482\u200b913":                                         true,
+		"Your code is 48\u200b291":                                          true,
+		"Your code is:\n482\n913":                                           true, // one group per line
+		"Your code is 482\t913":                                             true,
+		"Your code is 4\u20e38\u20e32\u20e39\u20e31\u20e33\u20e3":           true, // keycaps
+		"Your code is 4\ufe0f\u20e38\ufe0f\u20e32\ufe0f\u20e39\ufe0f\u20e3": true,
+		"Your code is 4\u03328\u03322\u03329\u03321\u03323\u0332":           true,  // underlined
+		"Open 10:30 - 11:30, then 14:00 - 15:00":                            false, // times, not groups of a code
+		"Version 1.22 33.4 and A123 456":                                    false, // glued to a separator or a letter
+		"Call 555 0123 if this was not you":                                 false, // unequal groups: a phone number
+		"Call +1 212 555 12 12":                                             false,
+		"You have 100,000 points and 2 of 3 left":                           false,
 	} {
 		if got := MayHoldCode(text); got != want {
 			t.Errorf("MayHoldCode(%q) = %v", text, got)

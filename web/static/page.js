@@ -49,10 +49,30 @@
   var PHONE = /^\+[1-9][0-9]{6,14}$/;
 
   // say puts a message in the live region next to what the user is doing: the
-  // result stage has its own, under the code; the other stages share the one
-  // after them.
+  // result stage has its own, under the code; the challenge form its own,
+  // between the label and the field (below it, a phone's keyboard would hide it
+  // once the field has the focus again); the other stages share the one after
+  // them. The others are emptied, so that one message shows at a time.
+  var STATUS = ['status', 'result-status', 'typed-status'];
+  function statusFor() {
+    if (current === 'result') {
+      return $('result-status');
+    }
+    var form = $('form');
+    if (current === 'challenge' && form && !form.hidden && $('typed-status')) {
+      return $('typed-status');
+    }
+    return statusEl;
+  }
   function say(text, kind) {
-    var el = current === 'result' ? $('result-status') : statusEl;
+    var el = statusFor();
+    STATUS.forEach(function (id) {
+      var other = $(id);
+      if (other && other !== el && other.textContent) {
+        other.textContent = '';
+        other.className = 'status';
+      }
+    });
     el.textContent = text || '';
     el.className = 'status' + (kind ? ' ' + kind : '');
   }
@@ -362,6 +382,12 @@
       recorder.reset();
       say(text, kind);
       input.focus();
+      // The field may have had the focus already (no scroll then), or the page
+      // may have scrolled it to the top edge: bring its message into view too.
+      var line = $('typed-status');
+      if (line && line.scrollIntoView) {
+        line.scrollIntoView({ block: 'nearest' });
+      }
     }
 
     // stop ends typing on this page.
@@ -387,7 +413,7 @@
       if (enrollEl) {
         enrollEl.hidden = true;
       }
-      $('lead').textContent = t('challenge.lead');
+      $('lead').textContent = $('spelled') ? t('challenge.lead_spelled') : t('challenge.lead');
       button.textContent = t('input.submit');
     }
 

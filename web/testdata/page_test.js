@@ -40,7 +40,7 @@ Object.assign(TEXTS, {
 });
 
 const IDS = ['page', 'texts', 'status', 'langs', 'lead', 'enroll', 'progress', 'progress-text', 'motion', 'motion-allow',
-  'form', 'typed', 'submit', 'consent', 'terms',
+  'form', 'typed-status', 'typed', 'submit', 'consent', 'terms',
   'stage-challenge', 'stage-result', 'stage-locked', 'stage-device', 'stage-reset', 'stage-disable', 'stage-done',
   'challenge-title', 'result-title', 'locked-title', 'device-title', 'reset-title', 'disable-title', 'done-title', 'device-reset',
   'otp', 'copy', 'result-status', 'resetnow', 'resetnow-text', 'resetnow-form', 'resetnow-phone', 'resetnow-submit', 'resetnow-skip',
@@ -98,6 +98,12 @@ function page(answers, opts) {
   if (!opts.terms) {
     delete els.terms;
     delete els.consent;
+  }
+  if (opts.typedStatus) {
+    els['typed-status'].scrolled = 0;
+    els['typed-status'].scrollIntoView = function () { this.scrolled++; };
+  } else {
+    delete els['typed-status']; // the shared region then serves the form too
   }
   els.texts.textContent = JSON.stringify(TEXTS);
   els.page.dataset = {
@@ -388,6 +394,24 @@ const tests = {
     expect(p.els.status.className, 'status error', 'styled as an error');
     expect(p.els.typed.value, '', 'cleared');
     expect(visible(p), 'challenge', 'stage');
+  },
+  async 'a failed attempt is told above the field, in sight of the keyboard'() {
+    const p = page([{ status: 200, body: { result: 0, action: 'verify', attemptsLeft: 2 } }, { status: 404, body: { code: 101 } }],
+      { typedStatus: true });
+    p.type('abc');
+    await p.submit();
+    const line = p.els['typed-status'];
+    expect(line.textContent, 'msg.miss 2', 'the form\'s own line');
+    expect(line.className, 'status error', 'styled as an error');
+    expect(line.scrolled > 0, true, 'scrolled into view');
+    expect(p.els.focus, 'typed', 'the field has the focus again');
+    expect(p.els.status.textContent, '', 'said once');
+    // Once the form is gone, the message goes where it can be seen.
+    p.type('abc');
+    await p.submit();
+    expect(p.els.form.hidden, true, 'form hidden');
+    expect(p.els.status.textContent, 'msg.link_dead', 'after the form');
+    expect(line.textContent, '', 'the hidden form says nothing');
   },
   async 'user locked, then a reset'() {
     const p = page([{ status: 403, body: { code: 105, tryAgainMinutes: 15 } },

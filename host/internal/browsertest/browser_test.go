@@ -255,12 +255,58 @@ func navigating(err error) bool {
 		strings.Contains(msg, "Inspected target navigated")
 }
 
-// waitStatus waits until one of the page's live status regions (the shared one,
-// or the result stage's) says text.
+// statusRegions are the page's live status regions: the shared one, the
+// result stage's and the challenge form's.
+const statusRegions = `['status', 'result-status', 'typed-status']`
+
+// waitStatus waits until one of the page's live status regions says text.
 func (tb *tab) waitStatus(text string) {
 	tb.t.Helper()
-	tb.waitFor(`['status', 'result-status'].some(function (id) { return document.getElementById(id).textContent === `+js(text)+`; })`,
+	tb.waitFor(statusRegions+`.some(function (id) { var el = document.getElementById(id); return !!el && el.textContent === `+js(text)+`; })`,
 		"status "+strconv.Quote(text))
+}
+
+// keyboardUp shrinks the tab's viewport to what a phone's on-screen keyboard
+// leaves of it (360x740 with a keyboard of 360 px), or restores it.
+func (tb *tab) keyboardUp(up bool) {
+	tb.t.Helper()
+	h := int64(740)
+	if up {
+		h = 380
+	}
+	tb.must(chromedp.EmulateViewport(360, h, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+}
+
+// messageInSight checks that the status region saying text is on screen,
+// wholly above the typing field, and that the field, which has the focus, is
+// on screen too: what a user whose keyboard is up sees after a failed attempt.
+func (tb *tab) messageInSight(text string) {
+	tb.t.Helper()
+	type box struct {
+		Found                                   bool
+		ID                                      string
+		Top, Bottom, Field, FieldBottom, Height float64
+		Focused                                 bool
+	}
+	got := eval[box](tb, `(function () {
+	  var el = `+statusRegions+`.map(function (id) { return document.getElementById(id); })
+	    .filter(function (e) { return !!e && e.textContent === `+js(text)+`; })[0];
+	  var f = document.getElementById('typed');
+	  if (!el || !f) { return { Found: false }; }
+	  var a = el.getBoundingClientRect(), b = f.getBoundingClientRect();
+	  return { Found: true, ID: el.id, Top: a.top, Bottom: a.bottom, Field: b.top, FieldBottom: b.bottom,
+	    Height: window.visualViewport ? window.visualViewport.height : window.innerHeight, Focused: document.activeElement === f };
+	})()`)
+	switch {
+	case !got.Found:
+		tb.t.Errorf("no status region says %q", text)
+	case got.Bottom > got.Field:
+		tb.t.Errorf("#%s (%.0f to %.0f px) is not above the field (from %.0f px): the keyboard hides it", got.ID, got.Top, got.Bottom, got.Field)
+	case got.Top < 0 || got.Bottom > got.Height:
+		tb.t.Errorf("#%s (%.0f to %.0f px) is off the %.0f px left by the keyboard", got.ID, got.Top, got.Bottom, got.Height)
+	case got.FieldBottom > got.Height || !got.Focused:
+		tb.t.Errorf("the field (%.0f to %.0f px, focused %v) is not ready to type into within %.0f px", got.Field, got.FieldBottom, got.Focused, got.Height)
+	}
 }
 
 // waitStage waits until the page shows the stage (and only it).

@@ -204,9 +204,15 @@ func TestChallengePage(t *testing.T) {
 
 		link, _, _ = srv.challenge(t, phone, "222222", "EN-US")
 		tb.navigate(link)
+		// The keyboard is up while the user types, and after a failed attempt
+		// the field has the focus again: the message must show above it.
+		tb.keyboardUp(true)
 		tb.typePhrase(stranger, rng)
 		tb.click("submit")
 		tb.waitStatus(txt(lang, "msg.miss", "left", "2"))
+		tb.messageInSight(txt(lang, "msg.miss", "left", "2"))
+		tb.shot("challenge-retry-keyboard")
+		tb.keyboardUp(false)
 		tb.shot("challenge-retry")
 		tb.allow("/verify-otp", 403)
 		tb.typePhrase(stranger, rng)
@@ -266,7 +272,7 @@ func TestChallengePage(t *testing.T) {
 
 		// The IAM's own locale wins over the browser's.
 		link, _, body := srv.challenge(t, "+12015550105", "444444", "pt-BR")
-		if !strings.Contains(body, "senha") {
+		if !strings.Contains(body, "codigo de acesso") {
 			t.Errorf("SMS not in Portuguese: %q", body)
 		}
 		tb2 := b.newTab(t, "fr-FR,fr;q=0.9")

@@ -120,7 +120,8 @@ func (s *Service) ScheduleReset(ctx context.Context, cid, phone string) (ResetSc
 		return ResetScheduled{}, fmt.Errorf("schedule reset: %w", err)
 	}
 	s.audit("reset_scheduled", rec.UserID, map[string]any{"delay_minutes": int(delay / time.Minute), "accepted_patterns": accepted})
-	s.Log.Info("profile reset scheduled", "user", shortID(rec.UserID), "delay_minutes", int(delay/time.Minute))
+	s.Log.Info("profile reset scheduled", "user", shortID(rec.UserID), "transaction", TransactionID(cid),
+		"delay_minutes", int(delay/time.Minute))
 	return ResetScheduled{At: at, Delay: delay}, nil
 }
 
@@ -178,15 +179,7 @@ const pendingResetGrace = 30 * 24 * time.Hour
 
 // pendingReset returns when the user's scheduled reset is due, if one is.
 func (s *Service) pendingReset(ctx context.Context, uid string) (time.Time, bool) {
-	val, err := s.Store.Get(ctx, storage.PendingResets, uid)
-	if err != nil {
-		return time.Time{}, false
-	}
-	ms, err := strconv.ParseInt(string(val), 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(ms), true
+	return parseReset(s.Store.Get(ctx, storage.PendingResets, uid))
 }
 
 // ResetNow resets the profile at once, with a reset token from a passed

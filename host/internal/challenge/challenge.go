@@ -116,6 +116,14 @@ type Settings struct {
 	// life. An expired binding still counts as bound (device.go).
 	MaxDevices int
 	DeviceTTL  time.Duration
+
+	// VoicePolicy decides a voice request: VoiceRefuse (the default),
+	// VoiceFailClosed or VoiceSMSLink (voice.go).
+	VoicePolicy string
+	// NoticeSenders are the vendor senders a notice may be texted from
+	// (NOTICE_SENDERS); a notice from any other goes from SMS+'s own sender
+	// (notice.go).
+	NoticeSenders []string
 }
 
 // Failure policies for an unreachable biometrics engine.
@@ -145,6 +153,9 @@ func (s *Settings) defaults() {
 	}
 	if s.RequiredPosition == 0 {
 		s.RequiredPosition = 3
+	}
+	if s.VoicePolicy == "" {
+		s.VoicePolicy = VoiceRefuse
 	}
 	if s.DevicePolicy == "" {
 		s.DevicePolicy = DevicePolicyRefuse

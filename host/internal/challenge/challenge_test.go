@@ -266,7 +266,7 @@ func TestSMSInTheVendorsLanguage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	otp := 100000
-	for locale, word := range map[string]string{"ES-ES": "clave", "pt_BR": "senha", "FR-CA": "code de connexion", "DE-DE": "sign-in code", "": "sign-in code"} {
+	for locale, word := range map[string]string{"ES-ES": "codigo de acceso", "pt_BR": "codigo de acesso", "FR-CA": "code de connexion", "DE-DE": "sign-in code", "": "sign-in code"} {
 		otp++
 		code := fmt.Sprint(otp)
 		if _, err := f.svc.Start(context.Background(), Event{Phone: phone, OTP: code, Locale: locale}); err != nil {

@@ -69,6 +69,32 @@ func (d *Deduper) key(ev Event) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+// claimOp is the batch op that claims ev's delivery (Start runs it first in the
+// hook's batch, see plan.go): it stops the batch when the delivery is done or in
+// progress, and then hands back the stored record for Repeat.
+func (d *Deduper) claimOp(ev Event) storage.Op {
+	claim, _ := json.Marshal(delivery{})
+	return storage.Op{Kind: storage.OpCreate, NS: Deliveries, Key: d.key(ev), Value: claim, TTL: claimTTL, Stop: true}
+}
+
+// Repeat answers a hook whose claim found ev's delivery already claimed, with
+// val the record found: a finished delivery's answer at once (dup), else Claim.
+func (d *Deduper) Repeat(ctx context.Context, ev Event, val []byte, wait time.Duration) (prior Started, dup bool, err error) {
+	if st, done := settled(val); done {
+		return st, true, nil
+	}
+	return d.Claim(ctx, ev, wait)
+}
+
+// settled decodes a delivery record: the first delivery's answer once it is done.
+func settled(val []byte) (Started, bool) {
+	var rec delivery
+	if json.Unmarshal(val, &rec) != nil || !rec.Done {
+		return Started{}, false
+	}
+	return Started{TransactionID: rec.TransactionID, Enrolling: rec.Enrolling, Pending: rec.Pending, Fallback: rec.Fallback}, true
+}
+
 // Claim reports whether ev repeats a delivery made within the TTL. When dup is
 // true, prior is the first delivery's result: answer with it and send nothing.
 // When dup is false the caller holds the claim and must call Settle. If the same
@@ -114,9 +140,8 @@ func (d *Deduper) Claim(ctx context.Context, ev Event, wait time.Duration) (prio
 			d.log().Warn("delivery lookup failed; not deduplicating", "bridge", ev.Bridge, "err", err)
 			return Started{}, false, nil
 		}
-		var rec delivery
-		if json.Unmarshal(val, &rec) == nil && rec.Done {
-			return Started{TransactionID: rec.TransactionID, Enrolling: rec.Enrolling, Pending: rec.Pending, Fallback: rec.Fallback}, true, nil
+		if st, done := settled(val); done {
+			return st, true, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -19,10 +19,11 @@ import (
 type Event struct {
 	Bridge  string
 	Phone   string // E.164 (sdk/phone)
-	OTP     string // 4 to 10 digits (sdk/otp)
+	OTP     string // 4 to 10 digits (sdk/otp); may be empty for a voice request
 	Message string // the vendor's own text, sent as is by the fallback policy
-	Voice   bool
-	Locale  string
+	// Voice: the vendor asked for a call; Settings.VoicePolicy decides.
+	Voice  bool
+	Locale string
 	// ExpiresAt is when the vendor's code expires (zero: the vendor did not say).
 	// The challenge and its link expire no later; a code with less than
 	// MinLinkLife left is refused (ErrOTPExpired).
@@ -69,6 +70,10 @@ type Started struct {
 	// Fallback: the biometrics engine was unreachable and the policy sent the
 	// vendor's original message instead of a link. No challenge exists.
 	Fallback bool
+	// Withheld: a voice request under VoiceFailClosed. Nothing was sent and no
+	// challenge exists; the vendor is told success, so that it neither retries
+	// nor speaks the code itself.
+	Withheld bool
 }
 
 // Start creates a challenge for the event and texts the link. If it fails, no
@@ -78,11 +83,13 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 	if !validPhone(phone) {
 		return Started{}, ErrInvalidPhone
 	}
+	if ev.Voice {
+		if st, done, err := s.voice(ev, phone); done {
+			return st, err
+		}
+	}
 	if !otp.Valid(ev.OTP) {
 		return Started{}, ErrInvalidOTP
-	}
-	if ev.Voice {
-		return Started{}, ErrUnsupportedChannel
 	}
 	expires, err := s.linkExpiry(ev)
 	if err != nil {
@@ -100,17 +107,35 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		s.audit("refused_number_type", "", ev.fields("type", t))
 		return Started{}, ErrDestinationRefused
 	}
+	lang := s.language(ev.Locale)
+	uid := UserID(phone, s.set.HashSalt)
+	h, err := s.plan(ev, phone, uid, lang, expires)
+	if err != nil {
+		return Started{}, err
+	}
+	res, err := storage.Run(ctx, s.Store, h.ops)
 	// A vendor retry of the same code to the same phone (Auth0 retries, Okta
 	// resends) gets the first delivery's answer and no second SMS.
 	dev := Event{Bridge: ev.Bridge, Phone: phone, OTP: ev.OTP}
-	prior, dup, err := s.dedupe.Claim(ctx, dev, ev.Budget.RepeatWait)
-	if dup {
-		s.audit("duplicate_delivery", UserID(phone, s.set.HashSalt), ev.fields("transaction", prior.TransactionID))
+	if err == nil && h.claimRefused(res) {
+		prior, dup, rerr := s.dedupe.Repeat(ctx, dev, res[h.claim].Value, ev.Budget.RepeatWait)
+		if dup {
+			s.audit("duplicate_delivery", uid, ev.fields("transaction", prior.TransactionID))
+		}
+		if rerr != nil || dup {
+			return prior, rerr
+		}
+		// The first delivery failed and let go: the claim is this hook's now.
+		var rest []storage.Result
+		rest, err = storage.Run(ctx, s.Store, h.ops[h.claim+1:])
+		res = append(res[:h.claim+1], rest...)
 	}
-	if err != nil || dup {
-		return prior, err
+	var st Started
+	if err != nil {
+		err = fmt.Errorf("start of delivery: %w", err)
+	} else {
+		st, err = s.deliver(ctx, ev, phone, h, res, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
 	}
-	st, err := s.deliver(ctx, ev, phone, expires, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
 	// Remembering the answer is not on the vendor's clock; a retry that comes
 	// before it is written waits for it (Claim).
 	s.background.Add(1)
@@ -141,6 +166,9 @@ func (s *Service) linkExpiry(ev Event) (time.Time, error) {
 // the delivery when it is fit for the trail, and kv (name, value pairs).
 func (ev Event) fields(kv ...any) map[string]any {
 	f := map[string]any{"bridge": ev.Bridge}
+	if ev.Voice {
+		f["channel"] = "voice"
+	}
 	if t := vendorTransaction(ev.VendorTransaction); t != "" {
 		f["vendor_transaction"] = t
 	}
@@ -165,52 +193,40 @@ func vendorTransaction(id string) string {
 	return id
 }
 
-// deliver does the work of Start for a delivery that is not a repeat: the
-// challenge and its link expire at expires. lateFailure is called if a send
-// answered PENDING fails afterwards.
-func (s *Service) deliver(ctx context.Context, ev Event, phone string, expires time.Time, lateFailure func(error)) (Started, error) {
-	lang := s.language(ev.Locale)
-	uid := UserID(phone, s.set.HashSalt)
-	if err := s.countText(ctx, ev, phone, uid); err != nil {
+// deliver does the work of Start for a delivery that is not a repeat, given the
+// results res of its batch h (plan.go). lateFailure is called if a send answered
+// PENDING fails afterwards.
+func (s *Service) deliver(ctx context.Context, ev Event, phone string, h *hookPlan, res []storage.Result, lateFailure func(error)) (Started, error) {
+	uid, lang, expires := h.record.UserID, h.record.Language, h.record.ExpiresAt
+	if err := s.capRefusal(ev, uid, h.caps, h.ops, res); err != nil {
 		return Started{}, err
 	}
-	u, err := s.loadOrCreateUser(ctx, uid, lang)
+	cid, err := s.createdChallenge(ctx, h, res)
 	if err != nil {
 		return Started{}, err
 	}
-	if due, ok := s.pendingReset(ctx, uid); ok && !due.After(s.Now()) {
-		if u, err = s.resetProfile(ctx, uid, "scheduled"); err != nil {
-			return Started{}, err
+	u, err := h.userFrom(res)
+	if err == nil {
+		if due, ok := h.resetDue(res); ok && !due.After(s.Now()) {
+			u, err = s.resetProfile(ctx, uid, "scheduled")
 		}
+	}
+	if err != nil {
+		s.dropChallenge(ctx, cid)
+		return Started{}, err
 	}
 	enr, err := s.Verifier.Enrollment(ctx, uid, u.TextID)
 	if err != nil {
+		s.dropChallenge(ctx, cid) // no link will go out
 		if errors.Is(err, biometrics.ErrUnavailable) {
 			return s.biometricsDown(ctx, ev, phone, uid, err, lateFailure)
 		}
 		return Started{}, fmt.Errorf("enrollment of user: %w", err)
 	}
-
-	now := s.Now()
-	ttl := expires.Sub(now)
+	ttl := expires.Sub(s.Now())
 	if ttl <= 0 {
+		s.dropChallenge(ctx, cid)
 		return Started{}, ErrOTPExpired // the store and the engine took that long
-	}
-	rec := record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
-	var cid string
-	for attempt := 0; ; attempt++ {
-		cid = newID()
-		rec.SealedOTP = s.Sealer.Seal([]byte(ev.OTP), sealContext(cid))
-		val, _ := json.Marshal(rec)
-		err = s.Store.Create(ctx, storage.Challenges, cid, val, ttl)
-		// A collision of 128 random bits is not expected in the life of the universe;
-		// one retry keeps a broken random source from turning into a silent overwrite.
-		if !errors.Is(err, storage.ErrExists) || attempt > 0 {
-			break
-		}
-	}
-	if err != nil {
-		return Started{}, fmt.Errorf("create challenge: %w", err)
 	}
 
 	link := s.set.BaseURL + "/" + cid
@@ -221,7 +237,10 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, expires t
 		body = s.Texts.EnrollSMS(lang, ev.OTP, link)
 	}
 	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
-	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, sms.Message{To: phone, Body: body}, func(err error) {
+	// The transaction id names the challenge to the provider's receipts
+	// without revealing the link (see package receipt).
+	m := sms.Message{To: phone, Body: body, Reference: st.TransactionID}
+	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, m, func(err error) {
 		// The send failed after the vendor was told PENDING: take the link back.
 		s.dropChallenge(ctx, cid)
 		lateFailure(err)
@@ -237,50 +256,6 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, expires t
 	s.audit("challenge_created", uid, ev.fields("enrolling", st.Enrolling, "transaction", st.TransactionID,
 		"pending", pending, "link_ttl_s", int(ttl/time.Second)))
 	return st, nil
-}
-
-// countText counts one text against the hourly caps before anything is sent:
-// per phone (MAX_SMS_PER_PHONE_PER_HOUR), per destination range
-// (MAX_SMS_PER_RANGE_PER_HOUR) and in total (MAX_SMS_PER_HOUR), each a fixed
-// one-hour window on an atomic store counter, so replicas share them.
-//
-// The caps are checked narrowest first and the first one exceeded stops the
-// count: a hook refused by a narrower cap never spends a wider one. A flood
-// towards one phone or one range (the shape of SMS pumping: a block of numbers
-// the fraudster is paid for) then burns only its own counter, and the global
-// budget is left for everyone else's codes; the global counter counts only
-// texts about to go out. The price is the other way round: a hook refused by the
-// global budget has already counted against its phone and range (the store has
-// no decrement, and a check before the increment would not be atomic). That
-// only happens once the budget is spent, when every hook is refused anyway.
-//
-// Vendor retries of a delivered code never get here (dedupe in Start), so they
-// are free, and refused destinations were turned away before any counter.
-func (s *Service) countText(ctx context.Context, ev Event, phone, uid string) error {
-	caps := []struct {
-		limit int
-		ns    storage.Namespace
-		key   string
-		event string
-	}{
-		{s.set.MaxSMSPerPhonePerHour, storage.SMSRate, uid, "refused_rate"},
-		{s.set.MaxSMSPerRangePerHour, storage.SMSRangeRate, rangeKey(phone, s.set.HashSalt), "refused_range_cap"},
-		{s.set.MaxSMSPerHour, storage.SMSGlobalRate, globalKey, "refused_global_budget"},
-	}
-	for _, c := range caps {
-		if c.limit <= 0 {
-			continue
-		}
-		n, err := s.Store.Incr(ctx, c.ns, c.key, time.Hour)
-		if err != nil {
-			return fmt.Errorf("count texts (%s): %w", c.ns, err)
-		}
-		if n > int64(c.limit) {
-			s.audit(c.event, uid, ev.fields("count", n, "limit", c.limit))
-			return fmt.Errorf("%w (%s)", ErrRateLimited, c.event)
-		}
-	}
-	return nil
 }
 
 // send sends m, but answers by answerBy: if the provider is slower, send
@@ -300,6 +275,8 @@ func (s *Service) send(ctx context.Context, answerBy time.Time, m sms.Message, l
 	done := make(chan result, 1)
 	var claimed atomic.Bool // whoever sets it first owns the result
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.set.SMSTimeout)
+	// A router of several providers fails over before the answer is due.
+	sendCtx = sms.WithAnswerBy(sendCtx, answerBy)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
@@ -358,27 +335,6 @@ func (s *Service) biometricsDown(ctx context.Context, ev Event, phone, uid strin
 	s.audit("biometrics_down_fallback_sent", uid, ev.fields("pending", pending))
 	s.Log.Warn("biometrics engine unreachable: sent the vendor's message as is", "err", cause)
 	return Started{Fallback: true, Pending: pending, SMSID: receipt.ID}, nil
-}
-
-func (s *Service) loadOrCreateUser(ctx context.Context, uid, lang string) (user, error) {
-	if u, err := s.getUser(ctx, uid); !errors.Is(err, storage.ErrNotFound) {
-		return u, err
-	}
-	p, err := s.NewPhrase(lang)
-	if err != nil {
-		return user{}, fmt.Errorf("new phrase: %w", err)
-	}
-	u := user{Phrase: p.Text, TextID: p.TextID, Language: lang, CreatedAt: s.Now()}
-	val, _ := json.Marshal(u)
-	err = s.Store.Create(ctx, storage.Users, uid, val, 0)
-	if errors.Is(err, storage.ErrExists) {
-		// Two first hooks for one phone raced; the other one's phrase wins.
-		return s.getUser(ctx, uid)
-	}
-	if err != nil {
-		return user{}, fmt.Errorf("create user: %w", err)
-	}
-	return u, nil
 }
 
 func (s *Service) getUser(ctx context.Context, uid string) (user, error) {

@@ -154,7 +154,7 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (Result, error) {
 			s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": "strict_failed"})
 		}
 		out.Action, out.Reason = biometrics.ActionVerify, ReasonPhrase
-		return s.fail(ctx, rec, attempt, userAttempt, out, "phrase_mismatch", nil)
+		return s.fail(ctx, a.CID, rec, attempt, userAttempt, out, "phrase_mismatch", nil)
 	}
 	if dc.known() && dc.proof == proofNone && dc.list.Devices[dc.index].Key != "" {
 		// The device's key is gone (Safari wipes script-written storage after
@@ -174,7 +174,7 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (Result, error) {
 		if out.NewDevice {
 			s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": "strict_failed"})
 		}
-		return s.fail(ctx, rec, attempt, userAttempt, out, "verify_failed", map[string]any{"strict": out.NewDevice})
+		return s.fail(ctx, a.CID, rec, attempt, userAttempt, out, "verify_failed", map[string]any{"strict": out.NewDevice})
 	}
 	// A match clears the failure state, including a lockout written by an
 	// attempt refused while this one, holding the last place, was scored. It
@@ -222,12 +222,13 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (Result, error) {
 // it and returns the error that says so (or the lockout it caused).
 func (s *Service) refuseDevice(ctx context.Context, cid string, rec record, outcome string) error {
 	s.audit("unknown_device", rec.UserID, map[string]any{"policy": s.set.DevicePolicy, "outcome": outcome})
-	s.Log.Info("verification from an unknown device refused", "user", shortID(rec.UserID), "outcome", outcome)
+	s.Log.Info("verification from an unknown device refused", "user", shortID(rec.UserID), "transaction", TransactionID(cid),
+		"outcome", outcome)
 	attempt, userAttempt, err := s.reserveAttempt(ctx, cid, rec)
 	if err != nil {
 		return err
 	}
-	res, err := s.fail(ctx, rec, attempt, userAttempt, Result{}, "", nil)
+	res, err := s.fail(ctx, cid, rec, attempt, userAttempt, Result{}, "", nil)
 	if err != nil {
 		return err
 	}
@@ -243,6 +244,8 @@ func (s *Service) refuseDevice(ctx context.Context, cid string, rec record, outc
 func (s *Service) enrollSample(ctx context.Context, a Attempt, rec record, u user, dc deviceCheck, phraseOK bool) (Result, error) {
 	if !phraseOK {
 		s.audit("phrase_mismatch", rec.UserID, map[string]any{"enrolling": true})
+		s.Log.Info("enrollment sample refused", "user", shortID(rec.UserID), "transaction", TransactionID(a.CID),
+			"why", "phrase_mismatch")
 		return Result{}, ErrPhraseMismatch
 	}
 	var cookie *DeviceCookie
@@ -304,7 +307,7 @@ func (s *Service) reserveAttempt(ctx context.Context, cid string, rec record) (c
 		// that took it has written the lockout yet (it may also have failed to be
 		// scored, e.g. a malformed pattern). The lockout is written here too, so
 		// the page says so; an existing one keeps its time.
-		return 0, 0, s.lockUser(ctx, rec.UserID, false)
+		return 0, 0, s.lockUser(ctx, cid, rec.UserID, false)
 	}
 	return challengeAttempt, userAttempt, nil
 }
@@ -314,7 +317,7 @@ func (s *Service) reserveAttempt(ctx context.Context, cid string, rec record) (c
 // follows from this request's own attempt numbers, so that concurrent requests
 // get consistent answers: attempts 1..max-1 learn how many remain, the last one
 // locks. event (with fields) is audited unless empty.
-func (s *Service) fail(ctx context.Context, rec record, attempt, userAttempt int64, out Result, event string, fields map[string]any) (Result, error) {
+func (s *Service) fail(ctx context.Context, cid string, rec record, attempt, userAttempt int64, out Result, event string, fields map[string]any) (Result, error) {
 	if event != "" {
 		f := map[string]any{"user_failures": userAttempt}
 		for k, v := range fields {
@@ -322,10 +325,16 @@ func (s *Service) fail(ctx context.Context, rec record, attempt, userAttempt int
 		}
 		s.audit(event, rec.UserID, f)
 	}
-	if userAttempt >= int64(s.set.MaxFailedAttempts) {
-		return Result{}, s.lockUser(ctx, rec.UserID, true)
+	left := max(s.set.PerChallengeMaxFailedAttempts-int(attempt), 0)
+	why := event
+	if why == "" {
+		why = "unknown_device"
 	}
-	left := s.set.PerChallengeMaxFailedAttempts - int(attempt)
+	s.Log.Info("verification failed", "user", shortID(rec.UserID), "transaction", TransactionID(cid), "why", why,
+		"user_failures", userAttempt, "attempts_left", left)
+	if userAttempt >= int64(s.set.MaxFailedAttempts) {
+		return Result{}, s.lockUser(ctx, cid, rec.UserID, true)
+	}
 	if left <= 0 {
 		return Result{}, ErrChallengeLocked
 	}
@@ -337,8 +346,9 @@ func (s *Service) fail(ctx context.Context, rec record, attempt, userAttempt int
 // says so. The failure count is left to expire with its window: deleting it
 // would hand fresh places to attempts already past the lockout check. fresh is
 // true for the failure that used the last place: it starts the lockout; others
-// keep the lockout already written, if any.
-func (s *Service) lockUser(ctx context.Context, uid string, fresh bool) error {
+// keep the lockout already written, if any. cid is the challenge of the
+// attempt, for the log.
+func (s *Service) lockUser(ctx context.Context, cid, uid string, fresh bool) error {
 	now := s.Now()
 	until := now.Add(s.set.LockoutDuration)
 	val := []byte(strconv.FormatInt(until.UnixMilli(), 10))
@@ -357,6 +367,8 @@ func (s *Service) lockUser(ctx context.Context, uid string, fresh bool) error {
 		return fmt.Errorf("lock user: %w", err)
 	}
 	s.audit("user_locked", uid, nil)
+	s.Log.Info("user locked out", "user", shortID(uid), "transaction", TransactionID(cid),
+		"minutes", int(s.set.LockoutDuration/time.Minute))
 	return &UserLockedError{Until: until, Now: now}
 }
 

@@ -17,6 +17,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +43,15 @@ type Config struct {
 	Admission
 	PageCache
 	Profiling
+	// SMSRouting is the providers, routes, breakers and receipts (smsroutes.go).
+	SMSRouting SMSRouting
 	// Device is device binding and the unknown-device policy (device.go): a
 	// named field, not embedded, so its short field names stay its own.
 	Device Device
+	// Voice is VOICE_POLICY, and Notices the senders of code-free notices
+	// (voice.go).
+	Voice   Voice
+	Notices Notices
 
 	// raw holds every loaded key (lower case), so bridges can be handed the settings
 	// they declare, whatever their names.
@@ -81,6 +88,11 @@ var defaults = map[string]any{
 	"typingdna_timeout_ms":              "20000",
 	"typingdna_recorder_url":            "https://www.typingdna.com/scripts/typingdna.js",
 	"twilio_timeout_ms":                 "10000",
+	"sms_breaker_failures":              "5",
+	"sms_breaker_cooldown_ms":           "30000",
+	"sms_receipts":                      "true",
+	"sms_resend_undelivered":            "false",
+	"sms_resend_within_seconds":         "300",
 	"local_enroll_samples":              "3",
 	"hook_budget_ms":                    "2000",
 	"max_body_bytes":                    "65536",
@@ -130,6 +142,10 @@ func parse(r *reader) (*Config, error) {
 	r.files(known)
 	c := &Config{raw: r.raw, from: r.from, knownKeys: known}
 	c.read(r)
+	// Settings whose names depend on others (a provider's BACKUP_ACCOUNT_SID,
+	// SMS_ROUTE_GB) are known too, so their typos draw warnings.
+	c.knownKeys = maps.Clone(known)
+	maps.Copy(c.knownKeys, r.read)
 	c.warnings = r.warnings
 	if len(r.problems) > 0 {
 		return c, &Error{Problems: r.problems}
@@ -144,6 +160,7 @@ func (c *Config) read(r *reader) {
 	c.Storage = r.storage()
 	c.Biometrics = r.biometrics()
 	c.SMS = r.sms()
+	c.SMSRouting = r.smsRouting(c.SMS)
 	c.Bridges = r.bridges()
 	c.Policies = r.policies()
 	c.Ops = r.ops()
@@ -151,6 +168,8 @@ func (c *Config) read(r *reader) {
 	c.PageCache = r.pageCache()
 	c.Profiling = r.profiling()
 	c.Device = r.device()
+	c.Voice = r.voice()
+	c.Notices = r.notices()
 }
 
 // merge merges the layers (defaults, YAML file, .env file, environment) into one

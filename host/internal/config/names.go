@@ -107,7 +107,7 @@ func (c *Config) unknown(key string, bridges []Namespace) string {
 		return pinWarning(where, id, bridges)
 	}
 	if b, ok := c.owner(envName(base), bridges); ok {
-		return b.undeclared(where, n, envName(base))
+		return b.undeclared(where, n, envName(base), c.candidates(bridges))
 	}
 	if s := nearest(n, c.candidates(bridges)); s != "" {
 		return where + ": not a setting SMS+ knows; did you mean " + s + "?"
@@ -162,13 +162,19 @@ func (c *Config) owner(name string, bridges []Namespace) (Namespace, bool) {
 }
 
 // undeclared warns about name (base without _FILE) in b's namespace when b
-// declares neither.
-func (b Namespace) undeclared(where, name, base string) string {
+// declares neither. The suggestion is b's closest setting, or else the closest
+// of all (others): OKTA_PREVEIW_SHARED_SECRET falls in okta's namespace but is
+// meant for the instance okta-preview's OKTA_PREVIEW_SHARED_SECRET.
+func (b Namespace) undeclared(where, name, base string, others []string) string {
 	if !b.Declared || slices.Contains(b.Settings, base) || slices.Contains(b.Settings, name) {
 		return ""
 	}
 	w := where + ": bridge " + b.ID + " does not read this setting"
-	if s := nearest(name, withFileForms(b.Settings)); s != "" {
+	s := nearest(name, withFileForms(b.Settings))
+	if s == "" {
+		s = nearest(name, others)
+	}
+	if s != "" {
 		w += "; did you mean " + s + "?"
 	}
 	return w

@@ -52,6 +52,21 @@ func TestUnknownSettingWarnings(t *testing.T) {
 		"an enabled bridge's namespace is its own": {
 			env: []string{"ENABLED_BRIDGES=fusionauth", "FUSIONAUTH_TENANT=t"},
 		},
+		// A named instance's settings are under its own prefix (OKTA_PREVIEW_ for
+		// okta-preview=okta), which the longest prefix gives it, not okta.
+		"named instance": {
+			env: []string{"ENABLED_BRIDGES=okta,okta-preview=okta", "OKTA_PREVIEW_SHARED_SECRET=x", "OKTA_PREVIEW_SHARED_SECRT=x",
+				"OKTA_PREVEIW_SHARED_SECRET=y", "OKTA_PREVIEW_AUTH_HEADER_FILE=/run/h"},
+			bridges: []Namespace{okta, {ID: "okta-preview", Prefixes: []string{"OKTA_PREVIEW_"},
+				Settings: []string{"OKTA_PREVIEW_SHARED_SECRET", "OKTA_PREVIEW_AUTH_HEADER"}, Declared: true}},
+			want: []string{
+				"OKTA_PREVEIW_SHARED_SECRET (environment): bridge okta does not read this setting; did you mean OKTA_PREVIEW_SHARED_SECRET?",
+				"OKTA_PREVIEW_SHARED_SECRT (environment): bridge okta-preview does not read this setting; did you mean OKTA_PREVIEW_SHARED_SECRET?",
+			},
+		},
+		"named instance, not launched": {
+			env: []string{"ENABLED_BRIDGES=okta-preview=okta", "OKTA_PREVIEW_ANYTHING=x"},
+		},
 		"checksum pins": {
 			env:     []string{"PLUGIN_SHA256_OKTA=ab", "PLUGIN_SHA256_ACME_IAM=cd", "PLUGIN_SHA256_OTKA=ef"},
 			bridges: []Namespace{okta, acme},
@@ -114,7 +129,8 @@ func TestUnknownKeysInConfigFile(t *testing.T) {
 func TestExampleEnvDocumentsEverySetting(t *testing.T) {
 	t.Parallel()
 	documented := exampleSettings(t)
-	c, err := Load(Sources{Environ: []string{"HASH_SALT=pepper"}})
+	// The providers the example documents, so that their settings are read.
+	c, err := Load(Sources{Environ: append([]string{"HASH_SALT=pepper"}, exampleProviders(t)...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +182,28 @@ func exampleSettings(t *testing.T) []string {
 		t.Fatalf("found %d settings in configs/.env.example: the scan is broken", len(out))
 	}
 	return out
+}
+
+// exampleProviders is SMS_PROVIDERS naming every provider type configs/.env.example
+// documents the settings of, with its http provider's template from there.
+func exampleProviders(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SMS_PROVIDERS=sns,vonage,telnyx,myapi:http"}
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, key := range []string{"MYAPI_URL=", "MYAPI_HEADERS=", "MYAPI_BODY="} {
+			if v, ok := strings.CutPrefix(line, "# "+key); ok {
+				env = append(env, key+v)
+			}
+		}
+	}
+	if len(env) != 4 {
+		t.Fatalf("configs/.env.example: no MYAPI_URL, MYAPI_HEADERS and MYAPI_BODY example (%q)", env)
+	}
+	return env
 }
 
 func warningsFor(t *testing.T, names []string, bridges []Namespace) []string {

@@ -160,7 +160,39 @@ func TestBridgesReader(t *testing.T) {
 		// Read with strconv.Atoi and dropped on error before: now a problem.
 		"bad restart backoff": {env: []string{"PLUGIN_RESTART_BACKOFF_MS=2s"}, problems: []string{"PLUGIN_RESTART_BACKOFF_MS: must be a whole number"}},
 		"bad plugin threads":  {env: []string{"PLUGIN_GOMAXPROCS=0"}, problems: []string{"PLUGIN_GOMAXPROCS: must be a whole number"}},
+		"named instances": {env: []string{"ENABLED_BRIDGES=okta, Okta-Preview = OKTA,okta-eu=okta,okta-preview=okta,auth0=auth0"},
+			want: ptr(withBridges(base, []string{"okta", "okta-preview", "okta-eu", "auth0"},
+				map[string]string{"okta-preview": "okta", "okta-eu": "okta"}))},
+		// Every problem of the list at once, each naming the entry.
+		"instance problems": {env: []string{"ENABLED_BRIDGES=okta,okta=auth0,preview=,=okta,okta_eu=okta,a=b,b=okta,x=" + strings.Repeat("o", 33),
+			"PLUGIN_SHA256_B=" + strings.Repeat("ab", 32)},
+			problems: []string{
+				"the bridge id okta is listed twice, running plugin okta and plugin auth0",
+				`ENABLED_BRIDGES: "" is not a valid bridge id`,
+				`ENABLED_BRIDGES: "" is not a valid bridge id`,
+				`ENABLED_BRIDGES: "okta_eu" is not a valid bridge id`,
+				`"` + strings.Repeat("o", 33) + `" is not a valid bridge id`,
+				"b is a named instance of plugin okta, and a names it as its plugin",
+				"PLUGIN_SHA256_B: b is a named instance of plugin okta and runs its binary, which PLUGIN_SHA256_OKTA pins",
+			}},
 	})
+}
+
+func withBridges(b Bridges, ids []string, plugins map[string]string) Bridges {
+	b.EnabledBridges, b.BridgePlugins = ids, plugins
+	return b
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestBridgePlugin(t *testing.T) {
+	t.Parallel()
+	b := Bridges{EnabledBridges: []string{"okta", "okta-preview"}, BridgePlugins: map[string]string{"okta-preview": "okta"}}
+	for id, want := range map[string]string{"okta": "okta", "okta-preview": "okta", "acme": "acme"} {
+		if got := b.Plugin(id); got != want {
+			t.Errorf("Plugin(%q) = %q, want %q", id, got, want)
+		}
+	}
 }
 
 func TestPoliciesReader(t *testing.T) {

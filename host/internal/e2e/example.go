@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsplus/smsplus/host/internal/config"
+	"github.com/smsplus/smsplus/host/internal/hookflow"
 	"github.com/smsplus/smsplus/host/internal/pluginhost"
 	"github.com/smsplus/smsplus/sdk/bridge"
 )
@@ -126,7 +127,9 @@ func (s *Server) vendor(id string) (*pluginhost.Plugin, error) {
 		return nil, err
 	}
 	m := pluginhost.NewManager(pluginhost.Options{
+		HostFeatures:             hookflow.HostFeatures, // as the server announces them
 		Setting:                  cfg.Setting,
+		Instances:                cfg.BridgePlugins,
 		AllowInsecurePermissions: cfg.PluginAllowInsecurePermissions,
 		StartTimeout:             ExampleTimeout,
 	})

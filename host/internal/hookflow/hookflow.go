@@ -64,10 +64,30 @@ type Bridge interface {
 	Deadline() time.Duration
 }
 
-// Starter starts a challenge (challenge.Service).
+// Starter starts a challenge, or texts a code-free notice (challenge.Service).
 type Starter interface {
 	Start(ctx context.Context, ev challenge.Event) (challenge.Started, error)
+	Notify(ctx context.Context, n challenge.Notice) (challenge.Sent, error)
 }
+
+// featured is a Bridge that says which optional features of the contract its
+// plugin understands (pluginhost.Plugin). A Bridge that does not is taken to
+// understand none.
+type featured interface {
+	HasFeature(f string) bool
+}
+
+// HostFeatures are the optional features of the contract this host
+// implements, announced to every plugin's Configure: it texts a bridge's
+// Notice as is (Flow.Run, challenge.Service.Notify).
+var HostFeatures = []string{bridge.FeatureNotices}
+
+// Outcome labels of Result.Outcome beyond the outcome kinds.
+const (
+	// OutcomeNotice: a bridge's notice was texted (the vendor is told
+	// delivered or pending).
+	OutcomeNotice = "notice"
+)
 
 // Observer hears about every answered hook, once (the metrics).
 type Observer interface {
@@ -158,7 +178,8 @@ type Result struct {
 	// Response is the vendor-formatted answer; never nil.
 	Response *bridge.Response
 	// Outcome is the outcome kind (delivered, pending, test_ok,
-	// fallback_delivered, failed, rejected) or OutcomeUnavailable.
+	// fallback_delivered, withheld, failed, rejected), OutcomeNotice or
+	// OutcomeUnavailable.
 	Outcome string
 	// Reason is the stable reason code for failures and refusals, "" for
 	// successes, "other" for a reason this host does not know.
@@ -233,7 +254,11 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 	case res.TestPing != nil:
 		return f.answer(ctx, h, tl, &bridge.Outcome{Kind: bridge.OutcomeTestOK})
 	case res.OTP != nil:
-		return f.answer(ctx, h, tl, f.start(work, h, tl, res.OTP))
+		out, label := f.start(work, h, tl, res.OTP)
+		return f.answerAs(ctx, h, tl, out, label)
+	case res.Notice != nil:
+		out, label := f.notify(work, h, tl, res.Notice)
+		return f.answerAs(ctx, h, tl, out, label)
 	}
 	return f.answer(ctx, h, tl, failed(bridge.ReasonInternal))
 }
@@ -251,36 +276,82 @@ func (f *Flow) admit(tl Timeline) (release func(), ok bool) {
 // AdmissionLimit is the current limit on hooks in flight.
 func (f *Flow) AdmissionLimit() int { return f.limiter.Limit() }
 
-// start runs the challenge flow for ev and says what the vendor is told.
-func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEvent) *bridge.Outcome {
+// start runs the challenge flow for ev and says what the vendor is told, and
+// the label of what happened (the outcome kind, but "withheld" whatever a
+// plugin that predates it is told).
+func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEvent) (out *bridge.Outcome, label string) {
 	started, err := f.starter.Start(ctx, challenge.Event{
 		Bridge: h.BridgeID, Phone: ev.Phone, OTP: ev.OTP, Message: ev.Message, Voice: ev.Channel == bridge.ChannelVoice,
 		Locale: ev.Locale, ExpiresAt: ev.ExpiresAt, VendorTransaction: ev.TransactionID,
 		Budget: challenge.Budget{AnswerBy: tl.AnswerBy, RepeatWait: RepeatWait},
 	})
 	if err == nil {
-		out := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: started.TransactionID}
+		out = &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: started.TransactionID}
 		switch {
+		case started.Withheld:
+			out.Kind, out.Reason = bridge.OutcomeWithheld, bridge.ReasonUnsupportedChannel
+			if !hasFeature(h.Bridge, bridge.FeatureWithheld) {
+				// A plugin built before withheld existed cannot render it: the
+				// one success it knows keeps the vendor from speaking the code
+				// itself, which is what VOICE_POLICY=fail_closed asks for.
+				out.Kind, out.Reason = bridge.OutcomeDelivered, bridge.ReasonUnspecified
+				f.o.Log.Warn("voice request withheld, answered as delivered: the plugin predates the withheld outcome",
+					"request_id", h.RequestID, "bridge", h.BridgeID)
+			}
 		case started.Fallback:
 			out.Kind = bridge.OutcomeFallbackDelivered
 		case started.Pending:
 			out.Kind = bridge.OutcomePending
 		}
-		f.o.Log.Info("hook handled", "request_id", h.RequestID, "bridge", h.BridgeID, "outcome", out.Kind.String(),
+		label = out.Kind.String()
+		if started.Withheld {
+			label = bridge.OutcomeWithheld.String()
+		}
+		f.o.Log.Info("hook handled", "request_id", h.RequestID, "bridge", h.BridgeID, "outcome", label,
 			"enrolling", started.Enrolling)
-		return out
+		return out, label
 	}
 	if errors.Is(err, challenge.ErrInProgress) {
 		// The same delivery is being made by another hook; it will finish the job.
-		return &bridge.Outcome{Kind: bridge.OutcomePending}
+		return &bridge.Outcome{Kind: bridge.OutcomePending}, bridge.OutcomePending.String()
 	}
+	return f.notSent("challenge not sent", h, err)
+}
+
+// notify texts a bridge's notice and says what the vendor is told: like an
+// OTP event, delivered, pending, or failed with a reason; and the label of
+// what happened (OutcomeNotice when it went out).
+func (f *Flow) notify(ctx context.Context, h Hook, tl Timeline, n *bridge.Notice) (out *bridge.Outcome, label string) {
+	sent, err := f.starter.Notify(ctx, challenge.Notice{
+		Bridge: h.BridgeID, Phone: n.Phone, Message: n.Message, Sender: n.Sender, Kind: n.Kind,
+		VendorTransaction: n.TransactionID, Budget: challenge.Budget{AnswerBy: tl.AnswerBy},
+	})
+	if err != nil {
+		return f.notSent("notice not sent", h, err)
+	}
+	out = &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: sent.TransactionID}
+	if sent.Pending {
+		out.Kind = bridge.OutcomePending
+	}
+	return out, OutcomeNotice
+}
+
+// notSent is the failure the vendor is told when a text was not sent for err,
+// logged with msg: a warning, or an error for an internal failure.
+func (f *Flow) notSent(msg string, h Hook, err error) (*bridge.Outcome, string) {
 	out := failed(StartFailure(err))
 	level := f.o.Log.Warn
 	if out.Reason == bridge.ReasonInternal {
 		level = f.o.Log.Error
 	}
-	level("challenge not sent", "request_id", h.RequestID, "bridge", h.BridgeID, "code", out.Reason.String(), "err", err)
-	return out
+	level(msg, "request_id", h.RequestID, "bridge", h.BridgeID, "code", out.Reason.String(), "err", err)
+	return out, out.Kind.String()
+}
+
+// hasFeature reports whether b's plugin understands the optional feature x.
+func hasFeature(b Bridge, x string) bool {
+	fb, ok := b.(featured)
+	return ok && fb.HasFeature(x)
 }
 
 // startFailures map the challenge's errors to the reasons the vendor is told.
@@ -297,6 +368,11 @@ var startFailures = []struct {
 	{challenge.ErrCountryNotAllowed, bridge.ReasonCountryNotAllowed},
 	{challenge.ErrDestinationRefused, bridge.ReasonDestinationRefused},
 	{challenge.ErrBiometricsDown, bridge.ReasonBiometricsOff},
+	// A notice the host will not text: as a malformed call, never retried
+	// (the bridges refuse such a text themselves; see challenge.Notify).
+	{challenge.ErrNoticeEmpty, bridge.ReasonMissingField},
+	{challenge.ErrNoticeMayHoldCode, bridge.ReasonMalformed},
+	{challenge.ErrNoticeTooLong, bridge.ReasonMalformed},
 	{context.DeadlineExceeded, bridge.ReasonDeadline},
 	{context.Canceled, bridge.ReasonDeadline},
 }
@@ -319,6 +395,11 @@ func failed(r bridge.Reason) *bridge.Outcome {
 // answer has the bridge render out by the hook's deadline; if it cannot, the
 // bridge's pre-rendered failure answer goes out instead.
 func (f *Flow) answer(ctx context.Context, h Hook, tl Timeline, out *bridge.Outcome) Result {
+	return f.answerAs(ctx, h, tl, out, out.Kind.String())
+}
+
+// answerAs is answer, with label as the Result's Outcome.
+func (f *Flow) answerAs(ctx context.Context, h Hook, tl Timeline, out *bridge.Outcome, label string) Result {
 	out.Duration = f.o.Now().Sub(h.Arrived)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), tl.Answer)
 	defer cancel()
@@ -327,7 +408,7 @@ func (f *Flow) answer(ctx context.Context, h Hook, tl Timeline, out *bridge.Outc
 		f.o.Log.Error("bridge respond", "request_id", h.RequestID, "bridge", h.BridgeID, "err", err)
 		resp = h.Bridge.Unavailable()
 	}
-	return f.done(h, Result{Response: orUnavailable(resp), Outcome: out.Kind.String(), Reason: reasonLabel(out.Reason)})
+	return f.done(h, Result{Response: orUnavailable(resp), Outcome: label, Reason: reasonLabel(out.Reason)})
 }
 
 // unavailable answers with the bridge's failure answer while its plugin cannot

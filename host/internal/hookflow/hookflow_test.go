@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ type fakeBridge struct {
 	dead        atomic.Bool
 	deadline    time.Duration
 	unavailable *bridge.Response
+	features    []string // the plugin's optional features (Info.Features)
 
 	mu              sync.Mutex
 	parseDeadline   time.Time
@@ -49,6 +51,7 @@ func (b *fakeBridge) Respond(ctx context.Context, out *bridge.Outcome) (*bridge.
 	return &bridge.Response{Status: 200, Body: []byte(out.Kind.String() + " " + out.Reason.String())}, nil
 }
 
+func (b *fakeBridge) HasFeature(f string) bool      { return slices.Contains(b.features, f) }
 func (b *fakeBridge) Alive() bool                   { return !b.dead.Load() }
 func (b *fakeBridge) Deadline() time.Duration       { return b.deadline }
 func (b *fakeBridge) Unavailable() *bridge.Response { return b.unavailable }
@@ -61,12 +64,24 @@ func (b *fakeBridge) responded() []bridge.Outcome {
 
 // starter is a fake challenge.Service.
 type starter struct {
-	started challenge.Started
-	err     error
+	started   challenge.Started
+	err       error
+	sent      challenge.Sent
+	notifyErr error
 
 	mu       sync.Mutex
 	deadline time.Time
 	events   []challenge.Event
+	notices  []challenge.Notice
+}
+
+func (s *starter) Notify(ctx context.Context, n challenge.Notice) (challenge.Sent, error) {
+	d, _ := ctx.Deadline()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadline = d
+	s.notices = append(s.notices, n)
+	return s.sent, s.notifyErr
 }
 
 func (s *starter) Start(ctx context.Context, ev challenge.Event) (challenge.Started, error) {
@@ -82,7 +97,12 @@ func parsesTo(res *bridge.ParseResult, err error) func(context.Context, *bridge.
 	return func(context.Context, *bridge.Request) (*bridge.ParseResult, error) { return res, err }
 }
 
-var event = &bridge.OTPEvent{Phone: "+14155550142", OTP: "604913", Channel: bridge.ChannelSMS}
+var (
+	event  = &bridge.OTPEvent{Phone: "+14155550142", OTP: "604913", Channel: bridge.ChannelSMS}
+	voice  = &bridge.OTPEvent{Phone: "+14155550142", Channel: bridge.ChannelVoice}
+	notice = &bridge.Notice{Phone: "+14155550142", Message: "Your account has been blocked.", Sender: "+15550100",
+		Locale: "en", Kind: "blocked_account", TransactionID: "corr-9"}
+)
 
 type observed struct {
 	bridge, outcome, reason string
@@ -205,6 +225,8 @@ func TestOutcomes(t *testing.T) {
 		bridge      *fakeBridge
 		started     challenge.Started
 		startErr    error
+		sent        challenge.Sent
+		notifyErr   error
 		wantOutcome string // Result.Outcome
 		wantReason  string // Result.Reason
 		wantAsked   []bridge.Outcome
@@ -222,6 +244,27 @@ func TestOutcomes(t *testing.T) {
 		"a repeat in progress": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)},
 			startErr: challenge.ErrInProgress, wantOutcome: "pending",
 			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomePending}}},
+		// VOICE_POLICY=fail_closed: the vendor's success, on purpose.
+		"withheld": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: voice}, nil), features: []string{bridge.FeatureWithheld}},
+			started: challenge.Started{Withheld: true, TransactionID: "sp_2"}, wantOutcome: "withheld", wantReason: "unsupported_channel",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeWithheld, Reason: bridge.ReasonUnsupportedChannel, TransactionID: "sp_2"}}},
+		// A plugin built before withheld existed is never sent it: it gets the
+		// one success it knows, so that its vendor does not speak the code.
+		"withheld, plugin predates it": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: voice}, nil)},
+			started: challenge.Started{Withheld: true, TransactionID: "sp_2"}, wantOutcome: "withheld",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeDelivered, TransactionID: "sp_2"}}},
+		"notice texted": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{Notice: notice}, nil)},
+			sent: challenge.Sent{TransactionID: "sp_3"}, wantOutcome: OutcomeNotice,
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeDelivered, TransactionID: "sp_3"}}},
+		"notice pending": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{Notice: notice}, nil)},
+			sent: challenge.Sent{TransactionID: "sp_3", Pending: true}, wantOutcome: OutcomeNotice,
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomePending, TransactionID: "sp_3"}}},
+		"notice that may hold a code": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{Notice: notice}, nil)},
+			notifyErr: challenge.ErrNoticeMayHoldCode, wantOutcome: "failed", wantReason: "malformed_request",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonMalformed}}},
+		"notice over the caps": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{Notice: notice}, nil)},
+			notifyErr: challenge.ErrRateLimited, wantOutcome: "failed", wantReason: "rate_limited",
+			wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonRateLimited}}},
 		"test ping": {bridge: &fakeBridge{parse: parsesTo(&bridge.ParseResult{TestPing: &bridge.TestPing{}}, nil)},
 			wantOutcome: "test_ok", wantAsked: []bridge.Outcome{{Kind: bridge.OutcomeTestOK}}},
 		// One call for a refused request: Parse's answer goes out as is.
@@ -257,7 +300,7 @@ func TestOutcomes(t *testing.T) {
 			t.Parallel()
 			obs := &observer{}
 			c := newClock()
-			f := New(&starter{started: tc.started, err: tc.startErr}, Options{Observer: obs, Now: c.now})
+			f := New(&starter{started: tc.started, err: tc.startErr, sent: tc.sent, notifyErr: tc.notifyErr}, Options{Observer: obs, Now: c.now})
 			res := f.Run(context.Background(), Hook{BridgeID: "okta", Bridge: tc.bridge, Arrived: c.now()}, &bridge.Request{})
 			if res.Outcome != tc.wantOutcome || res.Reason != tc.wantReason {
 				t.Errorf("result %s %q, want %s %q", res.Outcome, res.Reason, tc.wantOutcome, tc.wantReason)
@@ -292,6 +335,9 @@ func TestStartFailures(t *testing.T) {
 		fmt.Errorf("get user: %w", context.DeadlineExceeded):           bridge.ReasonDeadline,
 		context.Canceled:                                               bridge.ReasonDeadline,
 		errors.New("get user: bbolt: database not open"):               bridge.ReasonInternal,
+		challenge.ErrNoticeEmpty:                                       bridge.ReasonMissingField,
+		challenge.ErrNoticeMayHoldCode:                                 bridge.ReasonMalformed,
+		challenge.ErrNoticeTooLong:                                     bridge.ReasonMalformed,
 	} {
 		b := &fakeBridge{parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)}
 		res := New(&starter{err: err}, Options{}).Run(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, &bridge.Request{})
@@ -320,6 +366,28 @@ func TestEventReachesTheChallenge(t *testing.T) {
 		ExpiresAt: exp, VendorTransaction: "7bLq2RrVQ1m0ZyTnP3xW4A"}
 	if !reflect.DeepEqual(want, got) {
 		t.Errorf("challenge event %+v\nwant %+v", got, want)
+	}
+}
+
+// A notice reaches Notify whole, with the hook's PENDING deadline.
+func TestNoticeReachesNotify(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	st := &starter{}
+	b := &fakeBridge{parse: parsesTo(&bridge.ParseResult{Notice: notice}, nil)}
+	f := New(st, Options{Budget: 2 * time.Second, Now: c.now})
+	f.Run(context.Background(), Hook{BridgeID: "auth0", Bridge: b, Arrived: c.now()}, &bridge.Request{})
+	if len(st.notices) != 1 || len(st.events) != 0 {
+		t.Fatalf("notices %+v, events %+v", st.notices, st.events)
+	}
+	work := c.now().Add(2*time.Second - RespondReserve)
+	want := challenge.Notice{Bridge: "auth0", Phone: notice.Phone, Message: notice.Message, Sender: "+15550100",
+		Kind: "blocked_account", VendorTransaction: "corr-9", Budget: challenge.Budget{AnswerBy: work.Add(-PendingMargin)}}
+	if !reflect.DeepEqual(want, st.notices[0]) {
+		t.Errorf("notice %+v\nwant %+v", st.notices[0], want)
+	}
+	if !st.deadline.Equal(work) {
+		t.Errorf("Notify deadline %v, want %v", st.deadline, work)
 	}
 }
 

@@ -40,7 +40,7 @@ func (s *Server) handleHook(c echo.Context) error {
 	client := c.RealIP()
 	if !s.clients.enter(client) {
 		stopReading(c)
-		return s.writeBridgeResponse(c, s.Flow.Refuse(ctx, h, hookflow.TooManyFromClient).Response)
+		return s.writeHookResult(c, s.Flow.Refuse(ctx, h, hookflow.TooManyFromClient))
 	}
 	body, err := s.readHookBody(c)
 	s.clients.leave(client)
@@ -52,9 +52,37 @@ func (s *Server) handleHook(c echo.Context) error {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			why = hookflow.BodyTooSlow
 		}
-		return s.writeBridgeResponse(c, s.Flow.Refuse(ctx, h, why).Response)
+		return s.writeHookResult(c, s.Flow.Refuse(ctx, h, why))
 	}
-	return s.writeBridgeResponse(c, s.Flow.Run(ctx, h, toBridgeRequest(c.Request(), body, rid)).Response)
+	return s.writeHookResult(c, s.Flow.Run(ctx, h, toBridgeRequest(c.Request(), body, rid)))
+}
+
+// Headers on every hook answer that say, in the same words for every vendor,
+// what SMS+ did: the outcome kind (delivered, pending, fallback_delivered,
+// failed, rejected, withheld, unavailable...) and, for failures and refusals,
+// the stable reason code. A vendor's answer format does not always tell
+// (Okta answers a refusal with 200 and an error object), and `smsplus
+// simulate` and an operator's curl read these instead of each vendor's format.
+// They carry nothing the vendor's own answer does not already say.
+const (
+	HeaderOutcome = "SMSPlus-Outcome"
+	HeaderReason  = "SMSPlus-Reason"
+)
+
+// isOutcomeHeader reports whether name is one of the host's outcome headers,
+// which a bridge's answer cannot set.
+func isOutcomeHeader(name string) bool {
+	return strings.EqualFold(name, HeaderOutcome) || strings.EqualFold(name, HeaderReason)
+}
+
+// writeHookResult writes the vendor's answer with the outcome headers.
+func (s *Server) writeHookResult(c echo.Context, r hookflow.Result) error {
+	h := c.Response().Header()
+	h.Set(HeaderOutcome, r.Outcome)
+	if r.Reason != "" {
+		h.Set(HeaderReason, r.Reason)
+	}
+	return s.writeBridgeResponse(c, r.Response)
 }
 
 // hopHeaders are owned by the HTTP server, not by a bridge's answer.
@@ -63,7 +91,7 @@ var hopHeaders = map[string]bool{"content-length": true, "connection": true, "tr
 func (s *Server) writeBridgeResponse(c echo.Context, r *bridge.Response) error {
 	h := c.Response().Header()
 	for _, hd := range r.Headers {
-		if hopHeaders[strings.ToLower(hd.Name)] {
+		if hopHeaders[strings.ToLower(hd.Name)] || isOutcomeHeader(hd.Name) {
 			continue
 		}
 		h.Del(hd.Name)

@@ -157,6 +157,30 @@ func findAll(n *html.Node, tag string) []*html.Node {
 	return out
 }
 
+// byID is the element of doc with the id; the test fails without one.
+func byID(t *testing.T, doc *html.Node, id string) *html.Node {
+	t.Helper()
+	var found *html.Node
+	var rec func(*html.Node)
+	rec = func(n *html.Node) {
+		if found != nil {
+			return
+		}
+		if n.Type == html.ElementNode && attrOf(n, "id") == id {
+			found = n
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			rec(c)
+		}
+	}
+	rec(doc)
+	if found == nil {
+		t.Fatalf("no element #%s", id)
+	}
+	return found
+}
+
 func attrOf(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Key == key {
@@ -277,6 +301,21 @@ func TestPageEveryStageEveryLanguage(t *testing.T) {
 				"spelled": {"/" + verifyCID + "?spell=1", 200, func(t *testing.T, doc *html.Node, body string) {
 					if !strings.Contains(textOf(doc), "w a l r u s") || strings.Contains(body, "data:image/png") {
 						t.Error("not spelled out")
+					}
+					// No picture here: the lead and the hint say what this view
+					// shows, not the picture view's words.
+					for id, key := range map[string]string{"lead": "challenge.lead_spelled", "hint": "input.hint_spelled"} {
+						got := textOf(byID(t, doc, id))
+						if !strings.HasPrefix(got, title(lang, key)) {
+							t.Errorf("#%s %q, want the %s text %q", id, got, key, title(lang, key))
+						}
+					}
+				}},
+				"picture": {"/" + verifyCID, 200, func(t *testing.T, doc *html.Node, body string) {
+					for id, key := range map[string]string{"lead": "challenge.lead", "hint": "input.hint"} {
+						if got := textOf(byID(t, doc, id)); !strings.HasPrefix(got, title(lang, key)) {
+							t.Errorf("#%s %q, want the %s text %q", id, got, key, title(lang, key))
+						}
 					}
 				}},
 				"locked": {"/" + lockedCID, 403, func(t *testing.T, doc *html.Node, body string) {

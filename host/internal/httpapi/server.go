@@ -58,6 +58,12 @@ type Options struct {
 	// TrustedProxies are public proxies whose X-Forwarded-For names the client,
 	// beside the loopback, link-local and private peers always believed.
 	TrustedProxies []*net.IPNet
+	// Receipts, when set, serves the SMS providers' delivery receipts at
+	// /sms/receipts/{provider} (handler_receipt.go). PublicBaseURL is BASE_URL:
+	// the URL a provider called is PublicBaseURL plus the request's path and
+	// query (Twilio signs it).
+	Receipts      Receipts
+	PublicBaseURL string
 }
 
 // Server holds the routes' dependencies.
@@ -124,6 +130,8 @@ func New(o Options) *Server {
 			c.Response().Header().Set("Allow", http.MethodPost)
 			return errMethod
 		})
+	e.POST("/sms/receipts/:provider", s.handleReceipt)
+	e.GET("/sms/receipts/:provider", s.handleReceipt)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	if o.Metrics != nil {

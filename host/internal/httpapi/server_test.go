@@ -51,7 +51,11 @@ func echoAnswer(status int, kind string, reason bridge.Reason, txn string) *brid
 		code = reason.String()
 	}
 	body, _ := json.Marshal(map[string]any{"kind": kind, "code": code, "txn": txn})
-	return &bridge.Response{Status: status, Body: body, Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
+	return &bridge.Response{Status: status, Body: body, Headers: []bridge.Header{
+		{Name: "Content-Type", Values: []string{"application/json"}},
+		// A bridge cannot speak for the host: the outcome headers are its own.
+		{Name: "smsplus-outcome", Values: []string{"delivered"}},
+	}}
 }
 
 // rejectAs is a Parse that refuses every call, rendering the answer itself.
@@ -154,6 +158,7 @@ func TestHookOutcomes(t *testing.T) {
 		wantStatus int
 		wantKind   string
 		wantCode   string
+		wantReason string // the reason header, when the body does not carry it (default wantCode)
 		wantSMS    int
 	}{
 		"delivered":          {hook: &fakeHook{parse: otpEvent("+15555550100")}, wantStatus: 200, wantKind: "delivered", wantSMS: 1},
@@ -167,7 +172,7 @@ func TestHookOutcomes(t *testing.T) {
 		"bridge error": {hook: &fakeHook{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
 			return nil, fmt.Errorf("boom")
 		}}, wantStatus: 200, wantKind: "failed", wantCode: "internal_error"},
-		"bridge down": {hook: &fakeHook{dead: true}, wantStatus: 200, wantKind: "unavailable"},
+		"bridge down": {hook: &fakeHook{dead: true}, wantStatus: 200, wantKind: "unavailable", wantReason: "bridge_unavailable"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -181,6 +186,17 @@ func TestHookOutcomes(t *testing.T) {
 			m := decode(t, rec)
 			if rec.Code != tc.wantStatus || m["kind"] != tc.wantKind || (tc.wantCode != "" && m["code"] != tc.wantCode) {
 				t.Fatalf("got %d %v, want %d %s %s", rec.Code, m, tc.wantStatus, tc.wantKind, tc.wantCode)
+			}
+			// The outcome in the same words for every vendor.
+			if got := rec.Header().Get(HeaderOutcome); got != tc.wantKind {
+				t.Errorf("%s: %q, want %q", HeaderOutcome, got, tc.wantKind)
+			}
+			wantReason := tc.wantReason
+			if wantReason == "" {
+				wantReason = tc.wantCode
+			}
+			if got := rec.Header().Get(HeaderReason); got != wantReason {
+				t.Errorf("%s: %q, want %q", HeaderReason, got, wantReason)
 			}
 			if out.count() != tc.wantSMS {
 				t.Fatalf("%d SMS sent, want %d", out.count(), tc.wantSMS)

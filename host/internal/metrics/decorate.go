@@ -162,7 +162,10 @@ type store struct {
 	next storage.Store
 }
 
-var _ storage.Store = (*store)(nil)
+var (
+	_ storage.Store   = (*store)(nil)
+	_ storage.Batcher = (*store)(nil)
+)
 
 func (s *store) count(op string, err error) {
 	s.m.storeCalls.WithLabelValues(op).Inc()
@@ -217,6 +220,19 @@ func (s *store) Incr(ctx context.Context, ns storage.Namespace, key string, ttl 
 		s.m.budgetUsed.Set(float64(n))
 	}
 	return n, err
+}
+
+// Batch passes a batch on whole (storage.Run), so that the backend still runs
+// it as one unit.
+func (s *store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	res, err := storage.Run(ctx, s.next, ops)
+	s.count("batch", err)
+	for i, o := range ops {
+		if err == nil && res[i].Ran && o.Kind == storage.OpIncr && o.NS == storage.SMSGlobalRate {
+			s.m.budgetUsed.Set(float64(res[i].N))
+		}
+	}
+	return res, err
 }
 
 func (s *store) Count(ctx context.Context, ns storage.Namespace, key string) (int64, error) {

@@ -67,4 +67,17 @@ func TestStoreShowsTheHourlyBudgetInUse(t *testing.T) {
 		_, _ = s.Incr(ctx, storage.SMSRangeRate, "r", time.Hour)
 	}
 	want(t, scrape(t, m), `smsplus_sms_hourly_budget_used 3`)
+
+	// A hook counts its texts in a batch, which the decorator passes on whole.
+	res, err := storage.Run(ctx, s, []storage.Op{
+		{Kind: storage.OpIncr, NS: storage.SMSRate, Key: "u", TTL: time.Hour},
+		{Kind: storage.OpIncr, NS: storage.SMSGlobalRate, Key: "all", TTL: time.Hour},
+	})
+	if err != nil || res[1].N != 4 {
+		t.Fatalf("batch = %+v, %v", res, err)
+	}
+	want(t, scrape(t, m), `smsplus_sms_hourly_budget_used 4`)
+	if _, ok := s.(storage.Batcher); !ok {
+		t.Error("the decorated store is no storage.Batcher: every batch would become one call per op")
+	}
 }

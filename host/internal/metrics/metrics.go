@@ -33,6 +33,9 @@ var sendBuckets = []float64{.05, .1, .25, .5, 1, 1.5, 2, 3, 5, 10, 30}
 // Metrics holds the SMS+ collectors and their registry.
 type Metrics struct {
 	reg *prometheus.Registry
+	// registered lists every collector on reg, so that a test can check
+	// that the published list of metrics (deploy/monitoring) names them all.
+	registered []prometheus.Collector
 
 	hooks         *prometheus.CounterVec
 	hookSeconds   *prometheus.HistogramVec
@@ -47,6 +50,7 @@ type Metrics struct {
 	refusedTypes  *prometheus.CounterVec
 	budgetUsed    prometheus.Gauge
 	unknownDevs   *prometheus.CounterVec
+	sms           *smsMetrics
 }
 
 // New returns Metrics registered on a fresh registry, with the Go runtime,
@@ -108,11 +112,18 @@ func New() *Metrics {
 			Namespace: namespace, Name: "unknown_devices_total",
 			Help: "Verifications from a device not bound to the user, by UNKNOWN_DEVICE_POLICY (refuse, strict) and outcome: refused, proof_invalid (a bound device's key over another request: a captured request moved to another link), strict_unavailable (strict policy, engine without a strict match), strict_failed, strict_passed (the device is bound now).",
 		}, []string{"policy", "outcome"}),
+		sms: newSMSMetrics(),
 	}
-	m.reg.MustRegister(m.unknownDevs, m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
+	m.register(m.unknownDevs, m.hooks, m.hookSeconds, m.smsSends, m.smsSeconds, m.verifications, m.lockouts,
 		m.events, m.storeErrors, m.storeCalls, m.smsRefused, m.refusedTypes, m.budgetUsed, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.register(m.sms.collectors()...)
 	return m
+}
+
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.reg.MustRegister(cs...)
+	m.registered = append(m.registered, cs...)
 }
 
 // Handler serves the metrics in the Prometheus exposition formats.
@@ -136,7 +147,13 @@ func (m *Metrics) ObserveHook(bridge, outcome, reason string, took time.Duration
 // CounterFunc registers a counter whose value is read from f at each scrape
 // (e.g. the audit log's dropped entries). name gets the smsplus_ prefix.
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, f))
+	m.register(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, f))
+}
+
+// AuditDropped exports smsplus_audit_dropped_total, read from f at each scrape:
+// the audit entries dropped because the audit buffer was full.
+func (m *Metrics) AuditDropped(f func() float64) {
+	m.CounterFunc("audit_dropped_total", "Audit entries dropped because the audit buffer was full.", f)
 }
 
 // GaugeFunc registers a gauge whose value is read from f at each scrape (e.g.

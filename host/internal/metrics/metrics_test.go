@@ -179,7 +179,7 @@ func TestHooksPluginsAndBuildInfo(t *testing.T) {
 	m.ObserveHook("auth0", "unavailable", "bridge_unavailable", time.Millisecond)
 	restarts := uint64(0)
 	m.Plugins(func() []metrics.Plugin {
-		return []metrics.Plugin{{ID: "auth0", Restarts: restarts, Up: false}, {ID: "okta", Restarts: 0, Up: true}}
+		return []metrics.Plugin{{ID: "auth0", Restarts: restarts, Up: false}, {ID: "okta", Restarts: 0, Up: true, Deadline: 3 * time.Second}}
 	})
 	dropped := 0.0
 	m.CounterFunc("audit_dropped_total", "dropped", func() float64 { return dropped })
@@ -198,9 +198,13 @@ func TestHooksPluginsAndBuildInfo(t *testing.T) {
 		`smsplus_plugin_restarts_total{bridge="okta"} 0`,
 		`smsplus_plugin_up{bridge="auth0"} 0`,
 		`smsplus_plugin_up{bridge="okta"} 1`,
+		`smsplus_bridge_deadline_seconds{bridge="okta"} 3`,
 		`smsplus_audit_dropped_total 7`,
 		`smsplus_lockouts_total 0`,
 	)
+	if strings.Contains(text, `smsplus_bridge_deadline_seconds{bridge="auth0"}`) {
+		t.Error("a bridge without a known deadline exports one")
+	}
 	if !strings.Contains(text, "\nsmsplus_build_info{") || !strings.Contains(text, "\ngo_goroutines ") ||
 		!strings.Contains(text, "\nprocess_resident_memory_bytes ") {
 		t.Errorf("build, Go runtime or process metrics missing:\n%s", text)

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -49,12 +50,15 @@ var legacyPrefixes = map[string][]string{
 // hostWords are the first words of the host's own setting names (see
 // host/internal/config; TestHostWordsCoverTheConfig keeps the two in step).
 // Whole words are reserved rather than today's names, so that a host setting
-// added later never falls into a bridge's namespace by accident.
+// added later never falls into a bridge's namespace by accident. AWS is no
+// setting of the config's: the AWS SDK reads AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment itself, as
+// the SNS provider's credentials, and a bridge named aws would get them.
 var hostWords = []string{
-	"ALLOWED", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
-	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "PAGE", "PER",
+	"ALLOWED", "AWS", "BASE", "BIOMETRICS", "CHALLENGE", "DATA", "DEFAULT", "ENABLED", "FIREBASE", "FIRESTORE",
+	"GOOGLE", "HASH", "HOOK", "LOCAL", "LOCKOUT", "LOG", "MAX", "METRICS", "MONGO", "NOTICE", "PAGE", "PER",
 	"PLUGIN", "PORT", "PPROF", "REDIS", "REFUSED", "RESET", "SHUTDOWN", "SMS", "SMSPLUS", "SUPPORTED", "TRUSTED",
-	"TWILIO", "TYPINGDNA",
+	"TWILIO", "TYPINGDNA", "VOICE",
 }
 
 // SettingsPrefix is the namespace of bridge id: OKTA_ for okta, OKTA_PREVIEW_ for
@@ -81,13 +85,17 @@ type settingsRule struct {
 	// claims of every bridge the host knows of, longest prefix first, so that the
 	// first claim matching a name is its owner.
 	claims []claim
+	// reserved are setting prefixes the host reads for others than bridges
+	// (Options.Reserved): prefix → whose they are.
+	reserved map[string]string
 }
 
 // newSettingsRule knows the bridges ids and the shipped bridges' legacy prefixes.
 // Every bridge found on disk or enabled should be among ids, so that no bridge
 // reads another's settings, even one that is installed but not enabled.
-func newSettingsRule(ids []string) settingsRule {
-	var r settingsRule
+// reserved are the prefixes no bridge may read (Options.Reserved).
+func newSettingsRule(ids []string, reserved map[string]string) settingsRule {
+	r := settingsRule{reserved: reserved}
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] || !validID(id) {
@@ -118,7 +126,7 @@ func newSettingsRule(ids []string) settingsRule {
 // read, and the rule; nil when all are allowed.
 func (r settingsRule) check(id string, declared []bridge.Setting) error {
 	if !slices.Contains(r.ids, id) {
-		r = newSettingsRule(append(slices.Clone(r.ids), id))
+		r = newSettingsRule(append(slices.Clone(r.ids), id), r.reserved)
 	}
 	var bad []string
 	for _, s := range declared {
@@ -148,6 +156,9 @@ func (r settingsRule) refusal(id, name string) string {
 	}
 	if word, _, _ := strings.Cut(name, "_"); slices.Contains(hostWords, word) {
 		return name + " (a host setting)"
+	}
+	if owner := r.reservedOwner(name); owner != "" {
+		return name + " (" + owner + "'s)"
 	}
 	for _, c := range r.claims {
 		if strings.HasPrefix(name, c.prefix) {
@@ -187,4 +198,40 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// checkInstance returns an error naming every setting that bridge id, a named
+// instance of plugin, would read under a name it may not (settings: plugin's
+// declared ones under the instance's names, named.go); nil when all are
+// allowed. It happens when another bridge's namespace lies within the
+// instance's: with the instances okta-preview and okta-preview-oauth of okta,
+// the first would read OKTA_PREVIEW_OAUTH_ISSUER, in the second's namespace.
+func (r settingsRule) checkInstance(id, plugin string, settings []bridge.Setting) error {
+	if id == plugin {
+		return nil
+	}
+	if !slices.Contains(r.ids, id) {
+		r = newSettingsRule(append(slices.Clone(r.ids), id), r.reserved)
+	}
+	var bad []string
+	for _, s := range settings {
+		if why := r.refusal(id, s.Name); why != "" && !slices.Contains(bad, why) {
+			bad = append(bad, why)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("as a named instance of plugin %s, bridge %s would read %s, outside its namespace %s*; choose another id. "+
+		"Refused before any value was passed to it", plugin, id, strings.Join(bad, ", "), SettingsPrefix(id))
+}
+
+// reservedOwner is whose reserved prefix name starts with, or "".
+func (r settingsRule) reservedOwner(name string) string {
+	for _, p := range slices.Sorted(maps.Keys(r.reserved)) {
+		if strings.HasPrefix(name, p) {
+			return r.reserved[p]
+		}
+	}
+	return ""
 }

@@ -30,7 +30,8 @@ func TestSettingsPrefix(t *testing.T) {
 
 func TestSettingsRule(t *testing.T) {
 	t.Parallel()
-	rule := newSettingsRule([]string{"okta", "okta-preview", "pingone", "ping", "acme", "twilio-extra", "Bad"})
+	rule := newSettingsRule([]string{"okta", "okta-preview", "pingone", "ping", "acme", "twilio-extra", "aws", "backup", "Bad"},
+		map[string]string{"BACKUP_": "SMS provider backup"})
 	for _, tc := range []struct {
 		id       string
 		declared []string
@@ -51,9 +52,18 @@ func TestSettingsRule(t *testing.T) {
 			[]string{"HASH_SALT (a host setting)", "DATA_ENCRYPTION_KEY (a host setting)", "TWILIO_API_SECRET (a host setting)",
 				"PLUGIN_SHA256_OKTA (a host setting)", "PORT (a host setting)", "DEFAULT_LANGUAGE (a host setting)"}},
 		{"twilio-extra", []string{"TWILIO_EXTRA_TOKEN"}, []string{"TWILIO_EXTRA_TOKEN (a host setting)"}},
+		// The AWS SDK's own variables: the SNS provider's credentials when the
+		// default chain reads them from the environment. A bridge named aws is
+		// no owner of them.
+		{"aws", []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"},
+			[]string{"AWS_SECRET_ACCESS_KEY (a host setting)", "AWS_SESSION_TOKEN (a host setting)"}},
+		// A reserved prefix (an SMS provider's settings) is no bridge's, even
+		// one of that name.
+		{"backup", []string{"BACKUP_AUTH_TOKEN", "BACKUP_EU_KEY"},
+			[]string{"BACKUP_AUTH_TOKEN (SMS provider backup's)", "BACKUP_EU_KEY (SMS provider backup's)"}},
 		// Anything else, and names the configuration would answer in another case.
 		{"acme", []string{"AWS_SECRET_ACCESS_KEY", "HOME", "acme_key", "hash_salt", "ACME-KEY", ""},
-			[]string{"AWS_SECRET_ACCESS_KEY", "HOME", `"acme_key" (not an upper-case setting name)`,
+			[]string{"AWS_SECRET_ACCESS_KEY (a host setting)", "HOME", `"acme_key" (not an upper-case setting name)`,
 				`"hash_salt" (not an upper-case setting name)`, `"ACME-KEY" (not an upper-case setting name)`, `"" (not an upper-case setting name)`}},
 		// A bridge the rule was not told of still gets its own namespace.
 		{"newcomer", []string{"NEWCOMER_KEY", "DEFAULT_PHONE_REGION"}, nil},

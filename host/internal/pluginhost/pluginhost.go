@@ -9,6 +9,10 @@
 // own namespace (namespace.go), runs only as the exact file that was verified,
 // refused when others could have replaced it (binary.go), and dies with the host
 // (launch_linux.go).
+//
+// One plugin may run as several bridges, its named instances (okta and
+// okta-preview=okta for two Okta orgs): one process each, each answered with its
+// own settings only (named.go).
 package pluginhost
 
 import (
@@ -130,8 +134,15 @@ func parsePin(id, pin string) ([]byte, error) {
 // the Manager launches a new one, and meanwhile Alive is false and Parse and
 // Respond fail with bridge.ErrUnavailable.
 type Plugin struct {
-	Found
-	// Info is what the bridge reported at its first launch.
+	// ID is the bridge's id: its route, its settings namespace, its label in logs,
+	// metrics and audit. For a named instance (okta-preview=okta) it is the
+	// instance's, not the plugin's.
+	ID string
+	// Binary is the plugin file it runs; Binary.ID is the plugin's own id.
+	Binary Found
+	// Info is what the bridge reported at its first launch, as the host sees the
+	// bridge: for a named instance, its ID and its settings' names are the
+	// instance's (named.go).
 	Info bridge.Info
 
 	mu       sync.RWMutex
@@ -239,6 +250,10 @@ func (p *Plugin) Example(ctx context.Context, want bridge.ExampleRequest) (*brid
 // Unavailable returns the failure answer to send while the plugin cannot be reached.
 func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable.Load() }
 
+// HasFeature reports whether the plugin understands the optional feature f of
+// the contract (bridge.FeatureWithheld...), as its Info announced.
+func (p *Plugin) HasFeature(f string) bool { return p.Info.HasFeature(f) }
+
 // Deadline is how long the plugin's vendor waits for an answer.
 func (p *Plugin) Deadline() time.Duration { return p.Info.Deadline }
 
@@ -261,6 +276,10 @@ type Options struct {
 	Setting func(name string) string
 	// Logger receives the plugins' own log lines and the supervisor's.
 	Logger hclog.Logger
+	// HostFeatures are the optional features of the contract the host
+	// implements (bridge.FeatureNotices...), announced to every plugin's
+	// Configure, so that a plugin enables only what the host will honour.
+	HostFeatures []string
 	// StartTimeout bounds launching one plugin and its Info/Configure calls.
 	StartTimeout time.Duration
 	// RestartBackoff is the wait before the first restart of a dead plugin; it
@@ -273,6 +292,15 @@ type Options struct {
 	// others may write, or that another account owns (PLUGIN_ALLOW_INSECURE_PERMISSIONS);
 	// the problems are logged instead.
 	AllowInsecurePermissions bool
+	// Reserved are setting prefixes the host reads for others than bridges,
+	// mapped to whose they are: the SMS providers' (BACKUP_ for the provider
+	// backup, which reads BACKUP_AUTH_TOKEN). No bridge may declare a setting
+	// under one, nor run as a named instance whose namespace lies under one.
+	Reserved map[string]string
+	// Instances maps each named instance's bridge id to the plugin it runs
+	// (okta-preview -> okta; config.Bridges.BridgePlugins). An id not in it runs
+	// smsplus-bridge-<id>.
+	Instances map[string]string
 	// Reattach names bridges already running in debug mode (bridge.ReattachEnv,
 	// parsed by bridge.ParseReattach): the host attaches to them where they
 	// listen instead of launching a binary. For development under a debugger
@@ -325,9 +353,18 @@ func NewManager(opts Options) *Manager {
 	return &Manager{opts: opts, plugins: map[string]*Plugin{}, stop: make(chan struct{})}
 }
 
+// pluginOf is the plugin bridge id runs (Options.Instances).
+func (m *Manager) pluginOf(id string) string {
+	if p, ok := m.opts.Instances[id]; ok && p != "" {
+		return p
+	}
+	return id
+}
+
 // Start launches and configures the enabled bridges among found, and supervises
-// them. It tries every bridge and returns all problems together; on error
-// nothing is left running. The bridges start in parallel.
+// them: one process per bridge, named instances included. It tries every bridge
+// and returns all problems together; on error nothing is left running. The
+// bridges start in parallel.
 func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) error {
 	byID := map[string]Found{}
 	for _, f := range found {
@@ -335,7 +372,7 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	}
 	m.mu.Lock()
 	m.found, m.enabled = found, enabled
-	m.rule = newSettingsRule(knownIDs(found, enabled))
+	m.rule = newSettingsRule(knownIDs(found, enabled), m.opts.Reserved)
 	m.mu.Unlock()
 	if m.opts.AllowInsecurePermissions {
 		m.opts.Logger.Warn("PLUGIN_ALLOW_INSECURE_PERMISSIONS=true: plugin files and folders that others could replace are accepted")
@@ -349,18 +386,28 @@ func (m *Manager) Start(ctx context.Context, found []Found, enabled []string) er
 	started := make([]*Plugin, len(enabled))
 	var wg sync.WaitGroup
 	for i, id := range enabled {
-		f, ok := byID[id]
-		if !ok && m.opts.Reattach[id] != nil {
-			f, ok = Found{ID: id}, true // attached to, not launched: no binary needed
+		plugin := m.pluginOf(id)
+		if why := instanceProblem(id, plugin, byID, m.rule); why != "" {
+			problems[i] = errors.New(why)
+			continue
 		}
-		if !ok {
+		f, ok := byID[plugin]
+		if !ok && m.opts.Reattach[id] != nil {
+			f, ok = Found{ID: plugin}, true // attached to, not launched: no binary needed
+		}
+		switch {
+		case !ok && plugin == id:
 			problems[i] = fmt.Errorf("bridge %s is enabled but no %s%s binary was found (build it with `make plugins`, or set PLUGIN_DIR)", id, Prefix, id)
+			continue
+		case !ok:
+			problems[i] = fmt.Errorf("bridge %s runs plugin %s (%s=%s in ENABLED_BRIDGES), but no %s%s binary was found "+
+				"(build it with `make plugins`, or set PLUGIN_DIR)", id, plugin, id, plugin, Prefix, plugin)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := m.first(ctx, f)
+			p, err := m.first(ctx, id, f)
 			if err != nil {
 				problems[i] = fmt.Errorf("bridge %s: %w", id, err)
 				return
@@ -406,8 +453,8 @@ func (m *Manager) settingsRule() settingsRule {
 	return m.rule
 }
 
-// first launches a bridge for the first time.
-func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
+// first launches bridge id, which runs the binary f, for the first time.
+func (m *Manager) first(ctx context.Context, id string, f Found) (*Plugin, error) {
 	pin, err := parsePin(f.ID, m.opts.Setting(ChecksumSetting(f.ID)))
 	if err != nil {
 		return nil, err
@@ -416,19 +463,19 @@ func (m *Manager) first(ctx context.Context, f Found) (*Plugin, error) {
 	if pin != nil {
 		want.setting = ChecksumSetting(f.ID)
 	}
-	inst, unavailable, err := m.launch(ctx, f, want)
+	inst, unavailable, err := m.launch(ctx, id, f, want)
 	if err != nil {
 		return nil, err
 	}
 	if want.sum == nil {
 		want.sum = inst.sum // from now on the binary must stay the one launched now
 	}
-	p := &Plugin{Found: f, Info: inst.info, inst: inst, want: want, checksum: hex.EncodeToString(inst.sum)}
+	p := &Plugin{ID: id, Binary: f, Info: inst.info, inst: inst, want: want, checksum: hex.EncodeToString(inst.sum)}
 	if inst.sum == nil {
 		p.checksum = "" // reattached: nothing was hashed
 	}
 	p.unavailable.Store(unavailable)
-	m.opts.Logger.Named(f.ID).Info("bridge started", "version", inst.info.Version, "pid", inst.pid,
+	m.opts.Logger.Named(id).Info("bridge started", "plugin", f.ID, "version", inst.info.Version, "pid", inst.pid,
 		"sha256", p.checksum, "sha256_pinned", want.setting != "")
 	return p, nil
 }
@@ -456,10 +503,11 @@ func (m *Manager) verify(f Found, want expected) (*binary, error) {
 	return bin, nil
 }
 
-// launch verifies and starts one process of a bridge, checks that it is the
-// bridge it claims to be and declares only settings it may read, configures it
-// and renders its failure answer.
-func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance, *bridge.Response, error) {
+// launch verifies and starts one process of bridge id from the binary f, checks
+// that it is the plugin it claims to be and declares only settings it may read,
+// configures it with bridge id's settings and renders its failure answer. The
+// process's info is the bridge's as the host sees it (Plugin.Info).
+func (m *Manager) launch(ctx context.Context, id string, f Found, want expected) (*instance, *bridge.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
 	var (
@@ -469,8 +517,8 @@ func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance
 		sum    []byte
 		err    error
 	)
-	if rc := m.opts.Reattach[f.ID]; rc != nil {
-		client, b, err = reattach(rc, m.opts.Logger.Named(f.ID))
+	if rc := m.opts.Reattach[id]; rc != nil {
+		client, b, err = reattach(rc, m.opts.Logger.Named(id))
 		pid = rc.Pid
 	} else {
 		var bin *binary
@@ -482,7 +530,7 @@ func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance
 			m.opts.afterVerify(f.Path)
 		}
 		sum = bin.sum
-		client, b, pid, err = connect(bin, f, m.opts.Logger.Named(f.ID), m.opts.StartTimeout, !m.opts.plainSocket)
+		client, b, pid, err = connect(bin, f, m.opts.Logger.Named(id), m.opts.StartTimeout, !m.opts.plainSocket)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -500,19 +548,33 @@ func (m *Manager) launch(ctx context.Context, f Found, want expected) (*instance
 	if info.ID != f.ID {
 		return nil, nil, fmt.Errorf("binary %s reports id %q, want %q", f.Path, info.ID, f.ID)
 	}
-	// Checked before Configure, so a refused plugin never sees a value.
-	if err := m.settingsRule().check(f.ID, info.Settings); err != nil {
+	// Checked before Configure, so a refused plugin never sees a value: the
+	// plugin's names in its own namespace, then a named instance's names in the
+	// instance's.
+	rule := m.settingsRule()
+	if err := rule.check(f.ID, info.Settings); err != nil {
+		return nil, nil, err
+	}
+	names := newRenaming(id, f.ID, info.Settings)
+	if err := rule.checkInstance(id, f.ID, names.settings(info.Settings)); err != nil {
 		return nil, nil, err
 	}
 	settings := map[string]string{}
 	for _, s := range info.Settings {
-		if v := m.opts.Setting(s.Name); v != "" {
-			settings[s.Name] = v
+		if name := names.names[s.Name]; name != "" {
+			if v := m.opts.Setting(name); v != "" {
+				settings[s.Name] = v
+			}
 		}
 	}
-	if err := b.Configure(ctx, settings); err != nil {
+	if err := b.Configure(bridge.WithHostFeatures(ctx, m.opts.HostFeatures...), settings); err != nil {
+		if id != f.ID {
+			// The plugin names its own settings; the operator sets the instance's.
+			return nil, nil, errors.New(names.text(err.Error()))
+		}
 		return nil, nil, err
 	}
+	info.ID, info.Settings = id, names.settings(info.Settings)
 	unavailable, err := b.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnavailable})
 	if err != nil {
 		return nil, nil, fmt.Errorf("render failure answer: %w", err)
@@ -559,7 +621,7 @@ func (m *Manager) supervise(p *Plugin) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, m.opts.MaxRestartBackoff)
-		next, unavailable, err := m.launch(context.Background(), p.Found, p.want)
+		next, unavailable, err := m.launch(context.Background(), p.ID, p.Binary, p.want)
 		if err != nil {
 			// The bridge stays down, answering its vendor's failure format, and the
 			// next try checks the binary again: putting the original back heals it.
@@ -619,7 +681,10 @@ func (m *Manager) Restarts(id string) uint64 {
 
 // Status is what /readyz and `smsplus plugins` show about one bridge.
 type Status struct {
-	ID         string `json:"id"`
+	ID string `json:"id"`
+	// Plugin is the plugin a named instance runs (okta for okta-preview); empty
+	// for a bridge that runs its own.
+	Plugin     string `json:"plugin,omitempty"`
 	Found      bool   `json:"found"`
 	Enabled    bool   `json:"enabled"`
 	Running    bool   `json:"running"`
@@ -646,6 +711,15 @@ func (m *Manager) Status() []Status {
 	}
 	for _, id := range enabled {
 		st, ok := byID[id]
+		if plugin := m.pluginOf(id); plugin != id {
+			st, ok = &Status{ID: id, Plugin: plugin}, true
+			if f, found := byID[plugin]; found && f.Found {
+				st.Found, st.Path = true, f.Path
+			} else {
+				st.Error = "no " + Prefix + plugin + " binary found"
+			}
+			byID[id] = st
+		}
 		if !ok {
 			st = &Status{ID: id, Error: "no " + Prefix + id + " binary found"}
 			byID[id] = st
@@ -821,7 +895,7 @@ type Inspection struct {
 // their Info: nothing is configured and no setting is passed. A plugin refused
 // for its permissions or its checksum is not launched.
 func (m *Manager) Inspect(ctx context.Context, found []Found, enabled []string) []Inspection {
-	rule := newSettingsRule(knownIDs(found, enabled))
+	rule := newSettingsRule(knownIDs(found, enabled), m.opts.Reserved)
 	out := make([]Inspection, len(found))
 	for i, f := range found {
 		out[i] = m.inspect(ctx, f, rule)

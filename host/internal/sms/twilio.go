@@ -30,11 +30,14 @@ var ErrUnavailable = errors.New("sms: provider unavailable")
 var ErrInvalidNumber = fmt.Errorf("%w: destination is not an E.164 number", ErrRejected)
 
 // TwilioConfig holds the Twilio sender's settings. The environment names are in
-// brackets; see docs/twilio.md.
+// brackets; see docs/sms.md.
 type TwilioConfig struct {
 	AccountSID string // AC… [TWILIO_ACCOUNT_SID], required
 	// Authentication: an API key [TWILIO_API_KEY] (SK…) and its secret
 	// [TWILIO_API_SECRET], or the account's auth token [TWILIO_AUTH_TOKEN].
+	// With an API key, the auth token may be set too: it then only verifies
+	// status callbacks, which Twilio signs with the auth token whatever the
+	// credentials of the request that sent the message.
 	APIKey    string
 	APISecret string
 	AuthToken string
@@ -44,7 +47,10 @@ type TwilioConfig struct {
 	FromNumber          string
 	MessagingServiceSID string
 	// StatusCallback is the URL Twilio posts delivery updates to
-	// [TWILIO_STATUS_CALLBACK]; optional.
+	// [TWILIO_STATUS_CALLBACK]: SMS+'s receipts route as the Internet sees it;
+	// optional. A message's Reference is added to its query (ReferenceParam),
+	// so the signed callback names it. It requires TWILIO_AUTH_TOKEN, the key
+	// Twilio signs callbacks with.
 	StatusCallback string
 	// Timeout bounds one send when the caller's context allows longer (or has
 	// no deadline) [TWILIO_TIMEOUT_MS]; 0 means 10 s, twilio-go's own default.
@@ -74,9 +80,13 @@ type Twilio struct {
 	transport http.RoundTripper
 	timeout   time.Duration
 	log       *slog.Logger
+	replays   *replayGuard
 }
 
-var _ Sender = (*Twilio)(nil)
+var (
+	_ Sender        = (*Twilio)(nil)
+	_ ReceiptReader = (*Twilio)(nil)
+)
 
 var (
 	accountSID    = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -98,11 +108,12 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if !accountSID.MatchString(cfg.AccountSID) {
 		bad("TWILIO_ACCOUNT_SID: must be the account SID shown in the Twilio console: AC and 32 hex digits")
 	}
-	t := &Twilio{cfg: cfg, timeout: cfg.Timeout, log: cfg.Log}
+	t := &Twilio{cfg: cfg, timeout: cfg.Timeout, log: cfg.Log, replays: newReplayGuard(twilioReplayMemory)}
 	keyAuth := cfg.APIKey != "" || cfg.APISecret != ""
+	if cfg.AuthToken != "" && !alnum.MatchString(cfg.AuthToken) {
+		bad("TWILIO_AUTH_TOKEN: must be letters and digits only, as Twilio issues it")
+	}
 	switch {
-	case keyAuth && cfg.AuthToken != "":
-		bad("TWILIO_AUTH_TOKEN: set either TWILIO_API_KEY and TWILIO_API_SECRET or TWILIO_AUTH_TOKEN, not both")
 	case keyAuth:
 		if !apiKeySID.MatchString(cfg.APIKey) {
 			bad("TWILIO_API_KEY: must be an API key SID: SK and 32 hex digits")
@@ -112,9 +123,6 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 		}
 		t.user, t.pass = cfg.APIKey, cfg.APISecret
 	case cfg.AuthToken != "":
-		if !alnum.MatchString(cfg.AuthToken) {
-			bad("TWILIO_AUTH_TOKEN: must be letters and digits only, as Twilio issues it")
-		}
 		t.user, t.pass = cfg.AccountSID, cfg.AuthToken
 	default:
 		bad("TWILIO_API_KEY: credentials are required: TWILIO_API_KEY and TWILIO_API_SECRET (recommended) or TWILIO_AUTH_TOKEN")
@@ -123,16 +131,18 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if cfg.FromNumber == "" && cfg.MessagingServiceSID == "" {
 		bad("TWILIO_FROM_NUMBER: a sender is required: TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
 	}
-	if f := cfg.FromNumber; f != "" && !phone.IsE164(f) && !shortCode.MatchString(f) &&
-		(!alphaSenderID.MatchString(f) || !hasLetter.MatchString(f)) {
+	if f := cfg.FromNumber; f != "" && !validSender(f) {
 		bad("TWILIO_FROM_NUMBER: must be an E.164 number such as +15551234567, a short code, or an alphanumeric sender ID (up to 11 letters, digits and spaces), got %q", f)
 	}
 	if s := cfg.MessagingServiceSID; s != "" && !serviceSID.MatchString(s) {
 		bad("TWILIO_MESSAGING_SERVICE_SID: must be MG and 32 hex digits, got %q", s)
 	}
 	if cb := cfg.StatusCallback; cb != "" {
-		if u, err := url.Parse(cb); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("TWILIO_STATUS_CALLBACK: must be an absolute http(s) URL, got %q", cb)
+		if u, err := url.Parse(cb); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+			bad("TWILIO_STATUS_CALLBACK: must be an absolute http(s) URL without a fragment, got %q", cb)
+		}
+		if cfg.AuthToken == "" {
+			bad("TWILIO_AUTH_TOKEN: is required with TWILIO_STATUS_CALLBACK: Twilio signs its status callbacks with the account's auth token, even when SMS+ sends with an API key")
 		}
 	}
 	if t.timeout == 0 {
@@ -171,6 +181,33 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	return t, nil
 }
 
+// validSender reports whether f is a sender SMS APIs take: an E.164 number, a
+// short code or an alphanumeric sender ID (up to 11 characters, a letter at
+// least).
+func validSender(f string) bool {
+	return phone.IsE164(f) || shortCode.MatchString(f) || (alphaSenderID.MatchString(f) && hasLetter.MatchString(f))
+}
+
+// ReferenceParam is the query parameter that carries Message.Reference in a
+// status callback URL (Twilio) or a webhook URL (generic providers).
+const ReferenceParam = "smsplus_ref"
+
+// withReference returns callback with ref added to its query; callback itself
+// when ref is empty.
+func withReference(callback, ref string) string {
+	if ref == "" {
+		return callback
+	}
+	u, err := url.Parse(callback)
+	if err != nil {
+		return callback // checked by the constructor
+	}
+	q := u.Query()
+	q.Set(ReferenceParam, ref)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -206,14 +243,25 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 
 	params := &twilioapi.CreateMessageParams{}
 	params.SetTo(m.To).SetBody(m.Body)
-	if t.cfg.FromNumber != "" {
-		params.SetFrom(t.cfg.FromNumber)
+	from, service := t.cfg.FromNumber, t.cfg.MessagingServiceSID
+	if m.From != "" {
+		// A per-message sender replaces the configured one whole: a number
+		// chosen for a country need not be in the default service's pool.
+		from, service = m.From, ""
+		if serviceSID.MatchString(m.From) {
+			from, service = "", m.From
+		} else if !validSender(m.From) {
+			return Receipt{}, fmt.Errorf("twilio: %w: the message's sender %q is not an E.164 number, short code, alphanumeric sender ID or Messaging Service SID (check the route's sender setting)", ErrUnavailable, m.From)
+		}
 	}
-	if t.cfg.MessagingServiceSID != "" {
-		params.SetMessagingServiceSid(t.cfg.MessagingServiceSID)
+	if from != "" {
+		params.SetFrom(from)
+	}
+	if service != "" {
+		params.SetMessagingServiceSid(service)
 	}
 	if t.cfg.StatusCallback != "" {
-		params.SetStatusCallback(t.cfg.StatusCallback)
+		params.SetStatusCallback(withReference(t.cfg.StatusCallback, m.Reference))
 	}
 
 	// No retry, here or below: creating a message is not idempotent (Twilio has no

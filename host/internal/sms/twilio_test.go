@@ -72,6 +72,7 @@ func TestTwilioSends(t *testing.T) {
 		"alphanumeric sender, status callback, non-GSM body": {
 			mod: func(c *sms.TwilioConfig) {
 				c.FromNumber, c.StatusCallback = "SMS Plus", "https://smsplus.example.com/twilio/status"
+				c.AuthToken = fake.AuthToken // verifies the callbacks; the API key still sends
 			},
 			to: "+5511987654321", body: "Código: 1234 ✓",
 			from: "SMS Plus", status: "queued", authUser: fake.APIKey, callback: "https://smsplus.example.com/twilio/status",
@@ -411,12 +412,21 @@ func TestNewTwilioValidates(t *testing.T) {
 		"edge, region, https": {mod: func(c *sms.TwilioConfig) {
 			c.Edge, c.Region, c.BaseURL = "dublin", "ie1", "https://relay.example.com/twilio"
 		}},
-		"loopback http":        {mod: func(c *sms.TwilioConfig) { c.BaseURL = "http://[::1]:8080" }},
-		"placeholder sid":      {mod: func(c *sms.TwilioConfig) { c.AccountSID = "ACxxx" }, want: []string{"TWILIO_ACCOUNT_SID: must be"}},
-		"no credentials":       {mod: func(c *sms.TwilioConfig) { c.APIKey, c.APISecret = "", "" }, want: []string{"TWILIO_API_KEY: credentials are required"}},
-		"key without secret":   {mod: func(c *sms.TwilioConfig) { c.APISecret = "" }, want: []string{"TWILIO_API_SECRET: is required"}},
-		"secret without key":   {mod: func(c *sms.TwilioConfig) { c.APIKey = "" }, want: []string{"TWILIO_API_KEY: must be an API key SID"}},
-		"key and token":        {mod: func(c *sms.TwilioConfig) { c.AuthToken = "abc" }, want: []string{"not both"}},
+		"loopback http":      {mod: func(c *sms.TwilioConfig) { c.BaseURL = "http://[::1]:8080" }},
+		"placeholder sid":    {mod: func(c *sms.TwilioConfig) { c.AccountSID = "ACxxx" }, want: []string{"TWILIO_ACCOUNT_SID: must be"}},
+		"no credentials":     {mod: func(c *sms.TwilioConfig) { c.APIKey, c.APISecret = "", "" }, want: []string{"TWILIO_API_KEY: credentials are required"}},
+		"key without secret": {mod: func(c *sms.TwilioConfig) { c.APISecret = "" }, want: []string{"TWILIO_API_SECRET: is required"}},
+		"secret without key": {mod: func(c *sms.TwilioConfig) { c.APIKey = "" }, want: []string{"TWILIO_API_KEY: must be an API key SID"}},
+		"key, and token for callbacks": {mod: func(c *sms.TwilioConfig) {
+			c.AuthToken, c.StatusCallback = "0123456789abcdef0123456789abcdef", "https://smsplus.example.com/sms/receipts/twilio"
+		}},
+		"callback without token": {mod: func(c *sms.TwilioConfig) { c.StatusCallback = "https://smsplus.example.com/sms/receipts/twilio" },
+			want: []string{"TWILIO_AUTH_TOKEN: is required with TWILIO_STATUS_CALLBACK"}},
+		"token with symbols beside a key": {mod: func(c *sms.TwilioConfig) { c.AuthToken = "to/ken" },
+			want: []string{"TWILIO_AUTH_TOKEN: must be letters and digits"}},
+		"callback with a fragment": {mod: func(c *sms.TwilioConfig) {
+			c.AuthToken, c.StatusCallback = "0123456789abcdef0123456789abcdef", "https://smsplus.example.com/r#x"
+		}, want: []string{"TWILIO_STATUS_CALLBACK"}},
 		"secret with symbols":  {mod: func(c *sms.TwilioConfig) { c.APISecret = "p@ss/word" }, want: []string{"TWILIO_API_SECRET: is required with TWILIO_API_KEY and must be letters and digits"}},
 		"no sender":            {mod: func(c *sms.TwilioConfig) { c.FromNumber = "" }, want: []string{"a sender is required"}},
 		"national from":        {mod: func(c *sms.TwilioConfig) { c.FromNumber = "555-123-4567" }, want: []string{"TWILIO_FROM_NUMBER: must be an E.164"}},

@@ -14,7 +14,10 @@ type Router struct {
 	Routes  map[Namespace]Store
 }
 
-var _ Store = (*Router)(nil)
+var (
+	_ Store   = (*Router)(nil)
+	_ Batcher = (*Router)(nil)
+)
 
 func (r *Router) pick(ns Namespace) Store {
 	if s, ok := r.Routes[ns]; ok {
@@ -65,4 +68,32 @@ func (r *Router) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Batch runs each stretch of consecutive ops that go to the same store as one
+// batch of that store, in order, and stops where one of them stopped.
+func (r *Router) Batch(ctx context.Context, ops []Op) ([]Result, error) {
+	if err := CheckOps(ops); err != nil {
+		return nil, err
+	}
+	res := make([]Result, 0, len(ops))
+	for start := 0; start < len(ops); {
+		s := r.pick(ops[start].NS)
+		end := start + 1
+		for end < len(ops) && r.pick(ops[end].NS) == s {
+			end++
+		}
+		part, err := Run(ctx, s, ops[start:end])
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, part...)
+		for i, o := range ops[start:end] {
+			if o.Stop && o.Refused(part[i]) {
+				return append(res, make([]Result, len(ops)-end)...), nil
+			}
+		}
+		start = end
+	}
+	return res, nil
 }

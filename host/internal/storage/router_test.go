@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/memory"
+	"github.com/smsplus/smsplus/host/internal/storage/storagetest"
 )
 
 func TestRouterSendsEachNamespaceToItsStore(t *testing.T) {
@@ -39,4 +40,16 @@ func TestRouterSendsEachNamespaceToItsStore(t *testing.T) {
 	if disk.Ping(ctx) == nil || mem.Ping(ctx) == nil {
 		t.Error("Close did not close both stores")
 	}
+}
+
+// The embedded store's composition (a default store, and the delivery claims and
+// per-phone counters elsewhere) behaves as one store, batches included: a batch
+// spans both stores and stops where a part of it stopped.
+func TestRouterConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		disk, mem := memory.New(nil, 0), memory.New(nil, 0)
+		r := &storage.Router{Default: disk, Routes: map[storage.Namespace]storage.Store{storage.Deliveries: mem, storage.SMSRate: mem}}
+		t.Cleanup(func() { r.Close() })
+		return r
+	})
 }

@@ -7,6 +7,9 @@
 //
 // Built with -ldflags "-X main.id=polite" it is the control: it declares only
 // POLITE_DUMP_DIR, in its own namespace, which the host must still hand over.
+//
+// Built with -X main.declares=NAME,NAME it declares those names as well (e.g.
+// as the bridge acme, the secret of the named instance acme-preview).
 package main
 
 import (
@@ -24,6 +27,9 @@ import (
 // id is the bridge's id; the test builds a "polite" twin with -X main.id=polite.
 var id = "hostile"
 
+// declares are more setting names to declare, comma-separated (-X main.declares=...).
+var declares = ""
+
 func main() { bridge.Main(&thief{}) }
 
 type thief struct{}
@@ -35,6 +41,11 @@ func (b thief) Info(context.Context) (bridge.Info, error) {
 	if id == "hostile" {
 		for _, name := range []string{"HASH_SALT", "DATA_ENCRYPTION_KEY", "OKTA_SHARED_SECRET", "ATTACK_CANARY"} {
 			settings = append(settings, bridge.Setting{Name: name})
+		}
+	}
+	for _, name := range strings.Split(declares, ",") {
+		if name != "" {
+			settings = append(settings, bridge.Setting{Name: name, Secret: true})
 		}
 	}
 	return bridge.Info{

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twilio/twilio-go/client"
 )
 
 // post sends a create request the way Twilio's docs show it (curl -u, -d).
@@ -252,5 +254,39 @@ func TestSlowAnswerAbandoned(t *testing.T) {
 	}
 	if n := len(s.Messages()); n != 0 {
 		t.Errorf("%d messages created for abandoned requests", n)
+	}
+}
+
+// TestSignTwilioVector checks Sign against the example of Twilio's request
+// validation docs and libraries (auth token 12345).
+func TestSignTwilioVector(t *testing.T) {
+	t.Parallel()
+	f := url.Values{
+		"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},
+		"From": {"+14158675309"}, "To": {"+18005551212"},
+	}
+	if got := Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", f); got != "RSOYDt4T1cUTdK1PDd93/VVr8B8=" {
+		t.Errorf("signature %q", got)
+	}
+}
+
+// TestSignAgreesWithTwilioGo: twilio-go's own request validator accepts the
+// fake's signed status callbacks.
+func TestSignAgreesWithTwilioGo(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	msg := Message{SID: "SM" + strings.Repeat("ab", 16), AccountSID: s.AccountSID, To: "+15005550006", From: "+15005550001"}
+	form := s.StatusForm(msg, "undelivered", 30003)
+	u := "https://smsplus.example.com/sms/receipts/twilio?smsplus_ref=ch_1"
+	params := map[string]string{}
+	for k := range form {
+		params[k] = form.Get(k)
+	}
+	v := client.NewRequestValidator(s.AuthToken)
+	if !v.Validate(u, params, Sign(s.AuthToken, u, form)) {
+		t.Error("twilio-go refuses the fake's signature")
+	}
+	if v.Validate(u, params, Sign(s.AuthToken, u+"x", form)) {
+		t.Error("twilio-go accepts a signature for another URL: the check is void")
 	}
 }

@@ -62,8 +62,10 @@ type Options struct {
 
 // Store is a storage.Store kept in a single bbolt file.
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db      *bolt.DB
+	now     func() time.Time
+	writer  writer       // groups concurrent commits (commit.go)
+	commits atomic.Int64 // write transactions committed
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -72,7 +74,10 @@ type Store struct {
 	done      chan struct{}
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Batcher = (*Store)(nil)
+)
 
 // Open opens the data file at path, creating it (0600) and its parent directories
 // (0700) if needed. Only one Store may hold the file at a time; Open gives up after
@@ -153,7 +158,7 @@ func (s *Store) Put(ctx context.Context, ns storage.Namespace, key string, value
 	if err := s.check(ctx, "put", ns, key, ttl); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(ns))
 		if err != nil {
 			return err
@@ -168,26 +173,38 @@ func (s *Store) Create(ctx context.Context, ns storage.Namespace, key string, va
 	if err := s.check(ctx, "create", ns, key, ttl); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(ns))
-		if err != nil {
-			return err
-		}
+	err := s.write(func(tx *bolt.Tx) error {
 		// The clock is read inside the transaction: the wait for the write lock
 		// must not make a just-expired record look live.
-		now := s.now()
-		if rec := b.Get([]byte(key)); rec != nil {
-			exp, _, err := decode(rec)
-			if err != nil {
-				return err
-			}
-			if live(exp, now) {
-				return storage.ErrExists
-			}
+		found, err := create(tx, ns, key, value, ttl, s.now())
+		if err == nil && found != nil {
+			return storage.ErrExists
 		}
-		return b.Put([]byte(key), encode(expiry(now, ttl), value))
+		return err
 	})
 	return s.fail("create", ns, err)
+}
+
+// create stores value under key in tx unless a live record is there, whose
+// payload it then returns (valid only during tx) instead.
+func create(tx *bolt.Tx, ns storage.Namespace, key string, value []byte, ttl time.Duration, now time.Time) ([]byte, error) {
+	b, err := tx.CreateBucketIfNotExists([]byte(ns))
+	if err != nil {
+		return nil, err
+	}
+	if rec := b.Get([]byte(key)); rec != nil {
+		exp, payload, err := decode(rec)
+		if err != nil {
+			return nil, err
+		}
+		if live(exp, now) {
+			if payload == nil {
+				payload = []byte{}
+			}
+			return payload, nil
+		}
+	}
+	return nil, b.Put([]byte(key), encode(expiry(now, ttl), value))
 }
 
 // Get returns a copy of the live value under key, or storage.ErrNotFound.
@@ -215,7 +232,7 @@ func (s *Store) Take(ctx context.Context, ns storage.Namespace, key string) ([]b
 		return nil, err
 	}
 	var value []byte
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		v, err := s.lookup(tx, ns, key)
 		if err != nil {
 			return err // rolls back: a miss costs no fsync
@@ -234,7 +251,7 @@ func (s *Store) Delete(ctx context.Context, ns storage.Namespace, key string) er
 	if err := s.check(ctx, "delete", ns, key, 0); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(ns))
 		if b == nil || b.Get([]byte(key)) == nil {
 			return errNoop
@@ -254,29 +271,34 @@ func (s *Store) Incr(ctx context.Context, ns storage.Namespace, key string, ttl 
 		return 0, err
 	}
 	var n int64
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(ns))
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		exp := expiry(now, ttl)
-		n = 1
-		if rec := b.Get([]byte(key)); rec != nil {
-			old, count, err := decodeCounter(rec)
-			if err != nil {
-				return err
-			}
-			if live(old, now) {
-				exp, n = old, count+1
-			}
-		}
-		return b.Put([]byte(key), encodeCounter(exp, n))
+	err := s.write(func(tx *bolt.Tx) error {
+		var err error
+		n, err = incr(tx, ns, key, ttl, s.now())
+		return err
 	})
 	if err != nil {
 		return 0, s.fail("incr", ns, err)
 	}
 	return n, nil
+}
+
+// incr adds one to the counter under key in tx and returns its new value.
+func incr(tx *bolt.Tx, ns storage.Namespace, key string, ttl time.Duration, now time.Time) (int64, error) {
+	b, err := tx.CreateBucketIfNotExists([]byte(ns))
+	if err != nil {
+		return 0, err
+	}
+	exp, n := expiry(now, ttl), int64(1)
+	if rec := b.Get([]byte(key)); rec != nil {
+		old, count, err := decodeCounter(rec)
+		if err != nil {
+			return 0, err
+		}
+		if live(old, now) {
+			exp, n = old, count+1
+		}
+	}
+	return n, b.Put([]byte(key), encodeCounter(exp, n))
 }
 
 // Count returns the counter's live value, or 0 when it is absent or expired.
@@ -311,6 +333,11 @@ func (s *Store) Count(ctx context.Context, ns storage.Namespace, key string) (in
 
 // lookup returns the live payload under key, valid only during tx.
 func (s *Store) lookup(tx *bolt.Tx, ns storage.Namespace, key string) ([]byte, error) {
+	return s.lookupAt(tx, ns, key, s.now())
+}
+
+// lookupAt is lookup at the time now.
+func (s *Store) lookupAt(tx *bolt.Tx, ns storage.Namespace, key string, now time.Time) ([]byte, error) {
 	b := tx.Bucket([]byte(ns))
 	if b == nil {
 		return nil, storage.ErrNotFound
@@ -323,7 +350,7 @@ func (s *Store) lookup(tx *bolt.Tx, ns storage.Namespace, key string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	if !live(exp, s.now()) {
+	if !live(exp, now) {
 		return nil, storage.ErrNotFound
 	}
 	return payload, nil

@@ -31,7 +31,10 @@ type Store struct {
 	done   chan struct{}
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Batcher = (*Store)(nil)
+)
 
 var errClosed = fmt.Errorf("memory: store is closed: %w", storage.ErrUnavailable)
 
@@ -231,4 +234,53 @@ func (s *Store) sweepLoop(every time.Duration) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// Batch runs ops under one lock: the whole batch is atomic.
+func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	if err := storage.CheckOps(ops); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	res := make([]storage.Result, len(ops))
+	for i, o := range ops {
+		r := storage.Result{Ran: true}
+		e, ok := s.live(o.NS, o.Key)
+		switch o.Kind {
+		case storage.OpGet:
+			if !ok || e.counter {
+				r.Err = storage.ErrNotFound
+			} else {
+				r.Value = clone(e.val)
+			}
+		case storage.OpCreate:
+			if ok {
+				r.Err, r.Value = storage.ErrExists, clone(e.val)
+			} else {
+				s.set(o.NS, o.Key, entry{val: clone(o.Value), exp: s.expiry(o.TTL)})
+			}
+		case storage.OpIncr:
+			if ok && !e.counter {
+				return nil, fmt.Errorf("memory: batch op %d: incr: the record is not a counter", i)
+			}
+			if !ok {
+				e = entry{counter: true, exp: s.expiry(o.TTL)}
+			}
+			e.n++
+			s.set(o.NS, o.Key, e)
+			r.N = e.n
+		}
+		res[i] = r
+		if o.Stop && o.Refused(r) {
+			break
+		}
+	}
+	return res, nil
 }

@@ -26,16 +26,36 @@
 // # Atomicity
 //
 // Every method is built from single-document operations and is correct however
-// many SMS+ replicas share the collection. Counters use only the plain filter
-// {_id: x}; Create over an expired record and Take add one condition to it:
+// many SMS+ replicas share the collection. Every read and write on a request path
+// names its document by the filter {_id: x} alone, on FerretDB: FerretDB v1
+// pushes down (and, with an index on its query expression, serves by index) only
+// a filter that is exactly {_id: x}, and reads and decodes the whole collection
+// for any other, so one extra condition makes each call cost as much as the
+// collection is large. Only on MongoDB (update mode, below) do Take and Create
+// add a condition to an _id filter, which MongoDB's _id index serves:
 //
-//   - Create inserts; on a duplicate _id it deletes the record only if expired
-//     (a filter on expires_at) and inserts once more: exactly one insert wins.
-//   - Take reads the record, then deletes it with a filter on its write id w; only
-//     a deleteOne that reports a deletion hands the value out. (findOneAndDelete
-//     would be one round trip on MongoDB, but FerretDB v1, the CI server, returns
-//     the document to every concurrent caller; the deleted count is exact on both.)
+//   - Create inserts. On a duplicate _id it reads the record by {_id}: a live
+//     one is the answer (ErrExists). An expired one must be deleted and the
+//     insert tried once more, by one creator only (a second would delete the
+//     first one's new record): on MongoDB a deleteOne {_id, w} of the version
+//     read elects it; on FerretDB an insert of the claim "<ns>#create-<w>:<key>"
+//     (a unique _id) elects it, and the winner deletes by {_id}.
+//   - Take reads the record by {_id}, then on MongoDB deletes it with
+//     {_id, w}: only a deleteOne that reports a deletion hands the value out. On
+//     FerretDB the takers of version w insert the claim "<ns>#take-<w>:<key>":
+//     the one whose insert succeeds deletes by {_id} and has the value.
+//     (findOneAndDelete would be one round trip on MongoDB, but FerretDB v1
+//     returns the document to every concurrent caller; unique inserts and the
+//     deleted count are exact on both.) A version's claims expire counterGrace
+//     after they are made, long after any caller that read that version.
 //   - Incr: see below.
+//
+// What the claims give up on FerretDB: between the read and the delete by
+// {_id}, a Put of the same key would be deleted with the version that was read.
+// SMS+ never Puts a key it Takes (tokens and challenges are created once), and
+// Create over an expired record only races with other Creates, which the claim
+// settles. A creator that wins the claim and dies before its insert leaves the
+// expired record to the sweeper; Creates until then answer ErrExists.
 //
 // # Counters
 //
@@ -214,7 +234,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Batcher = (*Store)(nil)
+)
 
 // Open connects, pings the server and creates the TTL index, within StartupTimeout.
 func Open(ctx context.Context, opts Options) (*Store, error) {
@@ -388,21 +411,68 @@ func (s *Store) Create(ctx context.Context, ns storage.Namespace, key string, va
 	if err != nil {
 		return err
 	}
-	_, err = s.coll.InsertOne(ctx, s.record(id, ns, value, ttl))
+	_, err = s.create(ctx, id, ns, value, ttl)
+	return err
+}
+
+// create inserts the record unless a live one is there, whose value it then
+// returns with storage.ErrExists (nil when another caller is replacing an
+// expired record and its value is not known yet).
+//
+// An insert decides among concurrent creators of a free _id. A duplicate _id is
+// read by {_id}: a live record is the answer; an expired one must be deleted
+// and the insert tried once more, and only one creator may do that, or a second
+// one would delete the first one's new record. On MongoDB a deleteOne of exactly
+// the version read ({_id, w}: the _id index serves it) elects it. FerretDB v1
+// uses an index only for the filter {_id} alone and would read the whole
+// collection for that one, so there the creators elect one by inserting a claim
+// on the version ("<ns>#create-<w>:<key>", unique _id) and the winner deletes by
+// {_id}.
+func (s *Store) create(ctx context.Context, id string, ns storage.Namespace, value []byte, ttl time.Duration) ([]byte, error) {
+	_, err := s.coll.InsertOne(ctx, s.record(id, ns, value, ttl))
 	if !mongo.IsDuplicateKeyError(err) {
-		return s.fail(ctx, "create", ns, err)
+		return nil, s.fail(ctx, "create", ns, err)
 	}
-	// Something is there. Delete it only if it has expired, then try once more:
-	// among concurrent creators exactly one insert succeeds.
-	expired := bson.D{{Key: "_id", Value: id}, {Key: fieldExpiry, Value: bson.D{{Key: "$lte", Value: s.now()}}}}
-	if _, err := s.coll.DeleteOne(ctx, expired); err != nil {
-		return s.fail(ctx, "create", ns, err)
+	d, err := s.find(ctx, id)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		// Deleted since the insert: one more insert decides.
+	case err != nil:
+		return nil, s.fail(ctx, "create", ns, err)
+	case d.live(s.now()):
+		if !d.isRecord {
+			return []byte{}, storage.ErrExists
+		}
+		return d.value, storage.ErrExists
+	case s.claim:
+		won, err := s.insertHelper(ctx, versionClaimID("create", id, ns, d.w), bson.D{}, bson.NewDateTimeFromTime(s.now()))
+		if err != nil {
+			return nil, s.fail(ctx, "create", ns, err)
+		}
+		if !won {
+			return nil, storage.ErrExists // another creator replaces it
+		}
+		if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+			return nil, s.fail(ctx, "create", ns, err)
+		}
+	default:
+		if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: fieldW, Value: d.w}}); err != nil {
+			return nil, s.fail(ctx, "create", ns, err)
+		}
 	}
 	_, err = s.coll.InsertOne(ctx, s.record(id, ns, value, ttl))
 	if mongo.IsDuplicateKeyError(err) {
-		return storage.ErrExists
+		return nil, storage.ErrExists
 	}
-	return s.fail(ctx, "create", ns, err)
+	return nil, s.fail(ctx, "create", ns, err)
+}
+
+// versionClaimID is the _id of the claim by which one caller of op (take,
+// create) gets to delete version w of the record id (= DocID(ns, key)):
+// "<ns>#<op>-<w>:<key>". The '-' keeps it apart from a counter's helpers, whose
+// epochs are [0-9a-z] and followed by '.' or '~'.
+func versionClaimID(op, id string, ns storage.Namespace, w int64) string {
+	return string(ns) + "#" + op + "-" + strconv.FormatInt(w, 10) + id[len(ns):]
 }
 
 // Get returns the live value under key, or storage.ErrNotFound.
@@ -425,7 +495,8 @@ func (s *Store) Get(ctx context.Context, ns storage.Namespace, key string) ([]by
 }
 
 // Take returns the live value under key and deletes it: the deleteOne that
-// removes exactly the version read decides the single winner.
+// removes exactly the version read (MongoDB) or the claim on that version
+// (FerretDB) decides the single winner; see the package documentation.
 func (s *Store) Take(ctx context.Context, ns storage.Namespace, key string) ([]byte, error) {
 	id, err := s.id(ctx, "take", ns, key, 0)
 	if err != nil {
@@ -440,6 +511,20 @@ func (s *Store) Take(ctx context.Context, ns storage.Namespace, key string) ([]b
 	}
 	if !d.isRecord {
 		return nil, fmt.Errorf("mongo: take %s: stored document is a counter, not a record", ns)
+	}
+	if s.claim {
+		// FerretDB v1: only one taker wins the claim on this version; see take.
+		won, err := s.insertHelper(ctx, versionClaimID("take", id, ns, d.w), bson.D{}, bson.NewDateTimeFromTime(s.now()))
+		if err != nil {
+			return nil, s.fail(ctx, "take", ns, err)
+		}
+		if !won {
+			return nil, storage.ErrNotFound // another caller took it first
+		}
+		if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+			return nil, s.fail(ctx, "take", ns, err)
+		}
+		return d.value, nil
 	}
 	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: fieldW, Value: d.w}})
 	if err != nil {
@@ -1011,4 +1096,60 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		return 0, s.fail(ctx, "sweep", "", err)
 	}
 	return res.DeletedCount, nil
+}
+
+// createOrRead is a batch's OpCreate. A record without expiry (a user) is
+// created once and then read on every hook, so it is read first: one command
+// when it exists, where an insert would take two (the insert, then the read of
+// what it collided with). Records with a TTL are usually new: insert first.
+func (s *Store) createOrRead(ctx context.Context, id string, o storage.Op) ([]byte, error) {
+	if o.TTL == 0 {
+		d, err := s.find(ctx, id)
+		switch {
+		case err == nil && d.isRecord && d.live(s.now()):
+			return d.value, storage.ErrExists
+		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+			return nil, s.fail(ctx, "create", o.NS, err)
+		}
+	}
+	return s.create(ctx, id, o.NS, o.Value, o.TTL)
+}
+
+// Batch runs ops one after the other, each with its own atomic commands:
+// MongoDB offers no multi-document atomicity without transactions, which
+// FerretDB v1 lacks. It saves the caller's round trips only where a step needs
+// fewer here than as separate calls (an OpCreate that finds a record returns it
+// without another read).
+func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	if err := storage.CheckOps(ops); err != nil {
+		return nil, fmt.Errorf("mongo: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mongo: batch: %w", err)
+	}
+	res := make([]storage.Result, len(ops))
+	for i, o := range ops {
+		r := storage.Result{Ran: true}
+		var err error
+		switch o.Kind {
+		case storage.OpGet:
+			r.Value, err = s.Get(ctx, o.NS, o.Key)
+		case storage.OpCreate:
+			r.Value, err = s.createOrRead(ctx, DocID(o.NS, o.Key), o)
+		case storage.OpIncr:
+			r.N, err = s.Incr(ctx, o.NS, o.Key, o.TTL)
+		}
+		switch {
+		case errors.Is(err, storage.ErrNotFound) && o.Kind == storage.OpGet,
+			errors.Is(err, storage.ErrExists) && o.Kind == storage.OpCreate:
+			r.Err = err
+		case err != nil:
+			return nil, fmt.Errorf("mongo: batch op %d: %w", i, err)
+		}
+		res[i] = r
+		if o.Stop && o.Refused(r) {
+			break
+		}
+	}
+	return res, nil
 }

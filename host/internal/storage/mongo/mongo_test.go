@@ -94,7 +94,7 @@ func TestConformanceUpdateMode(t *testing.T) {
 	t.Parallel()
 	var opts []storagetest.Option
 	if ferretDB(t, open(t, Options{})) {
-		for _, name := range []string{"incr_concurrent", "incr_reservations", "incr_restart_concurrent", "incr_replicas"} {
+		for _, name := range []string{"incr_concurrent", "incr_reservations", "incr_restart_concurrent", "incr_replicas", "batch_concurrent"} {
 			opts = append(opts, storagetest.Skip(name, updateModeReason))
 		}
 	}

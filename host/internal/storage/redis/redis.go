@@ -80,7 +80,10 @@ type Store struct {
 	prefix string
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Batcher = (*Store)(nil)
+)
 
 // incrScript increments KEYS[1] and, only when that created it, gives it the
 // window ARGV[1] in ms (0 = none): later increments keep the first expiry.

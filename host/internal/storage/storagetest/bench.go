@@ -18,6 +18,8 @@ import (
 //
 //   - hook/user_create and hook/challenge_create: the writes of an IAM hook
 //     (Create of a user record and of a challenge with its TTL);
+//   - hook/batch and hook/calls: a new user's whole hook, as one batch and the
+//     answer's Put, and as one call per operation (as before batches);
 //   - verify/incr and verify/take: the verify path (a per-challenge failure counter
 //     and the consume-once read of the challenge).
 //
@@ -43,6 +45,37 @@ func Bench(b *testing.B, newStore func(tb testing.TB) storage.Store) {
 				return s.Create(ctx, storage.Challenges, key("c"), challenge, 15*time.Minute)
 			})
 		})
+		// A whole hook's store work, for a new user: its batch (claim, the three
+		// hourly caps, the user, the pending reset, the challenge; the global cap
+		// is one hot counter), then the delivery's answer. calls is the same work
+		// as one call per op, as a hook made it before batches.
+		hook := func(ctx context.Context, batch bool) error {
+			u, c := key("hu"), key("hc")
+			ops := []storage.Op{
+				{Kind: storage.OpCreate, NS: storage.Deliveries, Key: "d" + u, Value: []byte("{}"), TTL: 30 * time.Second, Stop: true},
+				{Kind: storage.OpIncr, NS: storage.SMSRate, Key: u, TTL: time.Hour, Stop: true, Limit: 1 << 40},
+				{Kind: storage.OpIncr, NS: storage.SMSRangeRate, Key: "r" + u, TTL: time.Hour, Stop: true, Limit: 1 << 40},
+				{Kind: storage.OpIncr, NS: storage.SMSGlobalRate, Key: fmt.Sprintf("all-%x", run), TTL: time.Hour, Stop: true, Limit: 1 << 40},
+				{Kind: storage.OpCreate, NS: storage.Users, Key: u, Value: user},
+				{Kind: storage.OpGet, NS: storage.PendingResets, Key: u},
+				{Kind: storage.OpCreate, NS: storage.Challenges, Key: c, Value: challenge, TTL: 15 * time.Minute},
+			}
+			var err error
+			if batch {
+				_, err = storage.Run(ctx, s, ops)
+			} else {
+				_, err = storage.Sequential(ctx, s, ops)
+			}
+			if err != nil {
+				return err
+			}
+			return s.Put(ctx, storage.Deliveries, "d"+u, []byte(`{"done":true}`), 15*time.Minute)
+		}
+		for _, mode := range []string{"batch", "calls"} {
+			b.Run(fmt.Sprintf("hook/%s/clients=%d", mode, clients), func(b *testing.B) {
+				measure(b, clients, nil, func(ctx context.Context, _ int) error { return hook(ctx, mode == "batch") })
+			})
+		}
 		b.Run(fmt.Sprintf("verify/incr/clients=%d", clients), func(b *testing.B) {
 			// A few attempts per challenge, as on the verify path: 1024 live counters.
 			base := key("f")
