@@ -111,6 +111,8 @@ func (d *Deduper) Claim(ctx context.Context, ev Event, wait time.Duration) (prio
 	// outOfTime answers a hook whose time ran out while it waited: if it saw the
 	// same delivery in progress, that one finishes the job.
 	seen := false
+	// vanished: the last claim found the key taken but Get found no record.
+	vanished := false
 	outOfTime := func() (Started, bool, error) {
 		if seen {
 			return Started{}, false, ErrInProgress
@@ -134,14 +136,22 @@ func (d *Deduper) Claim(ctx context.Context, ev Event, wait time.Duration) (prio
 		switch {
 		case ctx.Err() != nil:
 			return outOfTime()
-		case errors.Is(err, storage.ErrNotFound):
+		case errors.Is(err, storage.ErrNotFound) && !vanished:
+			vanished = true
 			continue // the first delivery failed and let go; try to claim again
+		case errors.Is(err, storage.ErrNotFound):
+			// Taken again with nothing behind it: another creator is replacing an
+			// expired record (on FerretDB the mongo store answers so until the
+			// sweeper runs if that creator died midway). Wait as for a delivery in
+			// progress; retrying at once would spin on the store until ctx ends.
 		case err != nil:
 			d.log().Warn("delivery lookup failed; not deduplicating", "bridge", ev.Bridge, "err", err)
 			return Started{}, false, nil
-		}
-		if st, done := settled(val); done {
-			return st, true, nil
+		default:
+			vanished = false
+			if st, done := settled(val); done {
+				return st, true, nil
+			}
 		}
 		select {
 		case <-ctx.Done():

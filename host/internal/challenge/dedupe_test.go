@@ -132,3 +132,53 @@ func TestDedupeInProgress(t *testing.T) {
 		t.Fatalf("Claim while in progress, hook over = %v, %v", dup, err)
 	}
 }
+
+// replacingStore answers as the Mongo store does on FerretDB while another
+// creator replaces an expired delivery record, or after that creator died
+// between its claim and its insert (until the sweeper removes the expired
+// record): Create says the key exists, Get finds no live record.
+type replacingStore struct {
+	storage.Store
+	calls atomic.Int64
+}
+
+func (s *replacingStore) Create(ctx context.Context, ns storage.Namespace, key string, v []byte, ttl time.Duration) error {
+	if ns != Deliveries {
+		return s.Store.Create(ctx, ns, key, v, ttl)
+	}
+	s.calls.Add(1)
+	return storage.ErrExists
+}
+
+func (s *replacingStore) Get(ctx context.Context, ns storage.Namespace, key string) ([]byte, error) {
+	if ns != Deliveries {
+		return s.Store.Get(ctx, ns, key)
+	}
+	s.calls.Add(1)
+	return nil, storage.ErrNotFound
+}
+
+// A claim that keeps finding the key taken but no record behind it waits for
+// it as for a delivery in progress: it polls, and gives up when the hook flow's
+// wait is over, not when the hook's whole context ends.
+func TestDedupeClaimReplacedRecordWaitsAsInProgress(t *testing.T) {
+	t.Parallel()
+	d, store := newDeduper(t, nil)
+	rs := &replacingStore{Store: store}
+	d.Store = rs
+	ev := Event{Bridge: "okta", Phone: "+14155550142", OTP: "604913"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	const wait = 100 * time.Millisecond
+	_, dup, err := d.Claim(ctx, ev, wait)
+	if ctx.Err() != nil {
+		t.Fatalf("Claim ran until the hook's context ended (%d store calls), not for its wait", rs.calls.Load())
+	}
+	if !errors.Is(err, ErrInProgress) || dup {
+		t.Fatalf("Claim = %v, %v; want ErrInProgress", dup, err)
+	}
+	// Polling every claimPoll for wait: a few rounds of two calls, not a spin.
+	if max := 2 * (int64(wait/claimPoll) + 2); rs.calls.Load() > max {
+		t.Fatalf("Claim made %d store calls in its wait, want at most %d (a poll, not a spin)", rs.calls.Load(), max)
+	}
+}

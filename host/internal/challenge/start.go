@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -130,18 +131,35 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		rest, err = storage.Run(ctx, s.Store, h.ops[h.claim+1:])
 		res = append(res[:h.claim+1], rest...)
 	}
+	// A send answered PENDING may fail before this hook's own answer is
+	// remembered: the late failure must win, or the answer written after it
+	// would make the vendor's retries "pending" for the TTL with no text sent.
+	var (
+		settling   sync.Mutex
+		failedLate bool
+	)
+	lateFailure := func(err error) {
+		settling.Lock()
+		defer settling.Unlock()
+		failedLate = true
+		s.dedupe.Settle(ctx, dev, Started{}, err)
+	}
 	var st Started
 	if err != nil {
 		err = fmt.Errorf("start of delivery: %w", err)
 	} else {
-		st, err = s.deliver(ctx, ev, phone, h, res, func(err error) { s.dedupe.Settle(ctx, dev, Started{}, err) })
+		st, err = s.deliver(ctx, ev, phone, h, res, lateFailure)
 	}
 	// Remembering the answer is not on the vendor's clock; a retry that comes
 	// before it is written waits for it (Claim).
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		s.dedupe.Settle(ctx, dev, st, err)
+		settling.Lock()
+		defer settling.Unlock()
+		if !failedLate {
+			s.dedupe.Settle(ctx, dev, st, err)
+		}
 	}()
 	return st, err
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -594,4 +595,43 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A creator that won the claim on an expired record and stopped before its
+// insert (a crash, or its context ending between the two commands) leaves the
+// key answering ErrExists with nothing live behind it: the mongo store's
+// documented gap on FerretDB. It lasts until the expired record is swept (one
+// sweep interval, a minute by default), not until the claim expires.
+func TestStoppedCreatorBlocksKeyUntilSweep(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	s := open(t, Options{Counters: CountersClaim, SweepInterval: -1, Now: now})
+	ctx := t.Context()
+	if err := s.Create(ctx, storage.Deliveries, "k", []byte("old"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(int64(2 * time.Second))
+	id := DocID(storage.Deliveries, "k")
+	d, err := s.find(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stopped creator's claim on the expired version.
+	if won, err := s.insertHelper(ctx, versionClaimID("create", id, storage.Deliveries, d.w), bson.D{}, bson.NewDateTimeFromTime(now())); err != nil || !won {
+		t.Fatalf("claim: %v, %v", won, err)
+	}
+	if err := s.Create(ctx, storage.Deliveries, "k", []byte("new"), time.Minute); !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("Create behind a stopped creator = %v, want ErrExists (the gap this test bounds)", err)
+	}
+	if _, err := s.Get(ctx, storage.Deliveries, "k"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Get = %v, want ErrNotFound: nothing live is there", err)
+	}
+	if _, err := s.sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, storage.Deliveries, "k", []byte("new"), time.Minute); err != nil {
+		t.Fatalf("Create after one sweep = %v, want it created", err)
+	}
 }
