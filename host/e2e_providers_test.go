@@ -150,7 +150,7 @@ func TestEndToEndCheckConfigProviders(t *testing.T) {
 		"SNS_SMS_TYPE: must be Transactional or Promotional", "SNS_ENDPOINT: must be https",
 		"BACKUP_MAX_PRICE: must be an amount",
 		"VONAGE_API_SECRET: is required", "VONAGE_FROM: must be", "VONAGE_API_BASE_URL: must be an absolute URL",
-		"TELNYX_API_KEY: is required", "TELNYX_PUBLIC_KEY: must be Telnyx's Ed25519 public key", "TELNYX_TIMEOUT_MS: must be a whole number",
+		"TELNYX_API_KEY: is required", "TELNYX_MESSAGING_PROFILE_ID, TELNYX_FROM: set one", "TELNYX_PUBLIC_KEY: must be Telnyx's Ed25519 public key", "TELNYX_TIMEOUT_MS: must be a whole number",
 		"MYAPI_URL: must be https", "MYAPI_BODY_FORMAT: must be json, form or empty", "MYAPI_TOKEN: is required",
 		"MYAPI_SUCCESS_STATUS: must be HTTP statuses", "MYAPI_RECEIPT_FORMAT: must be vonage, telnyx or empty",
 		"MYAPI_ID_PATH: is required",

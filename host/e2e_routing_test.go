@@ -172,4 +172,25 @@ func TestEndToEndRouting(t *testing.T) {
 			t.Fatalf("texts: %d through the primary, %d through the backup; want one each", p, b)
 		}
 	})
+
+	// The user got the text anyway and used the link: a late "undelivered"
+	// report sends no second copy of a dead link.
+	t.Run("undelivered after the link was used: not re-sent", func(t *testing.T) {
+		const phone = "+12015550314"
+		msg := delivered(t, phone, "864209")
+		sms := e2e.SMS{To: phone, Body: msg.Body}
+		link, cid := sms.Link()
+		c := e2e.Challenge{Phone: phone, OTP: "864209", SMS: sms, Link: link, CID: cid}
+		c.TextID, c.Len = s.Page(t, link)
+		owner := e2e.Owner(31)
+		s.Enroll(t, c, owner, 5)
+		s.Pass(t, c, owner, 2) // reveals the code: the challenge is used
+		if code, err := primary.PostStatus(context.Background(), msg.SID, "undelivered", 30003); err != nil || code != http.StatusOK {
+			t.Fatalf("status callback: %d %v", code, err)
+		}
+		waitFor(t, "sms_resend_skipped audited", func() bool { return events("sms_resend_skipped") == 1 })
+		if n := len(to(backup, phone)); n != 0 {
+			t.Fatalf("%d texts re-sent through the backup after the link was used", n)
+		}
+	})
 }

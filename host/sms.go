@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -141,6 +142,15 @@ func newTracker(cfg *config.Config, store storage.Store, sealer *seal.Sealer, ro
 	}
 	if rc.ResendUndelivered {
 		o.Resend, o.ResendWithin = router, rc.ResendWithin
+		// A used link's challenge is taken out of the store (challenge.reveal),
+		// an expired one expires there: either way a re-send is pointless.
+		o.Pending = func(ctx context.Context, cid string) (bool, error) {
+			_, err := store.Get(ctx, storage.Challenges, cid)
+			if errors.Is(err, storage.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}
 	}
 	return receipt.New(o)
 }

@@ -172,10 +172,11 @@ var dashboardMust = []string{
 }
 
 type panel struct {
-	Title      string      `json:"title"`
-	Type       string      `json:"type"`
-	Datasource *datasource `json:"datasource"`
-	Targets    []struct {
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Type        string      `json:"type"`
+	Datasource  *datasource `json:"datasource"`
+	Targets     []struct {
 		Expr       string      `json:"expr"`
 		Datasource *datasource `json:"datasource"`
 	} `json:"targets"`
@@ -341,4 +342,74 @@ func everySeries(fs Families) string {
 		}
 	}
 	return b.String()
+}
+
+var histogramSeries = regexp.MustCompile(`_(bucket|count|sum)$`)
+
+// An operator paged by an alert finds its panel by the alert's name: some
+// panel's description names each alert, and that panel's queries show every
+// metric the alert's expression reads.
+func TestEveryAlertHasItsPanel(t *testing.T) {
+	t.Parallel()
+	groups, errs := rulefmt.ParseFile(rulesFile, false, model.UTF8Validation, promParser, slog.New(slog.DiscardHandler))
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", rulesFile, errs)
+	}
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	var panels []panel
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			walk(p.Panels)
+			panels = append(panels, p)
+		}
+	}
+	walk(d.Panels)
+	metricsOf := func(expr string) []string {
+		expr = intervalVar.ReplaceAllString(expr, "5m")
+		ast, err := promParser.ParseExpr(dashboardVar.ReplaceAllString(expr, ".*"))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		// A histogram is one family: its _count is on the panel of its buckets.
+		var families []string
+		for _, m := range Metrics(ast) {
+			families = append(families, histogramSeries.ReplaceAllString(m, ""))
+		}
+		return families
+	}
+	for _, g := range groups.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			want := metricsOf(r.Expr)
+			found := false
+			for _, p := range panels {
+				if !regexp.MustCompile(`\b` + r.Alert + `\b`).MatchString(p.Description) {
+					continue
+				}
+				found = true
+				var shown []string
+				for _, tg := range p.Targets {
+					shown = append(shown, metricsOf(tg.Expr)...)
+				}
+				for _, m := range want {
+					if !slices.Contains(shown, m) {
+						t.Errorf("alert %s: panel %q names it but shows no %s", r.Alert, p.Title, m)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("alert %s: no panel's description names it", r.Alert)
+			}
+		}
+	}
 }

@@ -257,7 +257,7 @@ func (s *Service) deliver(ctx context.Context, ev Event, phone string, h *hookPl
 	st := Started{ChallengeID: cid, TransactionID: TransactionID(cid), Enrolling: !enr.Enrolled}
 	// The transaction id names the challenge to the provider's receipts
 	// without revealing the link (see package receipt).
-	m := sms.Message{To: phone, Body: body, Reference: st.TransactionID}
+	m := sms.Message{To: phone, Body: body, Reference: st.TransactionID, Challenge: cid}
 	receipt, pending, err := s.send(ctx, ev.Budget.AnswerBy, m, func(err error) {
 		// The send failed after the vendor was told PENDING: take the link back.
 		s.dropChallenge(ctx, cid)

@@ -192,7 +192,8 @@ func exampleProviders(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"SMS_PROVIDERS=sns,vonage,telnyx,myapi:http"}
+	// Telnyx needs a sender or a messaging profile (telnyxSenders).
+	env := []string{"SMS_PROVIDERS=sns,vonage,telnyx,myapi:http", "TELNYX_FROM=+15005550006"}
 	for _, line := range strings.Split(string(b), "\n") {
 		for _, key := range []string{"MYAPI_URL=", "MYAPI_HEADERS=", "MYAPI_BODY="} {
 			if v, ok := strings.CutPrefix(line, "# "+key); ok {
@@ -200,7 +201,7 @@ func exampleProviders(t *testing.T) []string {
 			}
 		}
 	}
-	if len(env) != 4 {
+	if len(env) != 5 {
 		t.Fatalf("configs/.env.example: no MYAPI_URL, MYAPI_HEADERS and MYAPI_BODY example (%q)", env)
 	}
 	return env

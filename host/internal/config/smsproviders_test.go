@@ -54,6 +54,18 @@ func TestSNSAndHTTPProviderReaders(t *testing.T) {
 				IDPath: "data.id", ErrorPath: "error.code", PermanentCodes: []string{"21211"}, ReceiptFormat: "vonage",
 				Secrets: map[string]string{"api-token": "tok-1"}, Params: map[string]string{"account": "acc"},
 				Timeout: 10 * time.Second, SignatureSecret: "sig-secret-2"}})},
+		// Telnyx refuses a message with neither a sender nor a messaging
+		// profile: check-config says so before the first send fails.
+		"telnyx with neither a sender nor a messaging profile": {
+			env:      []string{"SMS_PROVIDERS=telnyx", "TELNYX_API_KEY=KEY1"},
+			problems: []string{"TELNYX_MESSAGING_PROFILE_ID, TELNYX_FROM: set one"}},
+		"telnyx only on a country route with its own sender": {
+			env: []string{"SMS_PROVIDERS=twilio,telnyx", "TELNYX_API_KEY=KEY1", "SMS_ROUTE_DEFAULT=twilio",
+				"SMS_ROUTE_GB=telnyx", "SMS_SENDER_GB=SMSPlus"}},
+		"telnyx on a country route without a sender": {
+			env: []string{"SMS_PROVIDERS=twilio,telnyx", "TELNYX_API_KEY=KEY1", "SMS_ROUTE_DEFAULT=twilio",
+				"SMS_ROUTE_GB=telnyx", "SMS_ROUTE_FR=twilio,telnyx"},
+			problems: []string{"TELNYX_MESSAGING_PROFILE_ID, TELNYX_FROM: set one (SMS_ROUTE_FR has no SMS_SENDER_FR)"}},
 		// Every problem at once, each naming its setting.
 		"problems": {
 			env: []string{"SMS_PROVIDERS=myapi:http,vonage", "MYAPI_HEADERS=Authorization: x", "MYAPI_SUCCESS_STATUS=200,ok",

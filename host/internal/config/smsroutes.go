@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -150,6 +152,7 @@ func (r *reader) smsRouting(legacy SMS) SMSRouting {
 		c.Countries[code] = rt
 	}
 	r.str(routePrefix + "default") // known even when unset
+	r.telnyxSenders(c)
 	if c.ResendUndelivered && len(names) < 2 {
 		r.warn("SMS_RESEND_UNDELIVERED: a re-send goes through another provider of the route, and only one provider is set (SMS_PROVIDERS)")
 	}
@@ -275,4 +278,30 @@ func (r *reader) sender(key, code string) string {
 // country says whether code is a country libphonenumber knows.
 func country(code string) bool {
 	return len(code) == 2 && phonenumbers.GetCountryCodeForRegion(code) != 0
+}
+
+// telnyxSenders: Telnyx refuses a message with neither a sender nor a
+// messaging profile, so a telnyx provider without either is a problem when a
+// route without a sender of its own (SMS_SENDER_XX) uses it.
+func (r *reader) telnyxSenders(c SMSRouting) {
+	for _, p := range c.Providers {
+		if p.Type != "telnyx" || p.HTTP.From != "" || p.HTTP.Params["messaging_profile_id"] != "" {
+			continue
+		}
+		var where string
+		if slices.Contains(c.Default.Providers, p.Name) {
+			where = "the default route has no sender"
+		} else {
+			for _, code := range slices.Sorted(maps.Keys(c.Countries)) {
+				rt := c.Countries[code]
+				if rt.Sender == "" && slices.Contains(rt.Providers, p.Name) {
+					where = fmt.Sprintf("SMS_ROUTE_%s has no SMS_SENDER_%s", code, code)
+					break
+				}
+			}
+		}
+		if where != "" {
+			r.problem("%sMESSAGING_PROFILE_ID, %sFROM: set one (%s); Telnyx refuses a message with neither", p.Prefix, p.Prefix, where)
+		}
+	}
 }

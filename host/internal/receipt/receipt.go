@@ -85,10 +85,14 @@ type Options struct {
 	// ResendWithin of its send, once, through Resend.
 	Resend       Resender
 	ResendWithin time.Duration
-	Observer     sms.Observer     // nil: none
-	Audit        Auditor          // nil: none
-	Now          func() time.Time // nil: time.Now
-	Log          *slog.Logger
+	// Pending reports whether the challenge (Message.Challenge) still waits
+	// for its link to be used: a re-send after the link was used, or expired,
+	// is pointless and skipped. nil: every undelivered text is re-sent.
+	Pending  func(ctx context.Context, challenge string) (bool, error)
+	Observer sms.Observer     // nil: none
+	Audit    Auditor          // nil: none
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger
 }
 
 // Tracker records sends and acts on their receipts. It is safe for
@@ -140,6 +144,9 @@ type sealedMessage struct {
 	To   string `json:"to"`
 	Body string `json:"body"`
 	From string `json:"from,omitempty"`
+	// Challenge is the challenge's id (Message.Challenge), asked about
+	// before a re-send (Options.Pending).
+	Challenge string `json:"challenge,omitempty"`
 }
 
 func recordKey(provider, id string) string { return provider + ":" + id }
@@ -174,7 +181,7 @@ func (t *Tracker) store(ctx context.Context, tid string, m sms.Message, r sms.Re
 	rec := record{Transaction: tid, User: t.o.UserID(m.To), Country: sms.Country(m.To), Provider: r.Provider,
 		MessageID: r.ID, SentAt: t.o.Now(), Resent: resent}
 	if t.o.Resend != nil && !resent && t.o.Sealer != nil {
-		plain, _ := json.Marshal(sealedMessage{To: m.To, Body: m.Body, From: m.From})
+		plain, _ := json.Marshal(sealedMessage{To: m.To, Body: m.Body, From: m.From, Challenge: m.Challenge})
 		rec.Sealed = t.o.Sealer.Seal(plain, sealContext(r.Provider, r.ID))
 	}
 	val, _ := json.Marshal(rec)
@@ -347,6 +354,11 @@ func (t *Tracker) maybeResend(ctx context.Context, rec record) {
 		defer t.wg.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		if !t.pending(sctx, rec, sm.Challenge) {
+			t.audit("sms_resend_skipped", rec.User, map[string]any{"transaction": rec.Transaction, "provider": rec.Provider,
+				"reason": "link_used_or_expired"})
+			return
+		}
 		m := sms.Message{To: sm.To, Body: sm.Body, From: sm.From, Reference: t.reference(rec.Transaction)}
 		r, err := t.o.Resend.SendAfter(sctx, m, rec.Provider)
 		if err != nil {
@@ -359,6 +371,21 @@ func (t *Tracker) maybeResend(ctx context.Context, rec record) {
 			"provider": r.Provider})
 		t.store(sctx, rec.Transaction, m, r, true)
 	}()
+}
+
+// pending says whether a re-send of the text linking to challenge is still
+// useful: its link was neither used nor expired. When the store cannot say,
+// the text is re-sent (a user waiting for a code gets it; one text is the cost).
+func (t *Tracker) pending(ctx context.Context, rec record, challenge string) bool {
+	if t.o.Pending == nil || challenge == "" {
+		return true
+	}
+	ok, err := t.o.Pending(ctx, challenge)
+	if err != nil {
+		t.o.Log.Warn("check the challenge before a re-send; re-sending", "transaction", rec.Transaction, "err", err)
+		return true
+	}
+	return ok
 }
 
 func (t *Tracker) audit(event, user string, fields map[string]any) {

@@ -35,6 +35,9 @@ type provider struct {
 	sent []sms.Message
 }
 
+// cid is the challenge the fixture's texts link to.
+const cid = "abc"
+
 func (p *provider) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -147,12 +150,21 @@ type fixture struct {
 	now    time.Time
 	tr     *Tracker
 	sender sms.Sender
+	// used are the challenges whose link was used (Options.Pending).
+	mu   sync.Mutex
+	used map[string]bool
+}
+
+func (f *fixture) markUsed(challenge string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.used[challenge] = true
 }
 
 func newFixture(t *testing.T, resend bool) *fixture {
 	t.Helper()
 	f := &fixture{t: t, a: &provider{name: "a"}, b: &provider{name: "b"}, audit: &auditLog{}, obs: &observed{},
-		now: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)}
+		used: map[string]bool{}, now: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)}
 	mem := memory.New(func() time.Time { return f.now }, 0)
 	t.Cleanup(func() { _ = mem.Close() })
 	f.store = mem
@@ -163,7 +175,12 @@ func newFixture(t *testing.T, resend bool) *fixture {
 	o := Options{Store: mem, Sealer: sealer, Key: []byte("reference key"), TTL: 15 * time.Minute,
 		UserID:  func(p string) string { return "user-of-" + p[len(p)-3:] },
 		Readers: map[string]sms.ReceiptReader{"a": f.a, "b": f.b}, Observer: f.obs, Audit: f.audit,
-		Now: func() time.Time { return f.now }}
+		Now: func() time.Time { return f.now },
+		Pending: func(_ context.Context, challenge string) (bool, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return challenge == cid && !f.used[challenge], nil
+		}}
 	if resend {
 		o.Resend, o.ResendWithin = router{f.a, f.b}, 5*time.Minute
 	}
@@ -175,7 +192,7 @@ func newFixture(t *testing.T, resend bool) *fixture {
 // send texts the challenge tid and waits for its record.
 func (f *fixture) send() sms.Receipt {
 	f.t.Helper()
-	r, err := f.sender.Send(context.Background(), sms.Message{To: phone, Body: text, Reference: tid})
+	r, err := f.sender.Send(context.Background(), sms.Message{To: phone, Body: text, Reference: tid, Challenge: cid})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -352,6 +369,23 @@ func TestNoResend(t *testing.T) {
 		raw, _ := f.store.Get(context.Background(), Sends, recordKey("a", r.ID))
 		if bytes.Contains(raw, []byte("sealed")) {
 			t.Fatal("the text is kept although re-sends are off")
+		}
+	})
+	// The user opened the link and passed (or it expired): the code is no
+	// longer needed, so a late "undelivered" sends nothing.
+	t.Run("link already used", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		r := f.send()
+		f.markUsed(cid)
+		if err := f.post("a", "good", wire{ID: r.ID, State: "undelivered"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.b.messages()) != 0 || !slices.Equal(f.audit.events(), []string{"sms_undelivered", "sms_resend_skipped"}) {
+			t.Fatalf("%d re-sends, audit %q", len(f.b.messages()), f.audit.events())
+		}
+		if e := f.audit.last(); e.fields["reason"] != "link_used_or_expired" || e.fields["transaction"] != tid {
+			t.Fatalf("skip entry %+v", e)
 		}
 	})
 	t.Run("too late", func(t *testing.T) {

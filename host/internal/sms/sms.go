@@ -25,6 +25,10 @@ type Message struct {
 	// receipts, where its API allows (a callback URL's query, a client
 	// reference); empty: none. It is never a phone number or a code.
 	Reference string
+	// Challenge is the id of the challenge the text links to (the link's
+	// secret). It is never sent to a provider: the receipt tracker keeps it,
+	// sealed, to skip a re-send once the link was used.
+	Challenge string
 }
 
 // Receipt identifies an accepted message at the provider.
