@@ -202,6 +202,24 @@ func (l *Limiter) Release(took time.Duration) {
 	if !l.o.Fixed {
 		l.sample(took)
 	}
+	l.handOver()
+}
+
+// ReleaseUnmeasured frees a slot taken for work whose latency says nothing
+// about the queue the limit guards (a call refused before it reached it), and
+// hands it to the newest waiter. Its latency is not a sample: such calls can
+// come from anyone, and would otherwise move the baseline or the window's mean.
+func (l *Limiter) ReleaseUnmeasured() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight--
+	// Nor does it count among a probe's skipped samples (skip): anyone could
+	// then end the skipping early, and have a probe measure the queue.
+	l.handOver()
+}
+
+// handOver gives free slots to the newest waiters; l.mu is held.
+func (l *Limiter) handOver() {
 	for len(l.waiters) > 0 && l.take() {
 		last := len(l.waiters) - 1
 		close(l.waiters[last])
