@@ -102,9 +102,13 @@ type Limiter struct {
 	waiters  []chan struct{} // newest last; a slot is handed over by closing
 
 	// The current window.
-	n    int
-	sum  time.Duration
-	peak int // most in flight during the window
+	n   int
+	sum time.Duration
+	// peak is the most in flight when a measured slot was released during the
+	// window: the load measured work ran with. Taken at a measured release, not
+	// at every take, so that a burst of unmeasured calls (ReleaseUnmeasured),
+	// which anyone can send, does not make a light load look like a full one.
+	peak int
 	// baseline is the latency without a queue: the mean of the last probe
 	// window, or a lower window mean since (0 before the first window).
 	baseline time.Duration
@@ -189,7 +193,6 @@ func (l *Limiter) take() bool {
 		return false
 	}
 	l.inflight++
-	l.peak = max(l.peak, l.inflight)
 	return true
 }
 
@@ -198,6 +201,7 @@ func (l *Limiter) take() bool {
 func (l *Limiter) Release(took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.peak = max(l.peak, l.inflight)
 	l.inflight--
 	if !l.o.Fixed {
 		l.sample(took)
@@ -241,7 +245,7 @@ func (l *Limiter) sample(took time.Duration) {
 	}
 	mean := l.sum / time.Duration(l.n)
 	peak := l.peak
-	l.n, l.sum, l.peak = 0, 0, l.inflight
+	l.n, l.sum, l.peak = 0, 0, 0
 	switch {
 	case l.probing:
 		l.probing, l.windows = false, 0

@@ -84,3 +84,73 @@ func TestUnauthenticatedCallsDoNotTeachTheLimit(t *testing.T) {
 		})
 	}
 }
+
+// A burst of calls anyone can send must not make a lightly loaded host look
+// saturated either: the limit moves only when the hooks it measures ran with
+// the limit nearly reached (at light load a slower window says nothing about
+// what a larger limit would do), and rejected calls in flight at once do not
+// count toward that.
+func TestUnauthenticatedBurstsDoNotMakeTheLoadLookFull(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	expired := make(chan time.Time)
+	close(expired)
+	f := New(&starter{}, Options{Now: c.now, After: func(time.Duration) <-chan time.Time { return expired },
+		Admission: admission.Options{Min: 1, Max: 8, Window: 1, Probe: 1000}})
+	hold := func(res *bridge.ParseResult) (b *fakeBridge, entered, release chan struct{}) {
+		entered, release = make(chan struct{}), make(chan struct{})
+		return &fakeBridge{parse: func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
+			entered <- struct{}{}
+			<-release
+			return res, nil
+		}}, entered, release
+	}
+	// run starts n calls on b and returns their results once each was admitted
+	// (and is held in Parse) or refused: admitted ones follow when released.
+	run := func(b *fakeBridge, n int, entered chan struct{}) (done chan Result, refused int) {
+		done = make(chan Result, n)
+		for range n {
+			go func() { done <- f.Run(context.Background(), Hook{Bridge: b, Arrived: c.now()}, &bridge.Request{}) }()
+		}
+		for range n {
+			select {
+			case <-entered:
+			case <-done:
+				refused++
+			}
+		}
+		return done, refused
+	}
+	rejected := &bridge.ParseResult{Rejection: &bridge.Rejection{Reason: bridge.ReasonUnauthorized,
+		Response: &bridge.Response{Status: 401}}}
+	real := &bridge.ParseResult{OTP: event}
+	// A window is 8 samples (the limit): 4 rounds of two real hooks set the
+	// baseline, 8 more make two windows.
+	for i := range 12 {
+		// Two real hooks, slower after the first rounds (the SMS provider),
+		// while six rejected calls are in flight at the same moment.
+		took := 100 * time.Millisecond
+		rb, rin, rrel := hold(real)
+		realDone, refused := run(rb, 2, rin)
+		if refused > 0 {
+			t.Fatalf("round %d: %d of 2 real hooks refused, limit %d", i, refused, f.AdmissionLimit())
+		}
+		if i >= 4 {
+			took = 300 * time.Millisecond
+			ab, ain, arel := hold(rejected)
+			attackDone, refused := run(ab, 6, ain)
+			close(arel)
+			for range 6 - refused {
+				<-attackDone
+			}
+		}
+		c.advance(took)
+		close(rrel)
+		for range 2 {
+			<-realDone
+		}
+	}
+	if got := f.AdmissionLimit(); got != 8 {
+		t.Fatalf("limit %d after two real hooks at a time got slower amid bursts of rejected calls, want 8 (the load, not the limit, bounded them)", got)
+	}
+}
