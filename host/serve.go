@@ -139,7 +139,7 @@ func serveProfiler(addr string, allowAny bool, log *slog.Logger) (stop func(), e
 		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
 	}
 	// No WriteTimeout: a CPU profile or trace streams for as long as asked.
-	srv := &http.Server{Handler: profiling.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+	srv := &http.Server{Handler: profiling.Handler(allowAny), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() { _ = srv.Serve(ln) }()
 	log.Warn("profiler listening: no authentication, keep this address private", "addr", ln.Addr().String())

@@ -102,9 +102,13 @@ type Limiter struct {
 	waiters  []chan struct{} // newest last; a slot is handed over by closing
 
 	// The current window.
-	n    int
-	sum  time.Duration
-	peak int // most in flight during the window
+	n   int
+	sum time.Duration
+	// peak is the most in flight when a measured slot was released during the
+	// window: the load measured work ran with. Taken at a measured release, not
+	// at every take, so that a burst of unmeasured calls (ReleaseUnmeasured),
+	// which anyone can send, does not make a light load look like a full one.
+	peak int
 	// baseline is the latency without a queue: the mean of the last probe
 	// window, or a lower window mean since (0 before the first window).
 	baseline time.Duration
@@ -189,7 +193,6 @@ func (l *Limiter) take() bool {
 		return false
 	}
 	l.inflight++
-	l.peak = max(l.peak, l.inflight)
 	return true
 }
 
@@ -198,10 +201,29 @@ func (l *Limiter) take() bool {
 func (l *Limiter) Release(took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.peak = max(l.peak, l.inflight)
 	l.inflight--
 	if !l.o.Fixed {
 		l.sample(took)
 	}
+	l.handOver()
+}
+
+// ReleaseUnmeasured frees a slot taken for work whose latency says nothing
+// about the queue the limit guards (a call refused before it reached it), and
+// hands it to the newest waiter. Its latency is not a sample: such calls can
+// come from anyone, and would otherwise move the baseline or the window's mean.
+func (l *Limiter) ReleaseUnmeasured() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight--
+	// Nor does it count among a probe's skipped samples (skip): anyone could
+	// then end the skipping early, and have a probe measure the queue.
+	l.handOver()
+}
+
+// handOver gives free slots to the newest waiters; l.mu is held.
+func (l *Limiter) handOver() {
 	for len(l.waiters) > 0 && l.take() {
 		last := len(l.waiters) - 1
 		close(l.waiters[last])
@@ -223,7 +245,7 @@ func (l *Limiter) sample(took time.Duration) {
 	}
 	mean := l.sum / time.Duration(l.n)
 	peak := l.peak
-	l.n, l.sum, l.peak = 0, 0, l.inflight
+	l.n, l.sum, l.peak = 0, 0, 0
 	switch {
 	case l.probing:
 		l.probing, l.windows = false, 0

@@ -241,3 +241,34 @@ func TestStartAdmitsABurst(t *testing.T) {
 		}
 	}
 }
+
+// An unmeasured release frees its slot for a waiter, and no number of them,
+// fast or slow, moves the limit.
+func TestReleaseUnmeasured(t *testing.T) {
+	l := New(Options{Min: 1, Max: 4, Window: 1, Probe: 1})
+	for range 4 {
+		if !l.TryAcquire() {
+			t.Fatal("a free slot was refused")
+		}
+	}
+	for range 4 {
+		l.Release(100 * time.Millisecond) // the baseline
+	}
+	for range 4 {
+		l.TryAcquire()
+	}
+	granted := make(chan bool)
+	go func() { granted <- l.Acquire(nil) }()
+	for range 100 {
+		l.ReleaseUnmeasured()
+		if !<-granted {
+			t.Fatal("waiter not granted the freed slot")
+		}
+		go func() { granted <- l.Acquire(nil) }()
+	}
+	if got := l.Limit(); got != 4 {
+		t.Fatalf("limit %d after unmeasured releases, want 4", got)
+	}
+	l.ReleaseUnmeasured()
+	<-granted
+}

@@ -230,7 +230,12 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 	if !ok {
 		return f.answer(ctx, h, tl, failed(bridge.ReasonOverloaded))
 	}
-	defer release()
+	// Only a hook that reached the challenge teaches the limit its latency: a
+	// call the bridge rejected (no vendor secret, a malformed body) or a test
+	// ping never waits on the store or the SMS provider, and anyone can send
+	// them, fast (a baseline real hooks never meet) or slow (as if queued).
+	measured := true
+	defer func() { release(measured) }()
 
 	work, cancel := context.WithDeadline(ctx, tl.Work)
 	defer cancel()
@@ -248,10 +253,12 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 	switch {
 	case res.Rejection != nil:
 		// Parse rendered the vendor's answer itself: one call for every refusal.
+		measured = false
 		rj := res.Rejection
 		f.o.Log.Info("hook rejected", "request_id", h.RequestID, "bridge", h.BridgeID, "code", rj.Reason.String())
 		return f.done(h, Result{Response: rj.Response, Outcome: bridge.OutcomeRejected.String(), Reason: reasonLabel(rj.Reason)})
 	case res.TestPing != nil:
+		measured = false
 		return f.answer(ctx, h, tl, &bridge.Outcome{Kind: bridge.OutcomeTestOK})
 	case res.OTP != nil:
 		out, label := f.start(work, h, tl, res.OTP)
@@ -264,13 +271,20 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 }
 
 // admit takes an admission slot, waiting at most tl.AdmitWait for one. The
-// time the hook holds it, by the flow's clock, is what the limit adapts to.
-func (f *Flow) admit(tl Timeline) (release func(), ok bool) {
+// time the hook holds it, by the flow's clock, is what the limit adapts to,
+// when release is told measured.
+func (f *Flow) admit(tl Timeline) (release func(measured bool), ok bool) {
 	if !f.limiter.TryAcquire() && !f.limiter.Acquire(f.o.After(tl.AdmitWait)) {
 		return nil, false
 	}
 	admitted := f.o.Now()
-	return func() { f.limiter.Release(f.o.Now().Sub(admitted)) }, true
+	return func(measured bool) {
+		if !measured {
+			f.limiter.ReleaseUnmeasured()
+			return
+		}
+		f.limiter.Release(f.o.Now().Sub(admitted))
+	}, true
 }
 
 // AdmissionLimit is the current limit on hooks in flight.

@@ -68,7 +68,34 @@ func Listen(addr string, allowAny bool) (net.Listener, error) {
 // Handler serves the profiler under /debug/pprof/, on its own mux: importing
 // net/http/pprof also registers it on http.DefaultServeMux, which SMS+ never
 // serves.
-func Handler() http.Handler {
+//
+// Unless allowAny, it answers only requests whose Host is a loopback address
+// or localhost (421 otherwise): a loopback listener is reachable from any web
+// page the operator's browser opens once that page's name is rebound to
+// 127.0.0.1 (DNS rebinding), and the browser then sends the page's own name.
+func Handler(allowAny bool) http.Handler {
+	mux := profiles()
+	if allowAny {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopback(hostName(r.Host)) {
+			http.Error(w, "profiler: Host must be a loopback address or localhost", http.StatusMisdirectedRequest)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// hostName is a Host header's name, without its port or IPv6 brackets.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+func profiles() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // and every named profile (heap, goroutine, ...)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -3,6 +3,7 @@ package profiling
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,7 +62,7 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 
 func TestHandlerServesProfilesOnly(t *testing.T) {
 	t.Parallel()
-	h := Handler()
+	h := Handler(true)
 	get := func(path string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -76,5 +77,45 @@ func TestHandlerServesProfilesOnly(t *testing.T) {
 	}
 	if code, _ := get("/"); code != 404 {
 		t.Errorf("/: %d, want 404", code)
+	}
+}
+
+// A web page the operator's browser opens can rebind its own name to
+// 127.0.0.1 (DNS rebinding) and then read the profiler on a loopback port,
+// say one forwarded to the operator's machine: the browser sends the page's
+// name as Host. The loopback-only profiler answers only Host names that are
+// loopback addresses or localhost.
+func TestLoopbackProfilerRefusesForeignHost(t *testing.T) {
+	t.Parallel()
+	ln, err := Listen("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: Handler(false)}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	get := func(host string) int {
+		req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/debug/pprof/cmdline", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "LOCALHOST"} {
+		if code := get(host); code != http.StatusOK {
+			t.Errorf("Host %q: %d, want 200", host, code)
+		}
+	}
+	for _, host := range []string{"rebound.example:" + port, "rebound.example", "10.0.0.8:" + port, "localhost.rebound.example"} {
+		if code := get(host); code != http.StatusMisdirectedRequest {
+			t.Errorf("Host %q: %d, want 421", host, code)
+		}
 	}
 }
