@@ -6,7 +6,7 @@ LDFLAGS   ?= -s -w
 # Static, reproducible binaries: the same command builds the container image.
 BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench figures lint clean
+.PHONY: bench-rate help build static smsplus plugins run test test-go test-fuzz test-example fuzz proto proto-check bench figures lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ proto-check: ## fail if regenerating the gRPC code would change it
 
 bench: ## per store: hooks/s at c=8 and 32, p99, CPU per hook, store calls, overload split; plugin round trip; page CPU (not part of the tests)
 	.ci/bench.sh
+
+bench-rate: ## CPU per hook and latency at a fixed rate: RATE=100 STORE=embedded|redis REDIS_URL=... (not part of the tests)
+	.ci/rate.sh $${RATE:-100} $${STORE:-embedded} $${REDIS_URL:-}
 
 figures: ## print the README's size and memory table: release binaries, idle RSS (not part of the tests)
 	.ci/figures.sh
