@@ -315,33 +315,13 @@ func TestHTTPHonoursDeadline(t *testing.T) {
 	t.Parallel()
 	vf := vonagefake.New(t)
 	vf.SetOutcome(vonagefake.Slow(providerDelay))
-	tests := map[string]struct {
-		mod      func(*sms.HTTPConfig)
-		deadline time.Duration
-	}{
-		"caller's deadline": {deadline: 200 * time.Millisecond},
-		"provider timeout":  {mod: func(c *sms.HTTPConfig) { c.Timeout = 200 * time.Millisecond }},
-	}
-	for name, tt := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := vonage(t, vf, tt.mod)
-			ctx := context.Background()
-			if tt.deadline > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
-				defer cancel()
-			}
-			start := time.Now()
-			_, err := s.Send(ctx, sms.Message{To: "+447700900123", Body: body})
-			if took := time.Since(start); took >= ignoredAfter {
-				t.Errorf("returned after %v", took)
-			}
-			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sms.ErrUnavailable) {
-				t.Errorf("err %v, want unavailable, deadline exceeded", err)
+	checkGivesUpInTime(t, func(t *testing.T, ownTimeout bool) sms.Sender {
+		return vonage(t, vf, func(c *sms.HTTPConfig) {
+			if ownTimeout {
+				c.Timeout = 200 * time.Millisecond
 			}
 		})
-	}
+	})
 }
 
 func TestHTTPRefusesBeforeCalling(t *testing.T) {

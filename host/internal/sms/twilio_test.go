@@ -248,6 +248,34 @@ const (
 	ignoredAfter  = providerDelay / 4
 )
 
+// checkGivesUpInTime sends through a sender whose provider answers only after
+// providerDelay, once under a caller's deadline and once under the sender's own
+// timeout (newSender(true)), and checks that each send gave up as unavailable
+// with the deadline exceeded, long before the provider would have answered.
+func checkGivesUpInTime(t *testing.T, newSender func(t *testing.T, ownTimeout bool) sms.Sender) {
+	t.Helper()
+	for name, ownTimeout := range map[string]bool{"caller's deadline": false, "sender's timeout": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSender(t, ownTimeout)
+			ctx := context.Background()
+			if !ownTimeout {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := s.Send(ctx, sms.Message{To: "+447700900123", Body: body})
+			if took := time.Since(start); took >= ignoredAfter {
+				t.Errorf("returned after %v: it waited for the provider past its deadline", took)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sms.ErrUnavailable) {
+				t.Errorf("err %v, want unavailable, deadline exceeded", err)
+			}
+		})
+	}
+}
+
 func TestTwilioHonoursDeadline(t *testing.T) {
 	t.Parallel()
 	fake := twiliofake.New(t)
