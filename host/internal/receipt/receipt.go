@@ -6,9 +6,10 @@
 //
 // The send record is written off the hook path: the Tracker wraps the sender
 // and stores the record in the background once the provider has answered, so a
-// hook pays no store call for it. It is keyed by the provider's name and
-// message id, which every provider's receipt carries, and lives as long as a
-// challenge (CHALLENGE_TTL_MINUTES). A receipt that arrives before its record
+// hook pays no store call for it; a provider that posts no receipts (the
+// console, Amazon SNS) gets none, as nothing would read it. It is keyed by the
+// provider's name and message id, which every provider's receipt carries, and
+// lives as long as a challenge (CHALLENGE_TTL_MINUTES). A receipt that arrives before its record
 // is written, or after it expired, is ignored (unknown_message).
 //
 // The reference a text carries to its provider (Message.Reference, echoed in
@@ -170,10 +171,17 @@ func (s trackedSender) Send(ctx context.Context, m sms.Message) (sms.Receipt, er
 	}
 	m.Reference = s.t.reference(tid)
 	r, err := s.next.Send(ctx, m)
-	if err == nil && r.ID != "" && r.Provider != "" {
+	if err == nil && r.ID != "" && s.t.readsReceipts(r.Provider) {
 		s.t.store(ctx, tid, m, r, false)
 	}
 	return r, err
+}
+
+// readsReceipts reports whether receipts of the provider can arrive: a send
+// record of any other provider would never be read (and cost a store write).
+func (t *Tracker) readsReceipts(provider string) bool {
+	_, ok := t.o.Readers[provider]
+	return ok
 }
 
 // store writes a send record off the caller's path.
@@ -369,7 +377,9 @@ func (t *Tracker) maybeResend(ctx context.Context, rec record) {
 		t.o.Observer.Resent(r.Provider, rec.Country)
 		t.audit("sms_resent", rec.User, map[string]any{"transaction": rec.Transaction, "from_provider": rec.Provider,
 			"provider": r.Provider})
-		t.store(sctx, rec.Transaction, m, r, true)
+		if t.readsReceipts(r.Provider) {
+			t.store(sctx, rec.Transaction, m, r, true)
+		}
 	}()
 }
 

@@ -430,3 +430,19 @@ func TestRecordOffThePath(t *testing.T) {
 		t.Fatalf("record after release: %v", err)
 	}
 }
+
+// A provider that reads no receipts (the console, Amazon SNS, an HTTP
+// provider without receipts) gets no send record: nothing could ever read it,
+// and on the embedded store it would cost each hook a second disk commit.
+func TestNoRecordWithoutReceipts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	f.tr.o.Readers = map[string]sms.ReceiptReader{"b": f.b}
+	r := f.send()
+	if _, err := f.store.Get(context.Background(), Sends, recordKey(r.Provider, r.ID)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("record of a send through %s, which reads no receipts: %v", r.Provider, err)
+	}
+	if got := f.a.messages(); len(got) != 1 || got[0].Reference == tid {
+		t.Fatalf("sent %d texts; the reference must still be the authenticated one", len(got))
+	}
+}
