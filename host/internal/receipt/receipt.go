@@ -186,7 +186,11 @@ func (t *Tracker) readsReceipts(provider string) bool {
 
 // store writes a send record off the caller's path.
 func (t *Tracker) store(ctx context.Context, tid string, m sms.Message, r sms.Receipt, resent bool) {
-	rec := record{Transaction: tid, User: t.o.UserID(m.To), Country: sms.Country(m.To), Provider: r.Provider,
+	country := r.Country
+	if country == "" { // a single provider, not a router
+		country = sms.Country(m.To)
+	}
+	rec := record{Transaction: tid, User: t.o.UserID(m.To), Country: country, Provider: r.Provider,
 		MessageID: r.ID, SentAt: t.o.Now(), Resent: resent}
 	if t.o.Resend != nil && !resent && t.o.Sealer != nil {
 		plain, _ := json.Marshal(sealedMessage{To: m.To, Body: m.Body, From: m.From, Challenge: m.Challenge})

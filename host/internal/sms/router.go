@@ -275,7 +275,7 @@ func (r *Router) send(ctx context.Context, m Message, country string, rt Route, 
 		switch result {
 		case resultSent:
 			r.settle(name, br, true, probe)
-			return Receipt{ID: receipt.id, Provider: name}, nil
+			return Receipt{ID: receipt.id, Provider: name, Country: country}, nil
 		case resultRejected:
 			br.release(probe)
 			return Receipt{}, fmt.Errorf("%s: %w", name, err)

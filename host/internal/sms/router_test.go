@@ -166,7 +166,7 @@ func TestRouterFailover(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || rec != (Receipt{ID: "b-1", Provider: "b"}) {
+			if err != nil || rec != (Receipt{ID: "b-1", Provider: "b", Country: "US"}) {
 				t.Fatalf("receipt %+v, err %v; want b's", rec, err)
 			}
 			want := []string{"sent a US " + tc.wantFirst, "failover a>b US", "sent b US sent"}

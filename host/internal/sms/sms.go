@@ -37,6 +37,9 @@ type Receipt struct {
 	// Provider is the name of the provider that accepted the message (set by
 	// the router; a single provider may leave it empty).
 	Provider string
+	// Country is the destination's region as the router routed it (set by
+	// the router): whoever records the send need not look it up again.
+	Country string
 }
 
 // ErrRejected: the provider refused the message (bad number, blocked, ...).
