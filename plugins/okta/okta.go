@@ -470,20 +470,19 @@ func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response
 	if out == nil {
 		out = &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonInternal}
 	}
-	ms := out.Duration.Milliseconds()
 	switch out.Kind {
 	case bridge.OutcomeDelivered:
-		return success("SUCCESSFUL", out, fmt.Sprintf("duration=%dms", ms))
+		return success("SUCCESSFUL", out, metadata("", out.Duration))
 	case bridge.OutcomeFallbackDelivered:
-		return success("SUCCESSFUL", out, fmt.Sprintf("path=fallback duration=%dms", ms))
+		return success("SUCCESSFUL", out, metadata("fallback", out.Duration))
 	case bridge.OutcomeTestOK:
 		return success("SUCCESSFUL", out, "path=test")
 	case bridge.OutcomePending:
-		return success("PENDING", out, fmt.Sprintf("duration=%dms", ms))
+		return success("PENDING", out, metadata("", out.Duration))
 	case bridge.OutcomeWithheld:
 		// Fail closed: SUCCESSFUL is the one answer that keeps Okta from
 		// delivering the raw code through its own providers. Nothing was sent.
-		return success("SUCCESSFUL", out, fmt.Sprintf("path=withheld duration=%dms", ms))
+		return success("SUCCESSFUL", out, metadata("withheld", out.Duration))
 	case bridge.OutcomeRejected:
 		reason := answer.Failure(out)
 		return failure(o.cfg.Load(), rejectionStatus(reason), summaryRejected, reason, "", out.Duration), nil
@@ -494,6 +493,20 @@ func (o *okta) Respond(_ context.Context, out *bridge.Outcome) (*bridge.Response
 		}
 		return failure(o.cfg.Load(), http.StatusOK, summaryFailed, reason, "", out.Duration), nil
 	}
+}
+
+// metadata is the transactionMetadata Okta logs: the path taken, if not the
+// usual one, and the time the hook took, when known (an answer rendered ahead,
+// with Parse, does not know it yet).
+func metadata(path string, d time.Duration) string {
+	var parts []string
+	if path != "" {
+		parts = append(parts, "path="+path)
+	}
+	if d > 0 {
+		parts = append(parts, fmt.Sprintf("duration=%dms", d.Milliseconds()))
+	}
+	return strings.Join(parts, " ")
 }
 
 func success(status string, out *bridge.Outcome, meta string) (*bridge.Response, error) {

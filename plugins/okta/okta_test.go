@@ -400,6 +400,10 @@ func TestRespond(t *testing.T) {
 			out:    &bridge.Outcome{Kind: bridge.OutcomeFallbackDelivered, TransactionID: "sp_1", Duration: 40 * time.Millisecond},
 			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=fallback duration=40ms",
 		},
+		"delivered, rendered ahead (no duration yet)": {
+			out:    &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"},
+			status: 200, okStatus: "SUCCESSFUL", txMeta: "",
+		},
 		"test ok": {
 			out:    &bridge.Outcome{Kind: bridge.OutcomeTestOK, TransactionID: "sp_1"},
 			status: 200, okStatus: "SUCCESSFUL", txMeta: "path=test",

@@ -126,6 +126,13 @@ type Request struct {
 	Body       []byte
 	RemoteAddr string
 	RequestID  string // the host's request id, for the plugin's logs
+	// AnswerTransactionID is set by the host, for a plugin with
+	// FeatureAnswersAhead, to the transaction id it will give this call's
+	// delivery if it accepts it. The SDK then renders, after the bridge's Parse
+	// of an OTP event, the bridge's own Respond to OutcomeDelivered and
+	// OutcomePending with it (ParseResult.Answers), so that the usual hook takes
+	// one call to the plugin instead of two. Bridges ignore it.
+	AnswerTransactionID string
 }
 
 // Header returns the first value of the named header (case-insensitive), or "".
@@ -223,12 +230,43 @@ type Rejection struct {
 	Response *Response
 }
 
-// ParseResult holds exactly one of its fields.
+// ParseResult holds exactly one of OTP, TestPing, Rejection and Notice.
 type ParseResult struct {
 	OTP       *OTPEvent
 	TestPing  *TestPing
 	Rejection *Rejection
 	Notice    *Notice
+	// Answers are rendered ahead by the SDK, never by a bridge (see
+	// Request.AnswerTransactionID): the host sends one of them instead of
+	// calling Respond when the outcome is exactly its kind, with that
+	// transaction id and no reason.
+	Answers []AnswerAhead
+}
+
+// AnswerAhead is Respond's answer to an outcome of kind Kind with the
+// request's AnswerTransactionID, no reason and a zero Duration.
+type AnswerAhead struct {
+	Kind     OutcomeKind
+	Response *Response
+}
+
+// answerAheadKinds are the outcomes rendered ahead: those of nearly every
+// accepted hook.
+var answerAheadKinds = []OutcomeKind{OutcomeDelivered, OutcomePending}
+
+// Answer returns the answer rendered ahead for out, if out is exactly what
+// it was rendered for: its kind, the transaction id tid the host proposed, no
+// reason.
+func (r *ParseResult) Answer(out *Outcome, tid string) (*Response, bool) {
+	if r == nil || tid == "" || out.TransactionID != tid || out.Reason != ReasonUnspecified {
+		return nil, false
+	}
+	for _, a := range r.Answers {
+		if a.Kind == out.Kind && a.Response != nil {
+			return a.Response, true
+		}
+	}
+	return nil, false
 }
 
 // Reject is a shorthand for a ParseResult holding a rejection.
@@ -293,7 +331,9 @@ type Outcome struct {
 	// TransactionID is SMS+'s public id of the delivery ("sp_" and hex), for
 	// successes when known. It does not reveal the link.
 	TransactionID string
-	// Duration is the time spent on the hook so far.
+	// Duration is the time spent on the hook so far; zero in an answer
+	// rendered ahead (ParseResult.Answers), when it is not known yet: render
+	// nothing for it then.
 	Duration time.Duration
 }
 

@@ -137,6 +137,12 @@ func parseResultToPB(r *ParseResult) (*bridgepb.ParseResponse, error) {
 	if n != 1 {
 		return nil, fmt.Errorf("%w: parse result holds %d results, want exactly 1", ErrInvalidResult, n)
 	}
+	for _, a := range r.Answers {
+		if err := checkResponse("answer ahead", a.Response); err != nil {
+			return nil, err
+		}
+		pb.Answers = append(pb.Answers, &bridgepb.AnswerAhead{Kind: bridgepb.OutcomeKind(a.Kind), Response: responseToPB(a.Response)})
+	}
 	return pb, nil
 }
 
@@ -151,7 +157,7 @@ func parseResultFromPB(pb *bridgepb.ParseResponse) (*ParseResult, error) {
 		if ms := e.GetExpiresAtMs(); ms != 0 {
 			ev.ExpiresAt = time.UnixMilli(ms)
 		}
-		return &ParseResult{OTP: ev}, nil
+		return &ParseResult{OTP: ev, Answers: answersFromPB(pb.GetAnswers())}, nil
 	case *bridgepb.ParseResponse_TestPing:
 		return &ParseResult{TestPing: &TestPing{}}, nil
 	case *bridgepb.ParseResponse_Notice:
@@ -172,6 +178,23 @@ func parseResultFromPB(pb *bridgepb.ParseResponse) (*ParseResult, error) {
 		return &ParseResult{Rejection: &Rejection{Reason: Reason(rj.GetReason()), Response: resp}}, nil
 	}
 	return nil, fmt.Errorf("%w: empty parse response", ErrInvalidResult)
+}
+
+// answersFromPB reads the answers rendered ahead, leaving out any that is not
+// a valid answer (the host then calls Respond for its outcome).
+func answersFromPB(pbs []*bridgepb.AnswerAhead) []AnswerAhead {
+	var out []AnswerAhead
+	for _, a := range pbs {
+		if a.GetResponse() == nil {
+			continue
+		}
+		resp := responseFromPB(a.GetResponse())
+		if checkResponse("answer ahead", resp) != nil {
+			continue
+		}
+		out = append(out, AnswerAhead{Kind: OutcomeKind(a.GetKind()), Response: resp})
+	}
+	return out
 }
 
 func outcomeToPB(o *Outcome) *bridgepb.Outcome {

@@ -23,10 +23,15 @@ const (
 	// OTPEvent even when it carries no readable code (OTP empty), so that the
 	// host's voice policy, not a missing-code refusal, decides its answer.
 	FeatureVoiceWithoutCode = "voice_without_code"
+	// FeatureAnswersAhead (plugin): given Request.AnswerTransactionID, the
+	// plugin's Parse of an OTP event comes with its answers to the usual
+	// outcomes rendered ahead (ParseResult.Answers), so the host need not call
+	// Respond for them. The SDK does it for every bridge (from its Respond).
+	FeatureAnswersAhead = "answers_ahead"
 )
 
 // pluginFeatures are the features every plugin built with this SDK announces.
-var pluginFeatures = []string{FeatureWithheld, FeatureNotices, FeatureVoiceWithoutCode}
+var pluginFeatures = []string{FeatureWithheld, FeatureNotices, FeatureVoiceWithoutCode, FeatureAnswersAhead}
 
 // PluginFeatures lists the features a plugin built with this SDK announces.
 func PluginFeatures() []string { return slices.Clone(pluginFeatures) }

@@ -62,15 +62,38 @@ func (s *grpcServer) Configure(ctx context.Context, req *bridgepb.ConfigureReque
 
 func (s *grpcServer) Parse(ctx context.Context, req *bridgepb.ParseRequest) (resp *bridgepb.ParseResponse, err error) {
 	defer recoverTo(&err)
-	res, err := s.impl.Parse(ctx, requestFromPB(req.GetRequest()))
+	r := requestFromPB(req.GetRequest())
+	r.AnswerTransactionID = req.GetAnswerTransactionId()
+	res, err := s.impl.Parse(ctx, r)
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	if res != nil {
+		res.Answers = nil // the SDK's, never the bridge's own
+		if r.AnswerTransactionID != "" && res.OTP != nil {
+			res.Answers = renderAhead(ctx, s.impl, r.AnswerTransactionID)
+		}
 	}
 	pb, err := parseResultToPB(res)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return pb, nil
+}
+
+// renderAhead renders b's answers to the usual outcomes of an accepted hook
+// with the transaction id the host proposed (FeatureAnswersAhead). A kind that
+// fails to render is left out: the host then calls Respond for it.
+func renderAhead(ctx context.Context, b Bridge, tid string) []AnswerAhead {
+	var out []AnswerAhead
+	for _, k := range answerAheadKinds {
+		resp, err := b.Respond(ctx, &Outcome{Kind: k, TransactionID: tid})
+		if err != nil || checkResponse("answer ahead", resp) != nil {
+			continue
+		}
+		out = append(out, AnswerAhead{Kind: k, Response: resp})
+	}
+	return out
 }
 
 func (s *grpcServer) Respond(ctx context.Context, req *bridgepb.RespondRequest) (resp *bridgepb.RespondResponse, err error) {
@@ -157,7 +180,7 @@ func (c *grpcClient) Configure(ctx context.Context, settings map[string]string) 
 }
 
 func (c *grpcClient) Parse(ctx context.Context, req *Request) (*ParseResult, error) {
-	resp, err := c.c.Parse(ctx, &bridgepb.ParseRequest{Request: requestToPB(req)})
+	resp, err := c.c.Parse(ctx, &bridgepb.ParseRequest{Request: requestToPB(req), AnswerTransactionId: req.AnswerTransactionID})
 	if err != nil {
 		return nil, fromStatus("parse", err)
 	}

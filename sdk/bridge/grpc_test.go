@@ -221,3 +221,67 @@ func TestEnumsMatchWire(t *testing.T) {
 		t.Error("channel enums drifted from the wire")
 	}
 }
+
+// Given the host's transaction id, the plugin's Parse of an OTP event comes
+// back with the bridge's own answers to delivered and pending with that id,
+// rendered by the SDK from Respond; what a bridge puts in Answers itself never
+// crosses, nor do answers for anything but an OTP event, or without the id.
+func TestAnswersAheadCrossTheWire(t *testing.T) {
+	t.Parallel()
+	const tid = "sp_0123456789abcdef01"
+	render := func(o *Outcome) (*Response, error) {
+		body := o.Kind.String() + " " + o.TransactionID + " " + o.Reason.String() + " " + o.Duration.String()
+		return &Response{Status: 200, Body: []byte(body)}, nil
+	}
+	forged := []AnswerAhead{{Kind: OutcomeFailed, Response: &Response{Status: 200, Body: []byte("forged")}}}
+	tests := map[string]struct {
+		result *ParseResult
+		tid    string
+		want   []string // the answers' bodies, by kind
+	}{
+		"an OTP event":      {result: &ParseResult{OTP: &OTPEvent{Phone: "+14155550123", OTP: "123456"}, Answers: forged}, tid: tid, want: []string{"delivered " + tid + " unspecified 0s", "pending " + tid + " unspecified 0s"}},
+		"no transaction id": {result: &ParseResult{OTP: &OTPEvent{Phone: "+14155550123", OTP: "123456"}, Answers: forged}},
+		"a rejection":       {result: Reject(ReasonUnauthorized, &Response{Status: 401}), tid: tid},
+		"a test ping":       {result: &ParseResult{TestPing: &TestPing{}}, tid: tid},
+		"a notice":          {result: &ParseResult{Notice: &Notice{Phone: "+14155550123", Message: "m", Kind: "k"}}, tid: tid},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var offered string
+			b := dial(t, &echoBridge{respond: render, parse: func(r *Request) (*ParseResult, error) {
+				offered = r.AnswerTransactionID
+				return tc.result, nil
+			}})
+			res, err := b.Parse(context.Background(), &Request{Method: "POST", AnswerTransactionID: tc.tid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if offered != tc.tid {
+				t.Fatalf("bridge saw AnswerTransactionID %q, want %q", offered, tc.tid)
+			}
+			var got []string
+			for _, a := range res.Answers {
+				got = append(got, string(a.Response.Body))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("answers %q, want %q", got, tc.want)
+			}
+			for _, k := range []OutcomeKind{OutcomeDelivered, OutcomePending} {
+				resp, ok := res.Answer(&Outcome{Kind: k, TransactionID: tid}, tid)
+				if ok != (tc.want != nil) || ok && !strings.HasPrefix(string(resp.Body), k.String()+" ") {
+					t.Fatalf("Answer(%s) = %v, %v", k, resp, ok)
+				}
+			}
+			for _, out := range []*Outcome{
+				{Kind: OutcomeDelivered, TransactionID: "sp_other"},
+				{Kind: OutcomeFailed, Reason: ReasonSMSFailed, TransactionID: tid},
+				{Kind: OutcomeWithheld, Reason: ReasonUnsupportedChannel, TransactionID: tid},
+			} {
+				if _, ok := res.Answer(out, tid); ok {
+					t.Fatalf("an answer ahead for %+v", out)
+				}
+			}
+		})
+	}
+}

@@ -282,6 +282,10 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// NewID returns a new challenge id, for a caller that needs it before Start
+// (Event.ChallengeID).
+func NewID() string { return newID() }
+
 // TransactionID is the public name of a challenge: a one-way function of its id.
 // Vendors log it where their admins can read it, so it must not open the page:
 // it is not shaped like a challenge id, and the id cannot be computed from it.

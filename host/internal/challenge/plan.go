@@ -82,7 +82,10 @@ func (s *Service) plan(ev Event, phone, uid, lang string, expires time.Time) (*h
 	h.reset = add(storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: uid})
 
 	h.record = record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
-	h.cid = newID()
+	h.cid = ev.ChallengeID
+	if !ValidID(h.cid) {
+		h.cid = newID()
+	}
 	h.challenge = add(s.challengeOp(h, ttl))
 	return h, nil
 }

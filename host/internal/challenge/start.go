@@ -35,6 +35,11 @@ type Event struct {
 	VendorTransaction string
 	// Budget bounds Start on the vendor's clock; the hook flow sets it.
 	Budget Budget
+	// ChallengeID is the id the new challenge gets (NewID), chosen ahead by
+	// the hook flow so that its bridge can render the answer, with the
+	// challenge's TransactionID, while it parses the call. Empty, or not an id:
+	// Start picks one.
+	ChallengeID string
 }
 
 // Budget is how long Start may take, set by the hook flow (package hookflow,

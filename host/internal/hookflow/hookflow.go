@@ -239,6 +239,15 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 
 	work, cancel := context.WithDeadline(ctx, tl.Work)
 	defer cancel()
+	// The challenge's id is chosen now, so that a plugin that can renders the
+	// usual answers (delivered, pending) with its transaction id while it
+	// parses: the common hook then takes one call to the plugin, not two.
+	var ahead answersAhead
+	if hasFeature(h.Bridge, bridge.FeatureAnswersAhead) {
+		ahead.cid = challenge.NewID()
+		ahead.tid = challenge.TransactionID(ahead.cid)
+		req.AnswerTransactionID = ahead.tid
+	}
 	res, err := h.Bridge.Parse(work, req)
 	if err != nil {
 		f.o.Log.Error("bridge parse", "request_id", h.RequestID, "bridge", h.BridgeID, "err", err)
@@ -261,13 +270,31 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 		measured = false
 		return f.answer(ctx, h, tl, &bridge.Outcome{Kind: bridge.OutcomeTestOK})
 	case res.OTP != nil:
-		out, label := f.start(work, h, tl, res.OTP)
+		ahead.res = res
+		out, label := f.start(work, h, tl, res.OTP, ahead.cid)
+		if resp, ok := ahead.answer(out); ok {
+			return f.done(h, Result{Response: resp, Outcome: label, Reason: reasonLabel(out.Reason)})
+		}
 		return f.answerAs(ctx, h, tl, out, label)
 	case res.Notice != nil:
 		out, label := f.notify(work, h, tl, res.Notice)
 		return f.answerAs(ctx, h, tl, out, label)
 	}
 	return f.answer(ctx, h, tl, failed(bridge.ReasonInternal))
+}
+
+// answersAhead are the challenge id chosen before Parse, its transaction id,
+// and the answers the plugin rendered ahead with it (bridge.FeatureAnswersAhead).
+type answersAhead struct {
+	cid, tid string
+	res      *bridge.ParseResult
+}
+
+// answer is the answer rendered ahead for out, if there is one for exactly
+// out: a repeat of an earlier delivery, another challenge id, a reason or
+// another kind of outcome is rendered by Respond.
+func (a answersAhead) answer(out *bridge.Outcome) (*bridge.Response, bool) {
+	return a.res.Answer(out, a.tid)
 }
 
 // admit takes an admission slot, waiting at most tl.AdmitWait for one. The
@@ -293,11 +320,11 @@ func (f *Flow) AdmissionLimit() int { return f.limiter.Limit() }
 // start runs the challenge flow for ev and says what the vendor is told, and
 // the label of what happened (the outcome kind, but "withheld" whatever a
 // plugin that predates it is told).
-func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEvent) (out *bridge.Outcome, label string) {
+func (f *Flow) start(ctx context.Context, h Hook, tl Timeline, ev *bridge.OTPEvent, cid string) (out *bridge.Outcome, label string) {
 	started, err := f.starter.Start(ctx, challenge.Event{
 		Bridge: h.BridgeID, Phone: ev.Phone, OTP: ev.OTP, Message: ev.Message, Voice: ev.Channel == bridge.ChannelVoice,
 		Locale: ev.Locale, ExpiresAt: ev.ExpiresAt, VendorTransaction: ev.TransactionID,
-		Budget: challenge.Budget{AnswerBy: tl.AnswerBy, RepeatWait: RepeatWait},
+		Budget: challenge.Budget{AnswerBy: tl.AnswerBy, RepeatWait: RepeatWait}, ChallengeID: cid,
 	})
 	if err == nil {
 		out = &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: started.TransactionID}

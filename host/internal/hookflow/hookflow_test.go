@@ -69,6 +69,10 @@ type starter struct {
 	sent      challenge.Sent
 	notifyErr error
 
+	// asChosen: the challenge gets the id the flow chose ahead
+	// (Event.ChallengeID), as challenge.Service does.
+	asChosen bool
+
 	mu       sync.Mutex
 	deadline time.Time
 	events   []challenge.Event
@@ -90,7 +94,11 @@ func (s *starter) Start(ctx context.Context, ev challenge.Event) (challenge.Star
 	defer s.mu.Unlock()
 	s.deadline = d
 	s.events = append(s.events, ev)
-	return s.started, s.err
+	st := s.started
+	if s.asChosen && s.err == nil {
+		st.ChallengeID, st.TransactionID = ev.ChallengeID, challenge.TransactionID(ev.ChallengeID)
+	}
+	return st, s.err
 }
 
 func parsesTo(res *bridge.ParseResult, err error) func(context.Context, *bridge.Request) (*bridge.ParseResult, error) {
@@ -530,5 +538,59 @@ func TestAdmissionFollowsLatency(t *testing.T) {
 	}
 	if got := round(limit, 10*time.Millisecond, true); got != 1 {
 		t.Fatalf("%d hooks refused with %d of %d slots taken and one more, want 1", got, limit, limit)
+	}
+}
+
+// A plugin with answers_ahead is given, with Parse, the transaction id of the
+// challenge the flow chose ahead; when the outcome is exactly one it rendered
+// for (delivered or pending, that id, no reason) the hook takes no Respond
+// call. Anything else (a repeat of an earlier delivery, a failure, the
+// fallback, a plugin without the feature) is still rendered by Respond.
+func TestAnswersAhead(t *testing.T) {
+	t.Parallel()
+	ahead := []bridge.AnswerAhead{
+		{Kind: bridge.OutcomeDelivered, Response: &bridge.Response{Status: 200, Body: []byte("ahead delivered")}},
+		{Kind: bridge.OutcomePending, Response: &bridge.Response{Status: 200, Body: []byte("ahead pending")}},
+	}
+	tests := map[string]struct {
+		features []string
+		st       *starter
+		want     string // the answer's body
+		respond  bool   // Respond was called
+	}{
+		"delivered":        {features: []string{bridge.FeatureAnswersAhead}, st: &starter{asChosen: true}, want: "ahead delivered"},
+		"pending":          {features: []string{bridge.FeatureAnswersAhead}, st: &starter{asChosen: true, started: challenge.Started{Pending: true}}, want: "ahead pending"},
+		"a repeat":         {features: []string{bridge.FeatureAnswersAhead}, st: &starter{started: challenge.Started{TransactionID: "sp_earlier"}}, want: "delivered unspecified", respond: true},
+		"a failure":        {features: []string{bridge.FeatureAnswersAhead}, st: &starter{asChosen: true, err: challenge.ErrSMS}, want: "failed sms_failed", respond: true},
+		"the fallback":     {features: []string{bridge.FeatureAnswersAhead}, st: &starter{asChosen: true, started: challenge.Started{Fallback: true}}, want: "fallback_delivered unspecified", respond: true},
+		"no such features": {st: &starter{asChosen: true}, want: "delivered unspecified", respond: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var offered string
+			b := &fakeBridge{features: tc.features, parse: func(_ context.Context, r *bridge.Request) (*bridge.ParseResult, error) {
+				offered = r.AnswerTransactionID
+				if offered == "" {
+					return &bridge.ParseResult{OTP: event}, nil
+				}
+				return &bridge.ParseResult{OTP: event, Answers: ahead}, nil
+			}}
+			f := New(tc.st, Options{})
+			res := f.Run(context.Background(), Hook{BridgeID: "okta", Bridge: b, Arrived: time.Now()}, &bridge.Request{})
+			if got := string(res.Response.Body); got != tc.want {
+				t.Fatalf("answer %q, want %q", got, tc.want)
+			}
+			if got := len(b.responded()) > 0; got != tc.respond {
+				t.Fatalf("Respond called: %v, want %v", got, tc.respond)
+			}
+			cid := tc.st.events[0].ChallengeID
+			if hasAhead := len(tc.features) > 0; hasAhead != (offered != "") || hasAhead != challenge.ValidID(cid) {
+				t.Fatalf("offered transaction id %q, challenge id %q; want both only for a plugin with the feature", offered, cid)
+			}
+			if offered != "" && offered != challenge.TransactionID(cid) {
+				t.Fatalf("offered %q, but the chosen challenge's transaction id is %q", offered, challenge.TransactionID(cid))
+			}
+		})
 	}
 }

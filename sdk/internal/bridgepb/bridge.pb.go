@@ -795,10 +795,17 @@ func (x *HTTPResponse) GetBody() []byte {
 }
 
 type ParseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Request       *HTTPRequest           `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Request *HTTPRequest           `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	// The transaction id (Outcome.transaction_id) the host will give this call's
+	// delivery if it accepts it, sent only to a plugin whose Info lists the
+	// feature "answers_ahead". The plugin then renders, with the parse of an OTP
+	// event, its answers for DELIVERED and PENDING with this id
+	// (ParseResponse.answers), and the host sends one of them without a Respond
+	// call when it is the outcome: one RPC for a hook instead of two. Empty: none.
+	AnswerTransactionId string `protobuf:"bytes,2,opt,name=answer_transaction_id,json=answerTransactionId,proto3" json:"answer_transaction_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ParseRequest) Reset() {
@@ -836,6 +843,13 @@ func (x *ParseRequest) GetRequest() *HTTPRequest {
 		return x.Request
 	}
 	return nil
+}
+
+func (x *ParseRequest) GetAnswerTransactionId() string {
+	if x != nil {
+		return x.AnswerTransactionId
+	}
+	return ""
 }
 
 // OTPEvent asks the host to deliver a one-time code. Every field is used by the
@@ -1143,7 +1157,12 @@ type ParseResponse struct {
 	//	*ParseResponse_TestPing
 	//	*ParseResponse_Rejection
 	//	*ParseResponse_Notice
-	Result        isParseResponse_Result `protobuf_oneof:"result"`
+	Result isParseResponse_Result `protobuf_oneof:"result"`
+	// Answers rendered ahead (ParseRequest.answer_transaction_id), for an OTP
+	// event only: Respond's answer to each outcome kind with that transaction id,
+	// no reason and no duration. The host uses one only for exactly that outcome;
+	// for any other it calls Respond.
+	Answers       []*AnswerAhead `protobuf:"bytes,5,rep,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1221,6 +1240,13 @@ func (x *ParseResponse) GetNotice() *Notice {
 	return nil
 }
 
+func (x *ParseResponse) GetAnswers() []*AnswerAhead {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
 type isParseResponse_Result interface {
 	isParseResponse_Result()
 }
@@ -1249,6 +1275,60 @@ func (*ParseResponse_Rejection) isParseResponse_Result() {}
 
 func (*ParseResponse_Notice) isParseResponse_Result() {}
 
+// AnswerAhead is Respond's answer to an outcome of the given kind, rendered
+// with the parse (ParseResponse.answers).
+type AnswerAhead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          OutcomeKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=smsplus.bridge.v1.OutcomeKind" json:"kind,omitempty"`
+	Response      *HTTPResponse          `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerAhead) Reset() {
+	*x = AnswerAhead{}
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerAhead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerAhead) ProtoMessage() {}
+
+func (x *AnswerAhead) ProtoReflect() protoreflect.Message {
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerAhead.ProtoReflect.Descriptor instead.
+func (*AnswerAhead) Descriptor() ([]byte, []int) {
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AnswerAhead) GetKind() OutcomeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return OutcomeKind_OUTCOME_KIND_UNSPECIFIED
+}
+
+func (x *AnswerAhead) GetResponse() *HTTPResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
 // Outcome is what the host did with a call. It holds no text and nothing of the
 // request: a bridge renders its answer from fixed texts.
 type Outcome struct {
@@ -1259,7 +1339,8 @@ type Outcome struct {
 	// SMS+'s public id of the delivery ("sp_" and hex), for DELIVERED, PENDING and
 	// FALLBACK_DELIVERED when known. It does not reveal the link.
 	TransactionId string `protobuf:"bytes,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
-	// Time spent on the call so far, in microseconds.
+	// Time spent on the call so far, in microseconds; 0 in an answer rendered
+	// ahead (ParseResponse.answers), when it is not known yet: render nothing for it.
 	DurationUs    int64 `protobuf:"varint,4,opt,name=duration_us,json=durationUs,proto3" json:"duration_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1267,7 +1348,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1360,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[14]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1373,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{14}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1332,7 +1413,7 @@ type RespondRequest struct {
 
 func (x *RespondRequest) Reset() {
 	*x = RespondRequest{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1425,7 @@ func (x *RespondRequest) String() string {
 func (*RespondRequest) ProtoMessage() {}
 
 func (x *RespondRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[15]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1438,7 @@ func (x *RespondRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondRequest.ProtoReflect.Descriptor instead.
 func (*RespondRequest) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{15}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RespondRequest) GetOutcome() *Outcome {
@@ -1376,7 +1457,7 @@ type RespondResponse struct {
 
 func (x *RespondResponse) Reset() {
 	*x = RespondResponse{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1469,7 @@ func (x *RespondResponse) String() string {
 func (*RespondResponse) ProtoMessage() {}
 
 func (x *RespondResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[16]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1482,7 @@ func (x *RespondResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondResponse.ProtoReflect.Descriptor instead.
 func (*RespondResponse) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{16}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RespondResponse) GetResponse() *HTTPResponse {
@@ -1425,7 +1506,7 @@ type ExampleRequest struct {
 
 func (x *ExampleRequest) Reset() {
 	*x = ExampleRequest{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1518,7 @@ func (x *ExampleRequest) String() string {
 func (*ExampleRequest) ProtoMessage() {}
 
 func (x *ExampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[17]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1531,7 @@ func (x *ExampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleRequest.ProtoReflect.Descriptor instead.
 func (*ExampleRequest) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{17}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExampleRequest) GetPhone() string {
@@ -1484,7 +1565,7 @@ type ExampleResponse struct {
 
 func (x *ExampleResponse) Reset() {
 	*x = ExampleResponse{}
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1577,7 @@ func (x *ExampleResponse) String() string {
 func (*ExampleResponse) ProtoMessage() {}
 
 func (x *ExampleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[18]
+	mi := &file_smsplus_bridge_v1_bridge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1590,7 @@ func (x *ExampleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleResponse.ProtoReflect.Descriptor instead.
 func (*ExampleResponse) Descriptor() ([]byte, []int) {
-	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{18}
+	return file_smsplus_bridge_v1_bridge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExampleResponse) GetRequest() *HTTPRequest {
@@ -1565,9 +1646,10 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\fHTTPResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x123\n" +
 	"\aheaders\x18\x02 \x03(\v2\x19.smsplus.bridge.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"H\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\"|\n" +
 	"\fParseRequest\x128\n" +
-	"\arequest\x18\x01 \x01(\v2\x1e.smsplus.bridge.v1.HTTPRequestR\arequest\"\xe5\x01\n" +
+	"\arequest\x18\x01 \x01(\v2\x1e.smsplus.bridge.v1.HTTPRequestR\arequest\x122\n" +
+	"\x15answer_transaction_id\x18\x02 \x01(\tR\x13answerTransactionId\"\xe5\x01\n" +
 	"\bOTPEvent\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x10\n" +
 	"\x03otp\x18\x02 \x01(\tR\x03otp\x12\x18\n" +
@@ -1587,13 +1669,17 @@ const file_smsplus_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x0etransaction_id\x18\x06 \x01(\tR\rtransactionId\"{\n" +
 	"\tRejection\x121\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x19.smsplus.bridge.v1.ReasonR\x06reason\x12;\n" +
-	"\bresponse\x18\x02 \x01(\v2\x1f.smsplus.bridge.v1.HTTPResponseR\bresponse\"\xf9\x01\n" +
+	"\bresponse\x18\x02 \x01(\v2\x1f.smsplus.bridge.v1.HTTPResponseR\bresponse\"\xb3\x02\n" +
 	"\rParseResponse\x12/\n" +
 	"\x03otp\x18\x01 \x01(\v2\x1b.smsplus.bridge.v1.OTPEventH\x00R\x03otp\x12:\n" +
 	"\ttest_ping\x18\x02 \x01(\v2\x1b.smsplus.bridge.v1.TestPingH\x00R\btestPing\x12<\n" +
 	"\trejection\x18\x03 \x01(\v2\x1c.smsplus.bridge.v1.RejectionH\x00R\trejection\x123\n" +
-	"\x06notice\x18\x04 \x01(\v2\x19.smsplus.bridge.v1.NoticeH\x00R\x06noticeB\b\n" +
-	"\x06result\"\xb8\x01\n" +
+	"\x06notice\x18\x04 \x01(\v2\x19.smsplus.bridge.v1.NoticeH\x00R\x06notice\x128\n" +
+	"\aanswers\x18\x05 \x03(\v2\x1e.smsplus.bridge.v1.AnswerAheadR\aanswersB\b\n" +
+	"\x06result\"~\n" +
+	"\vAnswerAhead\x122\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1e.smsplus.bridge.v1.OutcomeKindR\x04kind\x12;\n" +
+	"\bresponse\x18\x02 \x01(\v2\x1f.smsplus.bridge.v1.HTTPResponseR\bresponse\"\xb8\x01\n" +
 	"\aOutcome\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.smsplus.bridge.v1.OutcomeKindR\x04kind\x121\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x19.smsplus.bridge.v1.ReasonR\x06reason\x12%\n" +
@@ -1667,7 +1753,7 @@ func file_smsplus_bridge_v1_bridge_proto_rawDescGZIP() []byte {
 }
 
 var file_smsplus_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_smsplus_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_smsplus_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_smsplus_bridge_v1_bridge_proto_goTypes = []any{
 	(Channel)(0),              // 0: smsplus.bridge.v1.Channel
 	(OutcomeKind)(0),          // 1: smsplus.bridge.v1.OutcomeKind
@@ -1686,16 +1772,17 @@ var file_smsplus_bridge_v1_bridge_proto_goTypes = []any{
 	(*Notice)(nil),            // 14: smsplus.bridge.v1.Notice
 	(*Rejection)(nil),         // 15: smsplus.bridge.v1.Rejection
 	(*ParseResponse)(nil),     // 16: smsplus.bridge.v1.ParseResponse
-	(*Outcome)(nil),           // 17: smsplus.bridge.v1.Outcome
-	(*RespondRequest)(nil),    // 18: smsplus.bridge.v1.RespondRequest
-	(*RespondResponse)(nil),   // 19: smsplus.bridge.v1.RespondResponse
-	(*ExampleRequest)(nil),    // 20: smsplus.bridge.v1.ExampleRequest
-	(*ExampleResponse)(nil),   // 21: smsplus.bridge.v1.ExampleResponse
-	nil,                       // 22: smsplus.bridge.v1.ConfigureRequest.SettingsEntry
+	(*AnswerAhead)(nil),       // 17: smsplus.bridge.v1.AnswerAhead
+	(*Outcome)(nil),           // 18: smsplus.bridge.v1.Outcome
+	(*RespondRequest)(nil),    // 19: smsplus.bridge.v1.RespondRequest
+	(*RespondResponse)(nil),   // 20: smsplus.bridge.v1.RespondResponse
+	(*ExampleRequest)(nil),    // 21: smsplus.bridge.v1.ExampleRequest
+	(*ExampleResponse)(nil),   // 22: smsplus.bridge.v1.ExampleResponse
+	nil,                       // 23: smsplus.bridge.v1.ConfigureRequest.SettingsEntry
 }
 var file_smsplus_bridge_v1_bridge_proto_depIdxs = []int32{
 	5,  // 0: smsplus.bridge.v1.InfoResponse.settings:type_name -> smsplus.bridge.v1.Setting
-	22, // 1: smsplus.bridge.v1.ConfigureRequest.settings:type_name -> smsplus.bridge.v1.ConfigureRequest.SettingsEntry
+	23, // 1: smsplus.bridge.v1.ConfigureRequest.settings:type_name -> smsplus.bridge.v1.ConfigureRequest.SettingsEntry
 	8,  // 2: smsplus.bridge.v1.HTTPRequest.headers:type_name -> smsplus.bridge.v1.Header
 	8,  // 3: smsplus.bridge.v1.HTTPResponse.headers:type_name -> smsplus.bridge.v1.Header
 	9,  // 4: smsplus.bridge.v1.ParseRequest.request:type_name -> smsplus.bridge.v1.HTTPRequest
@@ -1706,26 +1793,29 @@ var file_smsplus_bridge_v1_bridge_proto_depIdxs = []int32{
 	13, // 9: smsplus.bridge.v1.ParseResponse.test_ping:type_name -> smsplus.bridge.v1.TestPing
 	15, // 10: smsplus.bridge.v1.ParseResponse.rejection:type_name -> smsplus.bridge.v1.Rejection
 	14, // 11: smsplus.bridge.v1.ParseResponse.notice:type_name -> smsplus.bridge.v1.Notice
-	1,  // 12: smsplus.bridge.v1.Outcome.kind:type_name -> smsplus.bridge.v1.OutcomeKind
-	2,  // 13: smsplus.bridge.v1.Outcome.reason:type_name -> smsplus.bridge.v1.Reason
-	17, // 14: smsplus.bridge.v1.RespondRequest.outcome:type_name -> smsplus.bridge.v1.Outcome
-	10, // 15: smsplus.bridge.v1.RespondResponse.response:type_name -> smsplus.bridge.v1.HTTPResponse
-	9,  // 16: smsplus.bridge.v1.ExampleResponse.request:type_name -> smsplus.bridge.v1.HTTPRequest
-	3,  // 17: smsplus.bridge.v1.Bridge.Info:input_type -> smsplus.bridge.v1.InfoRequest
-	6,  // 18: smsplus.bridge.v1.Bridge.Configure:input_type -> smsplus.bridge.v1.ConfigureRequest
-	11, // 19: smsplus.bridge.v1.Bridge.Parse:input_type -> smsplus.bridge.v1.ParseRequest
-	18, // 20: smsplus.bridge.v1.Bridge.Respond:input_type -> smsplus.bridge.v1.RespondRequest
-	20, // 21: smsplus.bridge.v1.Bridge.Example:input_type -> smsplus.bridge.v1.ExampleRequest
-	4,  // 22: smsplus.bridge.v1.Bridge.Info:output_type -> smsplus.bridge.v1.InfoResponse
-	7,  // 23: smsplus.bridge.v1.Bridge.Configure:output_type -> smsplus.bridge.v1.ConfigureResponse
-	16, // 24: smsplus.bridge.v1.Bridge.Parse:output_type -> smsplus.bridge.v1.ParseResponse
-	19, // 25: smsplus.bridge.v1.Bridge.Respond:output_type -> smsplus.bridge.v1.RespondResponse
-	21, // 26: smsplus.bridge.v1.Bridge.Example:output_type -> smsplus.bridge.v1.ExampleResponse
-	22, // [22:27] is the sub-list for method output_type
-	17, // [17:22] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 12: smsplus.bridge.v1.ParseResponse.answers:type_name -> smsplus.bridge.v1.AnswerAhead
+	1,  // 13: smsplus.bridge.v1.AnswerAhead.kind:type_name -> smsplus.bridge.v1.OutcomeKind
+	10, // 14: smsplus.bridge.v1.AnswerAhead.response:type_name -> smsplus.bridge.v1.HTTPResponse
+	1,  // 15: smsplus.bridge.v1.Outcome.kind:type_name -> smsplus.bridge.v1.OutcomeKind
+	2,  // 16: smsplus.bridge.v1.Outcome.reason:type_name -> smsplus.bridge.v1.Reason
+	18, // 17: smsplus.bridge.v1.RespondRequest.outcome:type_name -> smsplus.bridge.v1.Outcome
+	10, // 18: smsplus.bridge.v1.RespondResponse.response:type_name -> smsplus.bridge.v1.HTTPResponse
+	9,  // 19: smsplus.bridge.v1.ExampleResponse.request:type_name -> smsplus.bridge.v1.HTTPRequest
+	3,  // 20: smsplus.bridge.v1.Bridge.Info:input_type -> smsplus.bridge.v1.InfoRequest
+	6,  // 21: smsplus.bridge.v1.Bridge.Configure:input_type -> smsplus.bridge.v1.ConfigureRequest
+	11, // 22: smsplus.bridge.v1.Bridge.Parse:input_type -> smsplus.bridge.v1.ParseRequest
+	19, // 23: smsplus.bridge.v1.Bridge.Respond:input_type -> smsplus.bridge.v1.RespondRequest
+	21, // 24: smsplus.bridge.v1.Bridge.Example:input_type -> smsplus.bridge.v1.ExampleRequest
+	4,  // 25: smsplus.bridge.v1.Bridge.Info:output_type -> smsplus.bridge.v1.InfoResponse
+	7,  // 26: smsplus.bridge.v1.Bridge.Configure:output_type -> smsplus.bridge.v1.ConfigureResponse
+	16, // 27: smsplus.bridge.v1.Bridge.Parse:output_type -> smsplus.bridge.v1.ParseResponse
+	20, // 28: smsplus.bridge.v1.Bridge.Respond:output_type -> smsplus.bridge.v1.RespondResponse
+	22, // 29: smsplus.bridge.v1.Bridge.Example:output_type -> smsplus.bridge.v1.ExampleResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_smsplus_bridge_v1_bridge_proto_init() }
@@ -1745,7 +1835,7 @@ func file_smsplus_bridge_v1_bridge_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_smsplus_bridge_v1_bridge_proto_rawDesc), len(file_smsplus_bridge_v1_bridge_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
