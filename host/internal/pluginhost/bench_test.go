@@ -35,7 +35,8 @@ var benchCases = []benchCase{
 	{"fusionauth", basicAuth("fusionauth", settings["FUSIONAUTH_PASS"]), `{"code":"829104","phoneNumber":"3035551212","textMessage":"Two Factor Code: 829104","type":"SMS"}`},
 }
 
-// BenchmarkRoundTrip measures one hook's plugin work, Parse then Respond, over
+// BenchmarkRoundTrip measures one hook's plugin work, Parse with the answer
+// rendered ahead (or, variant mtls-respond, Parse then Respond), over
 // go-plugin gRPC against each real bridge binary, and reports the p50 and p99
 // of that round trip and the CPU it costs, on the host's side (this process)
 // and in the plugin's process. Variants: with go-plugin's automatic mTLS (as
@@ -45,21 +46,22 @@ var benchCases = []benchCase{
 func BenchmarkRoundTrip(b *testing.B) {
 	dir := pluginDir(b)
 	variants := []struct {
-		name       string
-		plain      bool
-		gomaxprocs string
-	}{{"mtls", false, "1"}, {"plain", true, "1"}, {"mtls-procs2", false, "2"}}
+		name         string
+		plain        bool
+		gomaxprocs   string
+		respondAfter bool // Parse then Respond, as before answers_ahead
+	}{{"mtls", false, "1", false}, {"mtls-respond", false, "1", true}, {"plain", true, "1", false}, {"mtls-procs2", false, "2", false}}
 	for _, bc := range benchCases {
 		for _, v := range variants {
 			b.Run(bc.id+"/"+v.name, func(b *testing.B) {
 				b.Setenv("PLUGIN_GOMAXPROCS", v.gomaxprocs)
-				roundTrip(b, dir, bc, v.plain)
+				roundTrip(b, dir, bc, v.plain, v.respondAfter)
 			})
 		}
 	}
 }
 
-func roundTrip(b *testing.B, dir string, bc benchCase, plain bool) {
+func roundTrip(b *testing.B, dir string, bc benchCase, plain, respondAfter bool) {
 	m := NewManager(Options{Setting: settingsWith(nil), plainSocket: plain})
 	fs, _ := Discover([]string{dir})
 	if err := m.Start(context.Background(), fs, []string{bc.id}); err != nil {
@@ -78,12 +80,22 @@ func roundTrip(b *testing.B, dir string, bc benchCase, plain bool) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
+		req.AnswerTransactionID = ""
+		if !respondAfter {
+			req.AnswerTransactionID = "sp_1"
+		}
 		res, err := p.Parse(ctx, req)
 		if err != nil || res.OTP == nil {
 			b.Fatalf("parse: %v %+v", err, res)
 		}
-		if _, err := p.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}); err != nil {
-			b.Fatal(err)
+		delivered := &bridge.Outcome{Kind: bridge.OutcomeDelivered, TransactionID: "sp_1"}
+		if _, ok := res.Answer(delivered, req.AnswerTransactionID); !ok {
+			if !respondAfter {
+				b.Fatal("no answer rendered ahead")
+			}
+			if _, err := p.Respond(ctx, delivered); err != nil {
+				b.Fatal(err)
+			}
 		}
 		lat = append(lat, time.Since(start))
 		n++
