@@ -107,9 +107,14 @@ func destinationTypes(phone string) []string {
 	return append(types, t)
 }
 
-// refusedType returns the first of types that refused lists.
-func refusedType(types, refused []string) (string, bool) {
-	for _, t := range types {
+// refusedType returns the first class of phone (destinationTypes) that
+// refused lists. With nothing refused (REFUSED_NUMBER_TYPES=none) the number is
+// not classified at all: that costs a parse and two region lookups.
+func refusedType(phone string, refused []string) (string, bool) {
+	if len(refused) == 0 {
+		return "", false
+	}
+	for _, t := range destinationTypes(phone) {
 		if slices.Contains(refused, t) {
 			return t, true
 		}

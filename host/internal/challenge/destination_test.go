@@ -69,7 +69,7 @@ func TestDestinationTypes(t *testing.T) {
 		if !slices.Equal(got, tc.types) {
 			t.Errorf("destinationTypes(%s) = %v, want %v", tc.phone, got, tc.types)
 		}
-		typ, refuse := refusedType(got, refused)
+		typ, refuse := refusedType(tc.phone, refused)
 		if refuse != tc.refused {
 			t.Errorf("%s (%v): refused = %v (%q), want %v", tc.phone, got, refuse, typ, tc.refused)
 		}
@@ -84,10 +84,10 @@ func TestDestinationTypes(t *testing.T) {
 	}
 	// The other class of a satellite number counts too: refusing invalid alone
 	// still refuses an unassigned satellite number.
-	if typ, refuse := refusedType(destinationTypes("+8816123"), []string{"invalid"}); !refuse || typ != "invalid" {
+	if typ, refuse := refusedType("+8816123", []string{"invalid"}); !refuse || typ != "invalid" {
 		t.Errorf("invalid satellite number with only invalid refused: %q %v", typ, refuse)
 	}
-	if _, refuse := refusedType(destinationTypes("+19002345678"), nil); refuse {
+	if _, refuse := refusedType("+19002345678", nil); refuse {
 		t.Error("no refused types refuses a number")
 	}
 }

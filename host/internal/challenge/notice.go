@@ -105,7 +105,7 @@ func (s *Service) Notify(ctx context.Context, n Notice) (Sent, error) {
 		s.audit("refused_country", "", ev.fields("region", region(phone), "kind", kind))
 		return Sent{}, ErrCountryNotAllowed
 	}
-	if t, refused := refusedType(destinationTypes(phone), s.set.RefusedNumberTypes); refused {
+	if t, refused := refusedType(phone, s.set.RefusedNumberTypes); refused {
 		s.audit("refused_number_type", "", ev.fields("type", t, "kind", kind))
 		return Sent{}, ErrDestinationRefused
 	}

@@ -108,7 +108,7 @@ func (s *Service) Start(ctx context.Context, ev Event) (Started, error) {
 		s.audit("refused_country", "", ev.fields("region", region(phone)))
 		return Started{}, ErrCountryNotAllowed
 	}
-	if t, refused := refusedType(destinationTypes(phone), s.set.RefusedNumberTypes); refused {
+	if t, refused := refusedType(phone, s.set.RefusedNumberTypes); refused {
 		// The type only: the number would be the very thing audit entries must not hold.
 		s.audit("refused_number_type", "", ev.fields("type", t))
 		return Started{}, ErrDestinationRefused
