@@ -60,6 +60,10 @@ type Bridge interface {
 	// Unavailable is the vendor's failure answer for when the bridge cannot be
 	// called (rendered when it was launched); nil if there is none.
 	Unavailable() *bridge.Response
+	// Rendered is the answer to an outcome without a transaction id rendered
+	// when the bridge was launched (the host's own refusals: overload, bodies
+	// too slow or too large), or nil: the outcome is then rendered by Respond.
+	Rendered(out bridge.Outcome) *bridge.Response
 	// Deadline is how long the vendor waits for an answer (0 = unknown).
 	Deadline() time.Duration
 }
@@ -441,6 +445,11 @@ func (f *Flow) answer(ctx context.Context, h Hook, tl Timeline, out *bridge.Outc
 
 // answerAs is answer, with label as the Result's Outcome.
 func (f *Flow) answerAs(ctx context.Context, h Hook, tl Timeline, out *bridge.Outcome, label string) Result {
+	if resp := h.Bridge.Rendered(*out); resp != nil {
+		// No call to the plugin: a flood of calls the host refuses leaves the
+		// plugin's time to the calls it took.
+		return f.done(h, Result{Response: resp, Outcome: label, Reason: reasonLabel(out.Reason)})
+	}
 	out.Duration = f.o.Now().Sub(h.Arrived)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), tl.Answer)
 	defer cancel()

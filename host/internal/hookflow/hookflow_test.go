@@ -24,6 +24,8 @@ type fakeBridge struct {
 	deadline    time.Duration
 	unavailable *bridge.Response
 	features    []string // the plugin's optional features (Info.Features)
+	// rendered are answers rendered at launch, by kind and reason (Rendered).
+	rendered map[bridge.Outcome]*bridge.Response
 
 	mu              sync.Mutex
 	parseDeadline   time.Time
@@ -55,6 +57,12 @@ func (b *fakeBridge) HasFeature(f string) bool      { return slices.Contains(b.f
 func (b *fakeBridge) Alive() bool                   { return !b.dead.Load() }
 func (b *fakeBridge) Deadline() time.Duration       { return b.deadline }
 func (b *fakeBridge) Unavailable() *bridge.Response { return b.unavailable }
+func (b *fakeBridge) Rendered(out bridge.Outcome) *bridge.Response {
+	if out.TransactionID != "" {
+		return nil
+	}
+	return b.rendered[bridge.Outcome{Kind: out.Kind, Reason: out.Reason}]
+}
 
 func (b *fakeBridge) responded() []bridge.Outcome {
 	b.mu.Lock()
@@ -418,6 +426,39 @@ func TestRefusals(t *testing.T) {
 		if res.Outcome != want.Kind.String() || res.Reason != want.Reason.String() {
 			t.Errorf("refusal %d: result %+v", why, res)
 		}
+	}
+}
+
+// The answers the bridge rendered at launch go out without a call to it: the
+// host's refusals (a flood of slow or large bodies, an overload) cost the
+// plugin nothing. An outcome it did not render is still rendered by Respond.
+func TestRefusalsRenderedAtLaunch(t *testing.T) {
+	t.Parallel()
+	overloaded := bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOverloaded}
+	slow := bridge.Outcome{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonRequestTimeout}
+	b := &fakeBridge{rendered: map[bridge.Outcome]*bridge.Response{
+		overloaded: {Status: 200, Body: []byte("rendered overloaded")},
+		slow:       {Status: 408, Body: []byte("rendered slow")},
+	}, parse: parsesTo(&bridge.ParseResult{OTP: event}, nil)}
+	f := New(&starter{err: challenge.ErrSMS}, Options{})
+	if res := f.Refuse(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, TooManyFromClient); string(res.Response.Body) != "rendered overloaded" || res.Reason != "overloaded" {
+		t.Fatalf("too many from the client: %+v", res)
+	}
+	if res := f.Refuse(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, BodyTooSlow); string(res.Response.Body) != "rendered slow" || res.Outcome != "rejected" {
+		t.Fatalf("body too slow: %+v", res)
+	}
+	if got := b.responded(); len(got) != 0 {
+		t.Fatalf("Respond called for %+v", got)
+	}
+	// Not rendered at launch: Respond.
+	if res := f.Refuse(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, BodyTooLarge); string(res.Response.Body) != "rejected body_too_large" {
+		t.Fatalf("body too large: %+v", res)
+	}
+	if res := f.Run(context.Background(), Hook{Bridge: b, Arrived: time.Now()}, &bridge.Request{}); string(res.Response.Body) != "failed sms_failed" {
+		t.Fatalf("a failed send: %+v", res)
+	}
+	if got := b.responded(); len(got) != 2 {
+		t.Fatalf("Respond called for %+v, want the two outcomes not rendered at launch", got)
 	}
 }
 

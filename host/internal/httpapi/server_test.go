@@ -65,8 +65,9 @@ func rejectAs(status int, reason bridge.Reason) func(context.Context, *bridge.Re
 	}
 }
 
-func (f *fakeHook) Alive() bool             { return !f.dead }
-func (f *fakeHook) Deadline() time.Duration { return f.deadline }
+func (f *fakeHook) Alive() bool                              { return !f.dead }
+func (f *fakeHook) Deadline() time.Duration                  { return f.deadline }
+func (f *fakeHook) Rendered(bridge.Outcome) *bridge.Response { return nil }
 func (f *fakeHook) Unavailable() *bridge.Response {
 	return &bridge.Response{Status: 200, Body: []byte(`{"kind":"unavailable"}`)}
 }

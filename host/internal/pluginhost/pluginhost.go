@@ -149,9 +149,11 @@ type Plugin struct {
 	inst     *instance // nil while the process is down
 	lastErr  string    // why the last restart failed, if it did
 	restarts atomic.Uint64
-	// unavailable is the vendor's failure answer, rendered at each launch, so the
-	// host can still answer in the vendor's format while the plugin is down.
-	unavailable atomic.Pointer[bridge.Response]
+	// rendered are the answers to the host's own refusals, rendered at each
+	// launch (launchRendered), so the host can still answer in the vendor's
+	// format while the plugin is down, and a flood of refused calls costs the
+	// plugin nothing.
+	rendered atomic.Pointer[renderedAnswers]
 	// want is what every restart must find: the pinned SHA-256, or else the first
 	// launch's. So the binary that runs is always the one first launched, and
 	// checksum (its hex) is the SHA-256 of whatever process is running.
@@ -248,7 +250,54 @@ func (p *Plugin) Example(ctx context.Context, want bridge.ExampleRequest) (*brid
 }
 
 // Unavailable returns the failure answer to send while the plugin cannot be reached.
-func (p *Plugin) Unavailable() *bridge.Response { return p.unavailable.Load() }
+func (p *Plugin) Unavailable() *bridge.Response {
+	return p.Rendered(bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnavailable})
+}
+
+// Rendered returns the answer to out rendered at the plugin's launch (one of
+// launchRendered, matched on kind and reason), or nil: out must then be
+// rendered by Respond.
+func (p *Plugin) Rendered(out bridge.Outcome) *bridge.Response {
+	r := p.rendered.Load()
+	if r == nil || out.TransactionID != "" {
+		return nil
+	}
+	return (*r)[bridge.Outcome{Kind: out.Kind, Reason: out.Reason}]
+}
+
+// renderedAnswers are answers by outcome (kind and reason only).
+type renderedAnswers map[bridge.Outcome]*bridge.Response
+
+// launchRendered are the outcomes rendered at each launch: those of the host's
+// own refusals, which depend on nothing in the call (no transaction id; a
+// zero Duration, so no time is shown). Overload, bodies too slow, too large or
+// unreadable are what a flood of calls brings: answering them costs no call to
+// the plugin, whose time then goes to the calls the host took. The first one
+// must render: it is what the host answers while the plugin is down.
+var launchRendered = []bridge.Outcome{
+	{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnavailable},
+	{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOverloaded},
+	{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonDeadline},
+	{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonBodyTooLarge},
+	{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonRequestTimeout},
+	{Kind: bridge.OutcomeRejected, Reason: bridge.ReasonMalformed},
+}
+
+// render renders launchRendered with b: an error only if the first fails; any
+// other that fails is left to Respond.
+func render(ctx context.Context, b bridge.Bridge) (*renderedAnswers, error) {
+	r := renderedAnswers{}
+	for i, out := range launchRendered {
+		resp, err := b.Respond(ctx, &out)
+		if err != nil && i == 0 {
+			return nil, fmt.Errorf("render failure answer: %w", err)
+		}
+		if err == nil {
+			r[out] = resp
+		}
+	}
+	return &r, nil
+}
 
 // HasFeature reports whether the plugin understands the optional feature f of
 // the contract (bridge.FeatureWithheld...), as its Info announced.
@@ -463,7 +512,7 @@ func (m *Manager) first(ctx context.Context, id string, f Found) (*Plugin, error
 	if pin != nil {
 		want.setting = ChecksumSetting(f.ID)
 	}
-	inst, unavailable, err := m.launch(ctx, id, f, want)
+	inst, rendered, err := m.launch(ctx, id, f, want)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +523,7 @@ func (m *Manager) first(ctx context.Context, id string, f Found) (*Plugin, error
 	if inst.sum == nil {
 		p.checksum = "" // reattached: nothing was hashed
 	}
-	p.unavailable.Store(unavailable)
+	p.rendered.Store(rendered)
 	m.opts.Logger.Named(id).Info("bridge started", "plugin", f.ID, "version", inst.info.Version, "pid", inst.pid,
 		"sha256", p.checksum, "sha256_pinned", want.setting != "")
 	return p, nil
@@ -505,9 +554,10 @@ func (m *Manager) verify(f Found, want expected) (*binary, error) {
 
 // launch verifies and starts one process of bridge id from the binary f, checks
 // that it is the plugin it claims to be and declares only settings it may read,
-// configures it with bridge id's settings and renders its failure answer. The
-// process's info is the bridge's as the host sees it (Plugin.Info).
-func (m *Manager) launch(ctx context.Context, id string, f Found, want expected) (*instance, *bridge.Response, error) {
+// configures it with bridge id's settings and renders the answers to the
+// host's own refusals (launchRendered). The process's info is the bridge's as
+// the host sees it (Plugin.Info).
+func (m *Manager) launch(ctx context.Context, id string, f Found, want expected) (*instance, *renderedAnswers, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
 	defer cancel()
 	var (
@@ -575,13 +625,13 @@ func (m *Manager) launch(ctx context.Context, id string, f Found, want expected)
 		return nil, nil, err
 	}
 	info.ID, info.Settings = id, names.settings(info.Settings)
-	unavailable, err := b.Respond(ctx, &bridge.Outcome{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonUnavailable})
+	rendered, err := render(ctx, b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("render failure answer: %w", err)
+		return nil, nil, err
 	}
 	inst := &instance{sum: sum, client: client, b: b, info: info, pid: pid, started: time.Now()}
 	ok = true
-	return inst, unavailable, nil
+	return inst, rendered, nil
 }
 
 // stableAfter is how long a process must live for its restart backoff to reset.
@@ -621,7 +671,7 @@ func (m *Manager) supervise(p *Plugin) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, m.opts.MaxRestartBackoff)
-		next, unavailable, err := m.launch(context.Background(), p.ID, p.Binary, p.want)
+		next, rendered, err := m.launch(context.Background(), p.ID, p.Binary, p.want)
 		if err != nil {
 			// The bridge stays down, answering its vendor's failure format, and the
 			// next try checks the binary again: putting the original back heals it.
@@ -637,7 +687,7 @@ func (m *Manager) supervise(p *Plugin) {
 			return
 		default:
 		}
-		p.unavailable.Store(unavailable)
+		p.rendered.Store(rendered)
 		p.mu.Lock()
 		p.inst, p.lastErr = next, ""
 		p.mu.Unlock()

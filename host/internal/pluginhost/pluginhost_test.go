@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -211,6 +212,22 @@ func TestLifecycle(t *testing.T) {
 		}
 		if u := p.Unavailable(); u == nil || u.Status < 200 || len(u.Body) == 0 {
 			t.Fatalf("%s: cached failure answer = %+v", id, u)
+		}
+		// Every refusal rendered at launch is the plugin's own answer to it;
+		// an outcome with a transaction id, or another reason, is not cached.
+		for _, out := range launchRendered {
+			want, err := p.Respond(context.Background(), &out)
+			if got := p.Rendered(out); err != nil || got == nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: rendered %+v = %+v, Respond says %+v (%v)", id, out, got, want, err)
+			}
+		}
+		for _, out := range []bridge.Outcome{
+			{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonSMSFailed},
+			{Kind: bridge.OutcomeFailed, Reason: bridge.ReasonOverloaded, TransactionID: "sp_1"},
+		} {
+			if got := p.Rendered(out); got != nil {
+				t.Fatalf("%s: %+v rendered at launch", id, out)
+			}
 		}
 		procs = append(procs, p)
 	}
