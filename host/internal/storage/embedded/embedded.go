@@ -37,6 +37,13 @@ import (
 const (
 	defaultSweepInterval = time.Minute
 	defaultOpenTimeout   = time.Second
+	// initialMmapSize is the address space the data file is mapped with at
+	// open. bbolt remaps a growing file, doubling the map, and a remap waits
+	// for every read transaction and then faults the whole file in again: the
+	// hooks in flight all stall. Reserving 1 GiB of address space (not memory:
+	// only the pages the file uses are ever read in) spares a store the remaps
+	// until its file is that large.
+	initialMmapSize = 1 << 30
 
 	// headerLen is the expiry prefix of every stored value: big-endian unix
 	// nanoseconds, 0 for "never".
@@ -109,6 +116,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// every commit: each hook commits, and this halves the pages each commit syncs.
 	boltOpts.NoFreelistSync = true
 	boltOpts.FreelistType = bolt.FreelistMapType
+	boltOpts.InitialMmapSize = initialMmapSize
 	db, err := bolt.Open(path, 0o600, &boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("embedded: open %s: data file is in use by another process or store (lock not granted within %s): %w: %w",
