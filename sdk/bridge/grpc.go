@@ -69,10 +69,13 @@ func (s *grpcServer) Parse(ctx context.Context, req *bridgepb.ParseRequest) (res
 		return nil, toStatus(err)
 	}
 	if res != nil {
-		res.Answers = nil // the SDK's, never the bridge's own
+		// A copy: the bridge may return a result it shares between calls.
+		withAnswers := *res
+		withAnswers.Answers = nil // the SDK's, never the bridge's own
 		if r.AnswerTransactionID != "" && res.OTP != nil {
-			res.Answers = renderAhead(ctx, s.impl, r.AnswerTransactionID)
+			withAnswers.Answers = renderAhead(ctx, s.impl, r.AnswerTransactionID)
 		}
+		res = &withAnswers
 	}
 	pb, err := parseResultToPB(res)
 	if err != nil {
