@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints SMS+ performance figures; never part of `make test`.
-#  1. each bridge plugin's Parse+Respond round trip over go-plugin gRPC: p50/p99,
-#     host and plugin CPU, with mTLS (as shipped), without, and with 2 plugin threads;
-#     and its start time;
+#  1. each bridge plugin's round trip per hook over go-plugin gRPC (Parse with the
+#     answer rendered ahead, as shipped; Parse then Respond): p50/p99, host and plugin
+#     CPU, with mTLS (as shipped), without, and with 2 plugin threads; and its start time;
 #  2. CPU per challenge page view;
 #  3. hook latency at 100 hooks/s with the TypingDNA and Twilio fakes;
 #  4. per store (embedded, Redis, FerretDB as .ci/services.sh builds it): hooks/s at 8
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STORES=${BENCH_STORES:-embedded redis mongo}
 
-echo "== plugin round trip (Parse + Respond, real binaries, gRPC)"
+echo "== plugin round trip per hook (Parse with the answer ahead; mtls-respond: Parse + Respond; real binaries, gRPC)"
 go test -run '^$' -bench RoundTrip -benchtime 5000x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
 echo "== plugin start (launch, mTLS handshake, Info, Configure), every bridge"
 go test -run '^$' -bench Start -benchtime 20x ./host/internal/pluginhost | grep -E 'Benchmark|ok'
