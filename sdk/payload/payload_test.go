@@ -3,6 +3,7 @@ package payload
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -104,6 +105,15 @@ func TestFields(t *testing.T) {
 func TestCheckKeys(t *testing.T) {
 	t.Parallel()
 	nest := func(n int) string { return strings.Repeat(`{"a":`, n-1) + `{}` + strings.Repeat("}", n-1) }
+	// many is an object with n keys k0..k(n-1), then the extra ones.
+	many := func(n int, extra string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		return b.String() + extra + "}"
+	}
 	tests := map[string]struct {
 		in  string
 		err error
@@ -116,6 +126,11 @@ func TestCheckKeys(t *testing.T) {
 		"64 levels":                 {in: nest(MaxDepth)},
 		"64 levels of arrays":       {in: strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)},
 
+		"many keys":                  {in: many(40, `"last":0`)},
+		"escaped quote in a key":     {in: `{"a\"b":1,"a\\b":2,"a":{"\"":3}}`},
+		"duplicate among many keys":  {in: many(40, `"K7":0`), err: ErrDuplicate},
+		"kelvin among many keys":     {in: many(40, `"\u212a39":0`), err: ErrDuplicate},
+		"escaped duplicate key":      {in: `{"a\"b":1,"A\u0022B":2}`, err: ErrDuplicate},
 		"duplicate":                  {in: `{"otp":"1","otp":"2"}`, err: ErrDuplicate},
 		"case-folded":                {in: `{"otp":"1","OTP":"2"}`, err: ErrDuplicate},
 		"case-folded, mixed":         {in: `{"CiD":"1","x":0,"cId":"2"}`, err: ErrDuplicate},
@@ -263,5 +278,19 @@ func TestRequireJSONOrText(t *testing.T) {
 	two := &bridge.Request{Headers: []bridge.Header{{Name: "Content-Type", Values: []string{"text/plain", "application/json"}}}}
 	if RequireJSONOrText(two) == nil || RequireJSONOrText(nil) == nil {
 		t.Error("two content types, or no request, accepted")
+	}
+}
+
+// BenchmarkCheckKeys: a vendor's hook body, as every bridge checks it.
+func BenchmarkCheckKeys(b *testing.B) {
+	body := []byte(`{"eventId":"3o9jBzq1SmOGmmsDcm0i","eventTime":"2026-12-07T10:00:00.000Z","eventType":"com.okta.telephony.provider",` +
+		`"eventTypeVersion":"1.0","contentType":"application/json","cloudEventVersion":"0.1","source":"https://example.okta.com/api/v1/inlineHooks/cal3/execute",` +
+		`"requestType":"com.okta.user.telephony.mfa-verification","data":{"context":{"request":{"id":"reqId","method":"POST","url":{"value":"/api/v1/authn/factors/sms/verify"},` +
+		`"ipAddress":"203.0.113.9"}},"userProfile":{"firstName":"Ada","lastName":"Lovelace","login":"ada@example.com","userId":"00u1"},` +
+		`"messageProfile":{"msgTemplate":"Your code is 123456","phoneNumber":"+14155550123","otpExpires":"2026-12-07T10:05:00.000Z","deliveryChannel":"SMS","otpCode":"123456","locale":"EN-US"}}}`)
+	for b.Loop() {
+		if err := CheckKeys(body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
