@@ -24,6 +24,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +43,9 @@ const (
 	// for every read transaction and then faults the whole file in again: the
 	// hooks in flight all stall. Reserving 1 GiB of address space (not memory:
 	// only the pages the file uses are ever read in) spares a store the remaps
-	// until its file is that large.
-	initialMmapSize = 1 << 30
+	// until its file is that large. Not on 32-bit platforms, where 1 GiB is
+	// half the address space.
+	initialMmapSize = (1 << 30) * (strconv.IntSize / 64)
 
 	// headerLen is the expiry prefix of every stored value: big-endian unix
 	// nanoseconds, 0 for "never".
