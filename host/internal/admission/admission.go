@@ -22,7 +22,8 @@
 //     round of hooks ran with the smaller queue, and their mean is the new
 //     baseline (as BBR probes its minimum RTT); only if the limit was cut
 //     since, as a baseline that is wrong either way leads to cuts, and a probe
-//     refuses hooks. So the
+//     refuses hooks; and only under a load that fills half the limit: under a
+//     lighter one there is no queue, and a window's mean is the baseline. So the
 //     baseline also follows a latency that changed for good (a slower store, a
 //     slow SMS provider) within one probe period.
 //   - Waiting hooks are served newest first: in an overload the oldest waiters
@@ -262,6 +263,15 @@ func (l *Limiter) sample(took time.Duration) {
 	// (measured in a queue) lets the queue grow until it does.
 	if l.windows++; l.windows >= l.o.Probe && l.cut {
 		l.cut = false
+		if float64(peak) < l.limit/2 {
+			// The load dropped since the cut: this window ran without the
+			// queue the limit bounds, so its mean is the baseline. Halving
+			// the limit to drain a queue there is none of would only refuse
+			// the next burst (each refusal a hook its IAM may text the raw
+			// code for itself).
+			l.baseline, l.windows = mean, 0
+			return
+		}
 		l.probing, l.saved, l.skip = true, l.limit, l.inflight
 		l.limit = max(float64(l.o.Min), l.limit/2)
 	}

@@ -272,3 +272,35 @@ func TestReleaseUnmeasured(t *testing.T) {
 	l.ReleaseUnmeasured()
 	<-granted
 }
+
+// A probe that falls due when the load has dropped (an overload cut the limit,
+// then the hooks slowed to a trickle) does not halve the limit: there is no
+// queue to drain, the window's mean is the baseline, and halving would only
+// refuse the next burst, each refusal a hook the IAM may text the raw code for.
+func TestProbeAtLightLoadKeepsTheLimit(t *testing.T) {
+	t.Parallel()
+	l := New(Options{Min: 1, Max: 8, Window: 4, Probe: 3})
+	window := func(inFlight int, took time.Duration) {
+		t.Helper()
+		for range 8 / inFlight { // a window is max(Window, limit) = 8 samples
+			for range inFlight {
+				if !l.TryAcquire() {
+					t.Fatalf("slot refused at limit %d", l.Limit())
+				}
+			}
+			for range inFlight {
+				l.Release(took)
+			}
+		}
+	}
+	window(8, 10*time.Millisecond)  // full load: the baseline, 10 ms
+	window(4, 100*time.Millisecond) // full enough, ten times slower: a cut
+	cut := l.Limit()
+	if cut >= 8 {
+		t.Fatalf("limit %d after a window ten times slower, want a cut", cut)
+	}
+	window(1, 10*time.Millisecond) // one at a time: the probe falls due
+	if got := l.Limit(); got < cut {
+		t.Fatalf("limit %d after a light window, down from %d: the probe halved it with no queue to drain", got, cut)
+	}
+}
