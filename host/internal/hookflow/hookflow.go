@@ -246,11 +246,10 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 	// The challenge's id is chosen now, so that a plugin that can renders the
 	// usual answers (delivered, pending) with its transaction id while it
 	// parses: the common hook then takes one call to the plugin, not two.
-	var ahead answersAhead
+	var cid string
 	if hasFeature(h.Bridge, bridge.FeatureAnswersAhead) {
-		ahead.cid = challenge.NewID()
-		ahead.tid = challenge.TransactionID(ahead.cid)
-		req.AnswerTransactionID = ahead.tid
+		cid = challenge.NewID()
+		req.AnswerTransactionID = challenge.TransactionID(cid)
 	}
 	res, err := h.Bridge.Parse(work, req)
 	if err != nil {
@@ -274,9 +273,10 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 		measured = false
 		return f.answer(ctx, h, tl, &bridge.Outcome{Kind: bridge.OutcomeTestOK})
 	case res.OTP != nil:
-		ahead.res = res
-		out, label := f.start(work, h, tl, res.OTP, ahead.cid)
-		if resp, ok := ahead.answer(out); ok {
+		out, label := f.start(work, h, tl, res.OTP, cid)
+		// A repeat of an earlier delivery, another challenge id, a reason or
+		// another outcome is not what was rendered ahead: Respond renders it.
+		if resp, ok := res.Answer(out, req.AnswerTransactionID); ok {
 			return f.done(h, Result{Response: resp, Outcome: label, Reason: reasonLabel(out.Reason)})
 		}
 		return f.answerAs(ctx, h, tl, out, label)
@@ -285,20 +285,6 @@ func (f *Flow) Run(ctx context.Context, h Hook, req *bridge.Request) Result {
 		return f.answerAs(ctx, h, tl, out, label)
 	}
 	return f.answer(ctx, h, tl, failed(bridge.ReasonInternal))
-}
-
-// answersAhead are the challenge id chosen before Parse, its transaction id,
-// and the answers the plugin rendered ahead with it (bridge.FeatureAnswersAhead).
-type answersAhead struct {
-	cid, tid string
-	res      *bridge.ParseResult
-}
-
-// answer is the answer rendered ahead for out, if there is one for exactly
-// out: a repeat of an earlier delivery, another challenge id, a reason or
-// another kind of outcome is rendered by Respond.
-func (a answersAhead) answer(out *bridge.Outcome) (*bridge.Response, bool) {
-	return a.res.Answer(out, a.tid)
 }
 
 // admit takes an admission slot, waiting at most tl.AdmitWait for one. The
