@@ -38,6 +38,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smsplus/smsplus/host/internal/sms/fakebook"
 )
 
 // Outcome is how the fake answers a valid, authenticated Publish.
@@ -80,11 +82,7 @@ type Server struct {
 	stop chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex
-	outcome  Outcome
-	byTo     map[string]Outcome
-	messages []Message
-	requests int
+	fakebook.Book[Message, Outcome]
 }
 
 // New starts a fake that closes when tb's test ends.
@@ -94,7 +92,6 @@ func New(tb testing.TB) *Server {
 		AccessKeyID:     "AKIA" + strings.ToUpper(randomHex(8)),
 		SecretAccessKey: randomHex(20),
 		stop:            make(chan struct{}),
-		byTo:            map[string]Outcome{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -110,22 +107,6 @@ func (s *Server) Close() {
 	})
 }
 
-// SetOutcome sets the outcome for numbers without one of their own.
-func (s *Server) SetOutcome(o Outcome) { s.mu.Lock(); s.outcome = o; s.mu.Unlock() }
-
-// SetOutcomeFor sets the outcome for one number (E.164).
-func (s *Server) SetOutcomeFor(to string, o Outcome) { s.mu.Lock(); s.byTo[to] = o; s.mu.Unlock() }
-
-// Messages returns the messages published so far, oldest first.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Requests returns how many requests reached the server.
-func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
-
 var (
 	authHeader = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/([0-9]{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$`)
 	e164       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -133,9 +114,7 @@ var (
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+	s.CountRequest()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
 	if err != nil || r.Method != http.MethodPost || r.URL.Path != "/" {
 		writeError(w, http.StatusBadRequest, "Sender", "InvalidAction", "The action or operation requested is invalid.")
@@ -187,12 +166,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	o, ok := s.byTo[to]
-	if !ok {
-		o = s.outcome
-	}
-	s.mu.Unlock()
+	o := s.OutcomeFor(to)
 	if o.Delay > 0 {
 		t := time.NewTimer(o.Delay)
 		defer t.Stop()
@@ -223,9 +197,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := Message{ID: uuid(), PhoneNumber: to, Text: text, Attributes: attrs, AccessKeyID: s.AccessKeyID, Region: region}
-	s.mu.Lock()
-	s.messages = append(s.messages, m)
-	s.mu.Unlock()
+	s.Accept(m)
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
   <PublishResult>

@@ -32,6 +32,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smsplus/smsplus/host/internal/sms/fakebook"
 )
 
 // Outcome is how the fake answers a valid, authenticated request.
@@ -79,11 +81,7 @@ type Server struct {
 	stop chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex
-	outcome  Outcome
-	byTo     map[string]Outcome
-	messages []Message
-	requests int
+	fakebook.Book[Message, Outcome]
 }
 
 // New starts a fake that closes when tb's test ends.
@@ -99,7 +97,6 @@ func New(tb testing.TB) *Server {
 		Now:       time.Now,
 		priv:      priv,
 		stop:      make(chan struct{}),
-		byTo:      map[string]Outcome{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -115,22 +112,6 @@ func (s *Server) Close() {
 	})
 }
 
-// SetOutcome sets the outcome for destinations without one of their own.
-func (s *Server) SetOutcome(o Outcome) { s.mu.Lock(); s.outcome = o; s.mu.Unlock() }
-
-// SetOutcomeFor sets the outcome for one destination (+E.164).
-func (s *Server) SetOutcomeFor(to string, o Outcome) { s.mu.Lock(); s.byTo[to] = o; s.mu.Unlock() }
-
-// Messages returns the messages accepted so far, oldest first.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Requests returns how many requests reached /v2/messages.
-func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
-
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -138,9 +119,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "10005", "Resource not found")
 		return
 	}
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+	s.CountRequest()
 	if r.Method != http.MethodPost {
 		fail(w, http.StatusMethodNotAllowed, "10015", "Bad Request")
 		return
@@ -175,12 +154,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnprocessableEntity, "10004", "Missing required parameter: text")
 		return
 	}
-	s.mu.Lock()
-	o, ok := s.byTo[in.To]
-	if !ok {
-		o = s.outcome
-	}
-	s.mu.Unlock()
+	o := s.OutcomeFor(in.To)
 	if o.Delay > 0 {
 		t := time.NewTimer(o.Delay)
 		defer t.Stop()
@@ -211,9 +185,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			m.Encoding = "UCS-2"
 		}
 	}
-	s.mu.Lock()
-	s.messages = append(s.messages, m)
-	s.mu.Unlock()
+	s.Accept(m)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"data": record(m, "queued", "")})
 }

@@ -39,6 +39,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/smsplus/smsplus/host/internal/sms/fakebook"
+
 	"github.com/smsplus/smsplus/host/internal/i18n"
 	"github.com/smsplus/smsplus/sdk/phone"
 )
@@ -98,11 +100,7 @@ type Server struct {
 	stop chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex
-	outcome  Outcome
-	byTo     map[string]Outcome
-	messages []Message
-	requests int
+	fakebook.Book[Message, Outcome]
 }
 
 // New starts a fake that closes when tb's test ends.
@@ -121,7 +119,6 @@ func Start() *Server {
 		APISecret:  randomHex(16),
 		AuthToken:  randomHex(16),
 		stop:       make(chan struct{}),
-		byTo:       map[string]Outcome{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -136,35 +133,6 @@ func (s *Server) Close() {
 	})
 }
 
-// SetOutcome sets the outcome for destinations without one of their own.
-func (s *Server) SetOutcome(o Outcome) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.outcome = o
-}
-
-// SetOutcomeFor sets the outcome for one destination number (E.164).
-func (s *Server) SetOutcomeFor(to string, o Outcome) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.byTo[to] = o
-}
-
-// Messages returns the messages created so far, oldest first.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Requests returns how many requests reached the Messages endpoint, whatever
-// their outcome.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 var (
 	messagesPath = regexp.MustCompile(`^/2010-04-01/Accounts/([^/]+)/Messages\.json$`)
 	serviceSID   = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
@@ -176,9 +144,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
 		return
 	}
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+	s.CountRequest()
 
 	if r.Method != http.MethodPost {
 		// The real resource also lists messages (GET); the fake only creates.
@@ -225,12 +191,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	o, ok := s.byTo[to]
-	if !ok {
-		o = s.outcome
-	}
-	s.mu.Unlock()
+	o := s.OutcomeFor(to)
 	if o.Delay > 0 {
 		timer := time.NewTimer(o.Delay)
 		defer timer.Stop()
@@ -276,9 +237,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// status accepted, no segment count yet.
 		msg.Status, segments = "accepted", "0"
 	}
-	s.mu.Lock()
-	s.messages = append(s.messages, msg)
-	s.mu.Unlock()
+	s.Accept(msg)
 
 	uri := fmt.Sprintf("/2010-04-01/Accounts/%s/Messages/%s", s.AccountSID, msg.SID)
 	date := msg.Created.Format(time.RFC1123Z)
@@ -399,18 +358,11 @@ func randomHex(n int) string {
 // MessageStatus status (queued, sent, delivered, undelivered, failed) and, when
 // not 0, ErrorCode. It returns the receiver's HTTP status.
 func (s *Server) PostStatus(ctx context.Context, sid, status string, errorCode int) (int, error) {
-	var msg *Message
-	s.mu.Lock()
-	for i := range s.messages {
-		if s.messages[i].SID == sid {
-			msg = &s.messages[i]
-		}
-	}
-	s.mu.Unlock()
-	if msg == nil || msg.StatusCallback == "" {
+	msg, ok := s.Find(func(m Message) bool { return m.SID == sid })
+	if !ok || msg.StatusCallback == "" {
 		return 0, fmt.Errorf("twiliofake: no message %s with a status callback", sid)
 	}
-	form := s.StatusForm(*msg, status, errorCode)
+	form := s.StatusForm(msg, status, errorCode)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, msg.StatusCallback, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, err

@@ -39,6 +39,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smsplus/smsplus/host/internal/sms/fakebook"
 )
 
 // Outcome is how the fake answers a valid, authenticated request.
@@ -94,11 +96,7 @@ type Server struct {
 	stop chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex
-	outcome  Outcome
-	byTo     map[string]Outcome
-	messages []Message
-	requests int
+	fakebook.Book[Message, Outcome]
 }
 
 // New starts a fake that closes when tb's test ends.
@@ -112,7 +110,6 @@ func New(tb testing.TB) *Server {
 		ReceiptMethod:   "POST",
 		Now:             time.Now,
 		stop:            make(chan struct{}),
-		byTo:            map[string]Outcome{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -128,22 +125,6 @@ func (s *Server) Close() {
 	})
 }
 
-// SetOutcome sets the outcome for destinations without one of their own.
-func (s *Server) SetOutcome(o Outcome) { s.mu.Lock(); s.outcome = o; s.mu.Unlock() }
-
-// SetOutcomeFor sets the outcome for one destination (digits, no "+").
-func (s *Server) SetOutcomeFor(to string, o Outcome) { s.mu.Lock(); s.byTo[to] = o; s.mu.Unlock() }
-
-// Messages returns the messages accepted so far, oldest first.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Requests returns how many requests reached /sms/json.
-func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
-
 var digits = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -151,9 +132,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+	s.CountRequest()
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
@@ -191,12 +170,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	s.mu.Lock()
-	o, ok := s.byTo[p["to"]]
-	if !ok {
-		o = s.outcome
-	}
-	s.mu.Unlock()
+	o := s.OutcomeFor(p["to"])
 	if o.Delay > 0 {
 		t := time.NewTimer(o.Delay)
 		defer t.Stop()
@@ -222,9 +196,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		ID: strings.ToUpper(randomHex(9)), To: p["to"], From: p["from"], Text: p["text"], Type: p["type"],
 		ClientRef: p["client-ref"], Callback: p["callback"],
 	}
-	s.mu.Lock()
-	s.messages = append(s.messages, m)
-	s.mu.Unlock()
+	s.Accept(m)
 	msg := map[string]string{
 		"to": m.To, "message-id": m.ID, "status": "0", "remaining-balance": "3.14159265",
 		"message-price": "0.03330000", "network": "23410",
@@ -272,15 +244,8 @@ func params(r *http.Request) (map[string]string, error) {
 // status (delivered, expired, failed, rejected, accepted, buffered, unknown)
 // and errCode, signed.
 func (s *Server) Receipt(id, status, errCode string) (map[string]string, error) {
-	var m *Message
-	s.mu.Lock()
-	for i := range s.messages {
-		if s.messages[i].ID == id {
-			m = &s.messages[i]
-		}
-	}
-	s.mu.Unlock()
-	if m == nil {
+	m, ok := s.Find(func(m Message) bool { return m.ID == id })
+	if !ok {
 		return nil, fmt.Errorf("vonagefake: no message %s", id)
 	}
 	now := s.Now().UTC()
