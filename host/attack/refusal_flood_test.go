@@ -2,11 +2,7 @@ package attack_test
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/smsplus/smsplus/host/internal/e2e"
@@ -64,19 +60,11 @@ func TestAttackRefusedFloodLoadsThePlugin(t *testing.T) {
 	}
 }
 
-// cpuTicks is the CPU a process has used, user and system, in clock ticks
-// (proc(5), fields 14 and 15).
 func cpuTicks(t *testing.T, pid int) int64 {
 	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
+	n, ok := e2e.CPUTicks(pid)
+	if !ok {
+		t.Fatalf("no CPU figure for process %d", pid)
 	}
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/%d/stat: %q", pid, raw)
-	}
-	return u + s
+	return n
 }

@@ -12,27 +12,45 @@ import (
 	"strings"
 )
 
-// procStat reads a process's state letter and parent id from /proc/<pid>/stat.
-func procStat(pid int) (state byte, ppid int, ok bool) {
+// statFields reads /proc/<pid>/stat and returns its fields after the command
+// name, from the state letter on (proc(5) field 3 is statFields[0]).
+func statFields(pid int) ([]string, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, false
+		return nil, false
 	}
 	// "pid (comm) S ppid ...": comm may hold spaces and parentheses.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
+		return nil, false
+	}
+	return strings.Fields(s[i+1:]), true
+}
+
+// procStat reads a process's state letter and parent id from /proc/<pid>/stat.
+func procStat(pid int) (state byte, ppid int, ok bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 2 || len(f[0]) != 1 {
 		return 0, 0, false
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 || len(f[0]) != 1 {
-		return 0, 0, false
-	}
-	ppid, err = strconv.Atoi(f[1])
+	ppid, err := strconv.Atoi(f[1])
 	if err != nil {
 		return 0, 0, false
 	}
 	return f[0][0], ppid, true
+}
+
+// CPUTicks is the CPU a process has used so far, user and system, in clock
+// ticks (proc(5) fields 14 and 15).
+func CPUTicks(pid int) (int64, bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 13 {
+		return 0, false
+	}
+	user, err1 := strconv.ParseInt(f[11], 10, 64)
+	sys, err2 := strconv.ParseInt(f[12], 10, 64)
+	return user + sys, err1 == nil && err2 == nil
 }
 
 // Alive reports whether a process exists and is not a zombie (an exited process
