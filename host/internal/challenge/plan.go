@@ -17,9 +17,15 @@ import (
 //
 //  1. claim the delivery (dedupe.go), stopping the batch if it is a repeat;
 //  2. count the text against each hourly cap (see below);
-//  3. create the user with a fresh phrase, or read the one that exists;
-//  4. read the user's pending reset;
-//  5. create the challenge.
+//  3. create the challenge;
+//  4. create the user with a fresh phrase, or read the one that exists;
+//  5. read the user's pending reset, only if the user existed (IfExisted): a
+//     user created by this batch has none to apply.
+//
+// The creates are next to each other so that a backend that can insert several
+// records in one command does (MongoDB: one ordered insert of the claim, the
+// challenge and a new user, when the caps are off), and the reset read, the one
+// op a new user does not need, comes last.
 //
 // The caps are per phone (MAX_SMS_PER_PHONE_PER_HOUR), per destination range
 // (MAX_SMS_PER_RANGE_PER_HOUR) and in total (MAX_SMS_PER_HOUR), each a fixed
@@ -77,16 +83,15 @@ func (s *Service) plan(ev Event, phone, uid, lang string, expires time.Time) (*h
 
 	h.claim = add(s.dedupe.claimOp(Event{Bridge: ev.Bridge, Phone: phone, OTP: ev.OTP}))
 	h.caps = s.textCaps(phone, uid, add)
-	userVal, _ := json.Marshal(h.newUser)
-	h.user = add(storage.Op{Kind: storage.OpCreate, NS: storage.Users, Key: uid, Value: userVal})
-	h.reset = add(storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: uid})
-
 	h.record = record{UserID: uid, Bridge: ev.Bridge, Language: lang, CreatedAt: now, ExpiresAt: expires}
 	h.cid = ev.ChallengeID
 	if !ValidID(h.cid) {
 		h.cid = newID()
 	}
 	h.challenge = add(s.challengeOp(h, ttl))
+	userVal, _ := json.Marshal(h.newUser)
+	h.user = add(storage.Op{Kind: storage.OpCreate, NS: storage.Users, Key: uid, Value: userVal})
+	h.reset = add(storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: uid, IfExisted: true})
 	return h, nil
 }
 
@@ -166,8 +171,12 @@ func (h *hookPlan) userFrom(res []storage.Result) (user, error) {
 	return u, nil
 }
 
-// resetDue is when the user's pending reset is due, if the batch found one.
+// resetDue is when the user's pending reset is due, if the batch found one (it
+// did not look for a user it created).
 func (h *hookPlan) resetDue(res []storage.Result) (time.Time, bool) {
+	if !res[h.reset].Ran {
+		return time.Time{}, false
+	}
 	return parseReset(res[h.reset].Value, res[h.reset].Err)
 }
 

@@ -48,6 +48,17 @@ type Op struct {
 	Stop bool
 	// Limit is an OpIncr's cap; 0 means none (it is never refused).
 	Limit int64
+	// IfExisted runs the op only when the op just before it, an OpCreate, found
+	// a live record (ErrExists); when that create made a new record, this op
+	// does not run (Result.Ran false) and the batch goes on. It is for reading
+	// what belongs to a record that may be new: nothing can, when it is.
+	IfExisted bool
+}
+
+// Skipped reports whether op i of ops, whose earlier results are in res, is
+// skipped by its IfExisted condition. Backends call it before running each op.
+func Skipped(ops []Op, res []Result, i int) bool {
+	return ops[i].IfExisted && !errors.Is(res[i-1].Err, ErrExists)
 }
 
 // Result is what an Op did.
@@ -85,6 +96,7 @@ func (o Op) Refused(r Result) bool {
 //     (an OpIncr hands out each value once, of concurrent OpCreates of a key
 //     exactly one succeeds, ...);
 //   - a refused Stop op ends the batch: nothing after it runs (Result.Ran);
+//   - an IfExisted op runs only after a create that found a record;
 //   - Batch returns, for each op, its Result; or an error (storage.ErrUnavailable
 //     for backend failures) when an op could not run, in which case the ops
 //     before it may have taken effect, as with the same calls made one by one.
@@ -112,6 +124,9 @@ func Sequential(ctx context.Context, s Store, ops []Op) ([]Result, error) {
 	}
 	res := make([]Result, len(ops))
 	for i, o := range ops {
+		if Skipped(ops, res, i) {
+			continue
+		}
 		r, err := runOne(ctx, s, o)
 		if err != nil {
 			return nil, fmt.Errorf("batch op %d (%s %s): %w", i, o.Kind, o.NS, err)
@@ -160,7 +175,8 @@ func runOne(ctx context.Context, s Store, o Op) (Result, error) {
 }
 
 // CheckOps reports the first op a backend must refuse: an unknown kind, an
-// invalid namespace, an empty or too long key, a negative TTL or Limit.
+// invalid namespace, an empty or too long key, a negative TTL or Limit, an
+// IfExisted op that does not follow an OpCreate.
 // Backends call it before running anything, so that a bad batch changes nothing.
 func CheckOps(ops []Op) error {
 	for i, o := range ops {
@@ -178,6 +194,8 @@ func CheckOps(ops []Op) error {
 			problem = "negative ttl"
 		case o.Limit < 0:
 			problem = "negative limit"
+		case o.IfExisted && (i == 0 || ops[i-1].Kind != OpCreate):
+			problem = "if-existed op that does not follow a create"
 		}
 		if problem != "" {
 			return fmt.Errorf("storage: batch op %d (%s): %s", i, o.Kind, problem)

@@ -169,6 +169,9 @@ func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, 
 		now := s.now()
 		wrote := false
 		for i, o := range ops {
+			if storage.Skipped(ops, res, i) {
+				continue
+			}
 			r := storage.Result{Ran: true}
 			switch o.Kind {
 			case storage.OpGet:

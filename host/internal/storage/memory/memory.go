@@ -251,6 +251,9 @@ func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, 
 	}
 	res := make([]storage.Result, len(ops))
 	for i, o := range ops {
+		if storage.Skipped(ops, res, i) {
+			continue
+		}
 		r := storage.Result{Ran: true}
 		e, ok := s.live(o.NS, o.Key)
 		switch o.Kind {

@@ -41,9 +41,9 @@ func hookOps(ctx context.Context, s *Store, i int) error {
 		{Kind: storage.OpIncr, NS: storage.SMSRate, Key: user, TTL: time.Hour, Stop: true, Limit: 100},
 		{Kind: storage.OpIncr, NS: storage.SMSRangeRate, Key: "r-" + user[:len(user)-1], TTL: time.Hour, Stop: true, Limit: 1000},
 		{Kind: storage.OpIncr, NS: storage.SMSGlobalRate, Key: "all", TTL: time.Hour, Stop: true, Limit: 1 << 40},
-		{Kind: storage.OpCreate, NS: storage.Users, Key: user, Value: make([]byte, 120)},
-		{Kind: storage.OpGet, NS: storage.PendingResets, Key: user},
 		{Kind: storage.OpCreate, NS: storage.Challenges, Key: cid, Value: make([]byte, 200), TTL: time.Minute},
+		{Kind: storage.OpCreate, NS: storage.Users, Key: user, Value: make([]byte, 120)},
+		{Kind: storage.OpGet, NS: storage.PendingResets, Key: user, IfExisted: true},
 	}
 	if _, err := s.Batch(ctx, ops); err != nil {
 		return err
@@ -51,8 +51,10 @@ func hookOps(ctx context.Context, s *Store, i int) error {
 	if err := s.Put(ctx, storage.Deliveries, "d-"+user, []byte(`{"done":true}`), time.Minute); err != nil {
 		return err
 	}
-	// A returning user's next hook meets its records.
-	if _, err := s.Batch(ctx, ops[4:6]); err != nil {
+	// A returning user's next hook meets its records, with a new challenge (one
+	// ordered insert that stops at the user).
+	next := append([]storage.Op{{Kind: storage.OpCreate, NS: storage.Challenges, Key: cid + "-next", Value: make([]byte, 200), TTL: time.Minute}}, ops[5:7]...)
+	if _, err := s.Batch(ctx, next); err != nil {
 		return err
 	}
 	// Verify: a failure counter, the take of the challenge, a token.

@@ -10,12 +10,13 @@ import (
 	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
-// batchScript runs a storage batch: KEYS[i] is op i's key and ARGV[5i-4..5i]
-// its kind (g, c, i), value, ttl in ms (0 = none), stop (1 or 0) and limit
-// (0 = none). Each op is the command its Store method runs (GET; SET NX [PX],
-// then GET of the record found; INCR and PEXPIRE of a new counter), and the
-// script stops after a refused stop op. It replies one array per op that ran:
-// {1, value} / {0} for g, {1} / {0, value} for c, {n} for i.
+// batchScript runs a storage batch: KEYS[i] is op i's key and ARGV[6i-5..6i]
+// its kind (g, c, i), value, ttl in ms (0 = none), stop (1 or 0), limit
+// (0 = none) and if-existed (1 or 0). Each op is the command its Store method
+// runs (GET; SET NX [PX], then GET of the record found; INCR and PEXPIRE of a
+// new counter), and the script stops after a refused stop op. It replies one
+// array per op up to there: {1, value} / {0} for g, {1} / {0, value} for c,
+// {n} for i, and {-1} for an if-existed op whose create made a new record.
 //
 // A script runs atomically, so a batch is one unit on a single server or a
 // Sentinel primary; a cluster only runs scripts whose keys share a slot, so
@@ -23,10 +24,12 @@ import (
 var batchScript = goredis.NewScript(`
 local res = {}
 for i = 1, #KEYS do
-	local b = (i - 1) * 5
+	local b = (i - 1) * 6
 	local kind, ttl, limit = ARGV[b + 1], tonumber(ARGV[b + 3]), tonumber(ARGV[b + 5])
 	local refused = false
-	if kind == 'g' then
+	if ARGV[b + 6] == '1' and res[i - 1][1] == 1 then
+		res[i] = {-1}
+	elseif kind == 'g' then
 		local v = redis.call('GET', KEYS[i])
 		if v then res[i] = {1, v} else res[i] = {0} end
 	elseif kind == 'c' then
@@ -79,18 +82,21 @@ func (s *Store) Batch(ctx context.Context, ops []storage.Op) ([]storage.Result, 
 
 func (s *Store) runScript(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
 	keys := make([]string, len(ops))
-	args := make([]any, 0, 5*len(ops))
+	args := make([]any, 0, 6*len(ops))
 	for i, o := range ops {
 		keys[i] = Key(s.prefix, o.NS, o.Key)
-		stop := "0"
+		stop, ifExisted := "0", "0"
 		if o.Stop {
 			stop = "1"
+		}
+		if o.IfExisted {
+			ifExisted = "1"
 		}
 		ttl := int64(0)
 		if o.TTL > 0 {
 			ttl = pxTTL(o.TTL).Milliseconds()
 		}
-		args = append(args, opCodes[o.Kind], o.Value, ttl, stop, o.Limit)
+		args = append(args, opCodes[o.Kind], o.Value, ttl, stop, o.Limit, ifExisted)
 	}
 	reply, err := batchScript.Run(ctx, s.c, keys, args...).Slice()
 	if err != nil {
@@ -119,6 +125,9 @@ func decodeResult(kind storage.OpKind, raw any) (storage.Result, error) {
 	flag, ok := parts[0].(int64)
 	if !ok {
 		return storage.Result{}, errors.New("unexpected script reply")
+	}
+	if flag == -1 {
+		return storage.Result{}, nil // skipped: its create made a new record
 	}
 	r := storage.Result{Ran: true}
 	value := func() []byte {

@@ -121,6 +121,46 @@ func testBatchStop(t *testing.T, s storage.Store) {
 	}
 }
 
+// testBatchIfExisted: an IfExisted op runs only when the create before it found
+// a record, and the batch goes on either way.
+func testBatchIfExisted(t *testing.T, s storage.Store) {
+	put(t, s, storage.Users, "old", []byte("stored"), 0)
+	put(t, s, storage.PendingResets, "old", []byte("due"), time.Hour)
+	put(t, s, storage.PendingResets, "new", []byte("stale"), time.Hour)
+	for _, c := range []struct {
+		user    string
+		existed bool
+	}{{"old", true}, {"new", false}} {
+		res := runBatch(t, s,
+			storage.Op{Kind: storage.OpCreate, NS: storage.Users, Key: c.user, Value: []byte("fresh")},
+			storage.Op{Kind: storage.OpGet, NS: storage.PendingResets, Key: c.user, IfExisted: true},
+			storage.Op{Kind: storage.OpCreate, NS: storage.Challenges, Key: "ch-" + c.user, Value: []byte("c"), TTL: time.Hour},
+			storage.Op{Kind: storage.OpIncr, NS: storage.UserFailures, Key: c.user, IfExisted: true},
+			storage.Op{Kind: storage.OpGet, NS: storage.Challenges, Key: "ch-" + c.user},
+		)
+		if got := errors.Is(res[0].Err, storage.ErrExists); got != c.existed {
+			t.Fatalf("create of user %s: err %v", c.user, res[0].Err)
+		}
+		if res[1].Ran != c.existed {
+			t.Errorf("user %s (existed %t): the if-existed get ran = %t", c.user, c.existed, res[1].Ran)
+		}
+		if c.existed && !bytes.Equal(res[1].Value, []byte("due")) {
+			t.Errorf("if-existed get after a found record = %q, %v; want %q", res[1].Value, res[1].Err, "due")
+		}
+		if !c.existed && (res[1].Value != nil || res[1].Err != nil) {
+			t.Errorf("skipped get = %+v, want a zero result", res[1])
+		}
+		// The batch goes on after a skipped op: the create after it runs, and an
+		// if-existed op after that create (new) is skipped too.
+		if !res[2].Ran || res[2].Err != nil || res[3].Ran || !res[4].Ran || !bytes.Equal(res[4].Value, []byte("c")) {
+			t.Errorf("user %s: ops after the if-existed get = %+v", c.user, res[2:])
+		}
+		wantCount(t, s, storage.UserFailures, c.user, 0)
+	}
+	wantValue(t, s, storage.Users, "new", []byte("fresh"))
+	wantValue(t, s, storage.Users, "old", []byte("stored"))
+}
+
 func testBatchExpiry(t *testing.T, s storage.Store) {
 	put(t, s, storage.Challenges, "old", []byte("old"), ttl)
 	if _, err := s.Incr(t.Context(), storage.SMSRate, "w", ttl); err != nil {
@@ -222,7 +262,23 @@ func testBatchInvalid(t *testing.T, s storage.Store) {
 			t.Errorf("batch with a bad %s = nil error", name)
 		}
 	}
+	// IfExisted names the op before it, which must be a create.
+	for name, ops := range map[string][]storage.Op{
+		"if-existed first":        {{Kind: storage.OpGet, NS: storage.Users, Key: "k", IfExisted: true}},
+		"if-existed after a get":  {good, {Kind: storage.OpGet, NS: storage.Users, Key: "k"}, {Kind: storage.OpGet, NS: storage.Users, Key: "k", IfExisted: true}},
+		"if-existed after a incr": {good, {Kind: storage.OpIncr, NS: storage.SMSRate, Key: "n"}, {Kind: storage.OpGet, NS: storage.Users, Key: "k", IfExisted: true}},
+	} {
+		var err error
+		noPanic(t, name, func() error {
+			_, err = storage.Run(t.Context(), s, ops)
+			return err
+		})
+		if err == nil {
+			t.Errorf("batch with an %s = nil error", name)
+		}
+	}
 	wantMissing(t, s, storage.Users, "k")
+	wantCount(t, s, storage.SMSRate, "n", 0)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := storage.Run(ctx, s, []storage.Op{good}); !errors.Is(err, context.Canceled) {

@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option
 		{"ping", testPing},
 		{"batch_ops", testBatchOps},
 		{"batch_stop", testBatchStop},
+		{"batch_if_existed", testBatchIfExisted},
 		{"batch_expiry", testBatchExpiry},
 		{"batch_concurrent", testBatchConcurrent},
 		{"batch_invalid", testBatchInvalid},
