@@ -87,8 +87,8 @@ proto-check: ## fail if regenerating the gRPC code would change it
 bench: ## per store: hooks/s at c=8 and 32, p99, CPU per hook, store calls, overload split; plugin round trip; page CPU (not part of the tests)
 	.ci/bench.sh
 
-bench-rate: ## CPU per hook and latency at a fixed rate: RATE=100 (c32: 32 clients, closed loop) STORE=embedded|redis REDIS_URL=... (not part of the tests)
-	.ci/rate.sh $${RATE:-100} $${STORE:-embedded} $${REDIS_URL:-}
+bench-rate: ## CPU per hook and latency at a fixed rate: RATE=100 (c32: 32 clients, closed loop) STORE=embedded|redis|mongo STORE_URL=... (not part of the tests)
+	.ci/rate.sh $${RATE:-100} $${STORE:-embedded} $${STORE_URL:-$${REDIS_URL:-}}
 
 figures: ## print the README's size and memory table: release binaries, idle RSS (not part of the tests)
 	.ci/figures.sh
