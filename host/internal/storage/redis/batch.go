@@ -107,7 +107,7 @@ func (s *Store) runScript(ctx context.Context, ops []storage.Op) ([]storage.Resu
 		if i >= len(ops) {
 			break
 		}
-		r, err := decodeResult(ops[i].Kind, raw)
+		r, err := decodeResult(ops[i], raw)
 		if err != nil {
 			return nil, fmt.Errorf("redis: batch op %d: %w", i, err)
 		}
@@ -116,8 +116,8 @@ func (s *Store) runScript(ctx context.Context, ops []storage.Op) ([]storage.Resu
 	return res, nil
 }
 
-// decodeResult reads one op's reply from batchScript.
-func decodeResult(kind storage.OpKind, raw any) (storage.Result, error) {
+// decodeResult reads the reply of op o from batchScript.
+func decodeResult(o storage.Op, raw any) (storage.Result, error) {
 	parts, ok := raw.([]any)
 	if !ok || len(parts) == 0 {
 		return storage.Result{}, errors.New("unexpected script reply")
@@ -126,7 +126,7 @@ func decodeResult(kind storage.OpKind, raw any) (storage.Result, error) {
 	if !ok {
 		return storage.Result{}, errors.New("unexpected script reply")
 	}
-	if flag == -1 {
+	if flag == -1 && o.IfExisted {
 		return storage.Result{}, nil // skipped: its create made a new record
 	}
 	r := storage.Result{Ran: true}
@@ -139,7 +139,7 @@ func decodeResult(kind storage.OpKind, raw any) (storage.Result, error) {
 		}
 		return nil
 	}
-	switch kind {
+	switch o.Kind {
 	case storage.OpGet:
 		if flag == 1 {
 			r.Value = value()
