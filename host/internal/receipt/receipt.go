@@ -202,7 +202,19 @@ func (t *Tracker) store(ctx context.Context, tid string, m sms.Message, r sms.Re
 		defer t.wg.Done()
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := t.o.Store.Put(wctx, Sends, recordKey(r.Provider, r.ID), val, t.o.TTL); err != nil {
+		// Written once: a message id names one text. A provider that hands out
+		// an id twice (an HTTP provider whose id path names a field that is
+		// not an id) would otherwise route every receipt to its latest text,
+		// silently; the first text keeps its record, and the log says why the
+		// later ones have none. On MongoDB it is also one insert, where a
+		// replace is a read and a write.
+		err := t.o.Store.Create(wctx, Sends, recordKey(r.Provider, r.ID), val, t.o.TTL)
+		if errors.Is(err, storage.ErrExists) {
+			t.o.Log.Warn("sms provider gave a message id it had already given; that text's receipts go to the first one",
+				"provider", r.Provider, "message_id", r.ID, "transaction", tid)
+			return
+		}
+		if err != nil {
 			t.o.Log.Warn("store sms send record", "provider", r.Provider, "transaction", tid, "err", err)
 			return
 		}

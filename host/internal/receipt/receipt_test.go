@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -30,9 +31,10 @@ const (
 // receipts are JSON bodies authenticated by an X-Sig header (a stand-in for a
 // provider's signature scheme; the real ones are tested with their providers).
 type provider struct {
-	name string
-	mu   sync.Mutex
-	sent []sms.Message
+	name    string
+	fixedID string // when set, the id of every text (a misconfigured provider)
+	mu      sync.Mutex
+	sent    []sms.Message
 }
 
 // cid is the challenge the fixture's texts link to.
@@ -42,6 +44,9 @@ func (p *provider) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = append(p.sent, m)
+	if p.fixedID != "" {
+		return sms.Receipt{ID: p.fixedID, Provider: p.name}, nil
+	}
 	return sms.Receipt{ID: fmt.Sprintf("%s-msg-%d", p.name, len(p.sent)), Provider: p.name}, nil
 }
 
@@ -445,4 +450,51 @@ func TestNoRecordWithoutReceipts(t *testing.T) {
 	if got := f.a.messages(); len(got) != 1 || got[0].Reference == tid {
 		t.Fatalf("sent %d texts; the reference must still be the authenticated one", len(got))
 	}
+}
+
+// A provider that gives the same message id twice does not move the first
+// text's receipts to the second: the send record is written once, and the
+// log names the problem (an HTTP provider's id path pointing at a field that
+// is not the message id would otherwise send every receipt to the latest text).
+func TestMessageIDGivenTwiceKeepsTheFirstRecord(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	var logs lockedBuffer
+	f.tr.o.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	f.a.fixedID = "same"
+	for _, ref := range []string{tid, "sp_fedcba9876543210fe"} {
+		if _, err := f.sender.Send(context.Background(), sms.Message{To: phone, Body: text, Reference: ref, Challenge: cid}); err != nil {
+			t.Fatal(err)
+		}
+		f.tr.Wait()
+	}
+	val, err := f.store.Get(context.Background(), Sends, recordKey("a", "same"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec record
+	if err := json.Unmarshal(val, &rec); err != nil || rec.Transaction != tid {
+		t.Fatalf("record of message id %q names transaction %q (%v), want the first text's %q", "same", rec.Transaction, err, tid)
+	}
+	if !strings.Contains(logs.String(), "already given") || strings.Contains(logs.String(), "7700900123") {
+		t.Fatalf("log: %s", logs.String())
+	}
+}
+
+// lockedBuffer is a log destination written by the tracker's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
