@@ -1,34 +1,16 @@
 package challenge
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/smsplus/smsplus/host/internal/logbuf"
 )
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // lines are the JSON log lines with msg.
 func logLines(t *testing.T, logs, msg string) []map[string]any {
@@ -52,7 +34,7 @@ func logLines(t *testing.T, logs, msg string) []map[string]any {
 // number, a link or the phrase.
 func TestSecurityEventsAreLoggedWithoutSecrets(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf logbuf.Buffer
 	f := newFixtureWith(t, nil, func(_ *Settings, d *Deps) {
 		d.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/logbuf"
+
 	"github.com/smsplus/smsplus/host/internal/seal"
 	"github.com/smsplus/smsplus/host/internal/sms"
 	"github.com/smsplus/smsplus/host/internal/storage"
@@ -459,7 +461,7 @@ func TestNoRecordWithoutReceipts(t *testing.T) {
 func TestMessageIDGivenTwiceKeepsTheFirstRecord(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	f.tr.o.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	f.a.fixedID = "same"
 	for _, ref := range []string{tid, "sp_fedcba9876543210fe"} {
@@ -479,22 +481,4 @@ func TestMessageIDGivenTwiceKeepsTheFirstRecord(t *testing.T) {
 	if !strings.Contains(logs.String(), "already given") || strings.Contains(logs.String(), "7700900123") {
 		t.Fatalf("log: %s", logs.String())
 	}
-}
-
-// lockedBuffer is a log destination written by the tracker's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsplus/smsplus/host/internal/logbuf"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/smsplus/smsplus/host/internal/storage"
@@ -163,7 +165,7 @@ func TestTakeAndCreateExactlyOnce(t *testing.T) {
 // deletes expired documents; where it accepts it (MongoDB), the index is there.
 func TestTTLIndexOrSweeper(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := open(t, Options{
 		SweepInterval: 50 * time.Millisecond,
 		Log:           slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -577,24 +579,6 @@ func BenchmarkIncr(b *testing.B) {
 			storagetest.BenchIncr(b, func(tb testing.TB) storage.Store { return open(tb, Options{Counters: mode}) })
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test reading it at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // A creator that won the claim on an expired record and stopped before its
