@@ -212,8 +212,11 @@ func (s *Service) Disable(ctx context.Context, tokenID, phone string) error {
 	if err := s.Verifier.Delete(ctx, uid); err != nil {
 		return fmt.Errorf("delete biometric profile: %w", err)
 	}
-	// The device bindings go too: the next enrollment binds afresh.
-	for _, ns := range []storage.Namespace{storage.Users, storage.UserFailures, storage.Lockouts, storage.PendingResets, storage.InvalidPositions, storage.AcceptedPatterns, storage.Devices} {
+	// The device bindings go too: the next enrollment binds afresh. The
+	// pending reset goes before the user: a new user's hook does not look for
+	// one (plan.go), so one left by a disable that failed half-way would wait
+	// for the next enrollment and reset it.
+	for _, ns := range []storage.Namespace{storage.PendingResets, storage.Users, storage.UserFailures, storage.Lockouts, storage.InvalidPositions, storage.AcceptedPatterns, storage.Devices} {
 		if err := s.Store.Delete(ctx, ns, uid); err != nil {
 			return fmt.Errorf("delete %s: %w", ns, err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smsplus/smsplus/host/internal/biometrics"
 	"github.com/smsplus/smsplus/host/internal/sms"
+	"github.com/smsplus/smsplus/host/internal/storage"
 )
 
 // numberedPhrases gives every new user or reset a different phrase.
@@ -426,5 +427,53 @@ func TestOwnersPassCancelsPendingReset(t *testing.T) {
 	// A pass without a pending reset cancels nothing.
 	if res := f.reveal(t, f.start(t, "100005")); res.ResetCancelled || res.ResetToken != "" {
 		t.Fatalf("nothing was pending: %+v", res)
+	}
+}
+
+// failDelete is a store whose Delete of one namespace fails.
+type failDelete struct {
+	storage.Store
+	ns storage.Namespace
+}
+
+func (s failDelete) Delete(ctx context.Context, ns storage.Namespace, key string) error {
+	if ns == s.ns {
+		return fmt.Errorf("%w: test: delete of %s fails", storage.ErrUnavailable, ns)
+	}
+	return s.Store.Delete(ctx, ns, key)
+}
+
+// An opt-out that fails half-way never leaves a pending reset without its user.
+// A new user's hook does not read pending resets (nothing can be pending for a
+// user just created), so such a leftover would wait for the user's next
+// enrollment and then reset it.
+func TestDisableHalfDoneLeavesNoResetWithoutItsUser(t *testing.T) {
+	t.Parallel()
+	for _, failing := range []storage.Namespace{storage.UserFailures, storage.Lockouts, storage.InvalidPositions, storage.AcceptedPatterns, storage.Devices} {
+		t.Run(string(failing), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			ctx := context.Background()
+			uid := UserID(phone, "salt")
+			f.ver.enroll(uid)
+			// The pass that gives the disable token would cancel a pending
+			// reset, so the reset is scheduled after it.
+			res := f.reveal(t, f.start(t, "111111"))
+			if _, err := f.svc.ScheduleReset(ctx, f.start(t, "222222"), phone); err != nil {
+				t.Fatal(err)
+			}
+			if _, pending := f.svc.pendingReset(ctx, uid); !pending {
+				t.Fatal("no pending reset to begin with")
+			}
+			f.svc.Store = failDelete{Store: f.store, ns: failing}
+			if err := f.svc.Disable(ctx, res.DisableToken, phone); err == nil {
+				t.Fatal("disable succeeded with a failing store")
+			}
+			f.svc.Store = f.store
+			_, userErr := f.svc.getUser(ctx, uid)
+			if _, pending := f.svc.pendingReset(ctx, uid); pending && errors.Is(userErr, storage.ErrNotFound) {
+				t.Fatalf("disable failing at %s left a pending reset without its user", failing)
+			}
+		})
 	}
 }
