@@ -124,7 +124,8 @@
 // expires_at, created at start-up, lets the server delete expired documents (its
 // monitor runs every 60 s). Where the server refuses the index (FerretDB:
 // NotImplemented), the store starts anyway with a warning and runs a sweeper that
-// deletes expired documents every minute.
+// deletes expired documents every minute, or less often when a sweep is slow
+// (sweepSpacing).
 package mongo
 
 import (
@@ -157,11 +158,21 @@ const (
 	// TTLIndex is the name of the TTL index on expires_at.
 	TTLIndex = "expires_at_ttl"
 
-	defaultStartupTimeout  = 10 * time.Second
-	defaultSelectTimeout   = 10 * time.Second
-	defaultCallTimeout     = 10 * time.Second
-	defaultSweepInterval   = time.Minute
-	sweepTimeout           = 30 * time.Second
+	defaultStartupTimeout = 10 * time.Second
+	defaultSelectTimeout  = 10 * time.Second
+	defaultCallTimeout    = 10 * time.Second
+	defaultSweepInterval  = time.Minute
+	sweepTimeout          = 30 * time.Second
+
+	// sweepSpacing: after a sweep that took d, the next one waits at least
+	// sweepSpacing*d (and the interval). A server without a TTL index is FerretDB
+	// v1, which reads the whole collection for a sweep's filter, users included,
+	// and users never expire: a sweep's cost grows with the user base. The wait
+	// keeps the sweeper under about 1/sweepSpacing of the server's time however
+	// large the store grows, at the price of expired records (invisible already)
+	// taking up space a little longer.
+	sweepSpacing = 20
+
 	fieldValue, fieldCount = "v", "n"
 	fieldExpiry, fieldW    = "expires_at", "w"
 	fieldEpoch             = "e"
@@ -350,7 +361,7 @@ func (s *Store) ensureTTLIndex(ctx context.Context, log *slog.Logger) error {
 	if !errors.As(err, &se) {
 		return s.fail(ctx, "create ttl index", "", err)
 	}
-	log.Warn("mongo: the server refused the TTL index on expires_at; expired records stay invisible, and a sweeper deletes them every minute",
+	log.Warn("mongo: the server refused the TTL index on expires_at; expired records stay invisible, and a sweeper deletes them every minute (less often when a sweep is slow)",
 		"collection", Collection, "err", err.Error())
 	return nil
 }
@@ -1074,16 +1085,18 @@ func (s *Store) fail(ctx context.Context, op string, ns storage.Namespace, err e
 	return fmt.Errorf("mongo: %s: %w: %w", where, storage.ErrUnavailable, err)
 }
 
-// sweepLoop deletes expired documents until Close, for servers without a TTL index.
+// sweepLoop deletes expired documents until Close, for servers without a TTL
+// index: every interval, or sweepSpacing times the last sweep's duration when
+// that is longer (sweepWait).
 func (s *Store) sweepLoop(interval time.Duration, log *slog.Logger) {
 	defer close(s.done)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 			ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 			go func() { // stop the sweep early on Close
 				select {
@@ -1092,12 +1105,20 @@ func (s *Store) sweepLoop(interval time.Duration, log *slog.Logger) {
 				case <-ctx.Done():
 				}
 			}()
+			start := time.Now()
 			if _, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("mongo: sweep of expired records failed; they stay invisible and are retried next time", "err", err.Error())
 			}
+			took := time.Since(start)
 			cancel()
+			timer.Reset(sweepWait(interval, took))
 		}
 	}
+}
+
+// sweepWait is how long the sweeper waits after a sweep that took took.
+func sweepWait(interval, took time.Duration) time.Duration {
+	return max(interval, sweepSpacing*took)
 }
 
 // sweep deletes the documents whose expiry has passed and returns how many.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/smsplus/smsplus/host/internal/logbuf"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/smsplus/smsplus/host/internal/storage"
 	"github.com/smsplus/smsplus/host/internal/storage/storagetest"
@@ -229,6 +231,97 @@ func TestTTLIndexOrSweeper(t *testing.T) {
 	if _, err := s.Get(ctx, storage.Audit, "forever"); err != nil {
 		t.Errorf("Get of a record without expiry after sweeps: %v", err)
 	}
+}
+
+// A server without a TTL index (FerretDB v1) reads the whole collection for
+// each sweep, users included, so a sweep costs more as the store grows: the
+// next sweep must wait at least sweepSpacing times as long as the last one
+// took, whatever the interval, so that the sweeper's share of the server stays
+// bounded. The command monitor's times bracket each sweep's delete inside the
+// loop's own measurement, so the check holds exactly, with no margin.
+func TestSweeperWaitsInProportionToItsSweeps(t *testing.T) {
+	t.Parallel()
+	var sweeps sweepLog
+	s := open(t, Options{SweepInterval: time.Millisecond, monitor: sweeps.monitor()})
+	if s.TTLIndex() {
+		if s.stop != nil {
+			t.Fatal("a sweeper runs beside the TTL index")
+		}
+		return
+	}
+	fill(t, s, 500)
+	const want = 4
+	deadline := time.Now().Add(30 * time.Second)
+	for len(sweeps.done()) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sweeps in 30 s, want %d", len(sweeps.done()), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	done := sweeps.done()
+	for i := 1; i < len(done); i++ {
+		took := done[i-1].end.Sub(done[i-1].start)
+		if gap := done[i].start.Sub(done[i-1].end); gap < sweepSpacing*took {
+			t.Errorf("sweep %d started %v after sweep %d, which took %v: want at least %d times that", i, gap, i-1, took, sweepSpacing)
+		}
+	}
+}
+
+// sweepLog records when each sweep's delete (a DeleteMany: limit 0) started and
+// ended, as the driver saw it.
+type sweepLog struct {
+	mu      sync.Mutex
+	started map[int64]time.Time
+	sweeps  []sweepSpan
+}
+
+type sweepSpan struct{ start, end time.Time }
+
+func (l *sweepLog) monitor() *event.CommandMonitor {
+	ended := func(id int64) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if start, ok := l.started[id]; ok {
+			l.sweeps = append(l.sweeps, sweepSpan{start, time.Now()})
+			delete(l.started, id)
+		}
+	}
+	return &event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if e.CommandName != "delete" || !deletesMany(e.Command) {
+				return
+			}
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.started == nil {
+				l.started = map[int64]time.Time{}
+			}
+			l.started[e.RequestID] = time.Now()
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) { ended(e.RequestID) },
+		Failed:    func(_ context.Context, e *event.CommandFailedEvent) { ended(e.RequestID) },
+	}
+}
+
+// deletesMany reports whether a delete command holds a statement with limit 0.
+func deletesMany(cmd bson.Raw) bool {
+	stmts, err := cmd.LookupErr("deletes")
+	if err != nil {
+		return false
+	}
+	vals, _ := stmts.Array().Values()
+	for _, v := range vals {
+		if limit, err := v.Document().LookupErr("limit"); err == nil && limit.AsInt64() == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *sweepLog) done() []sweepSpan {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.sweeps)
 }
 
 // The documented layout: one collection, _id "<ns>:<key>", binary v, date expires_at.
