@@ -165,12 +165,13 @@ const (
 	sweepTimeout          = 30 * time.Second
 
 	// sweepSpacing: after a sweep that took d, the next one waits at least
-	// sweepSpacing*d (and the interval). A server without a TTL index is FerretDB
-	// v1, which reads the whole collection for a sweep's filter, users included,
-	// and users never expire: a sweep's cost grows with the user base. The wait
-	// keeps the sweeper under about 1/sweepSpacing of the server's time however
-	// large the store grows, at the price of expired records (invisible already)
-	// taking up space a little longer.
+	// sweepSpacing*d (and the interval). Where the TTL index is missing (FerretDB
+	// v1, or a MongoDB user without the right to create it) no index serves the
+	// sweep's filter either: the server reads the whole collection, users
+	// included, and users never expire, so a sweep's cost grows with the user
+	// base. The wait keeps the sweeper under about 1/sweepSpacing of the
+	// server's time however large the store grows, at the price of expired
+	// records (invisible already) taking up space a little longer.
 	sweepSpacing = 20
 
 	fieldValue, fieldCount = "v", "n"
