@@ -677,8 +677,9 @@ func BenchmarkIncr(b *testing.B) {
 // A creator that won the claim on an expired record and stopped before its
 // insert (a crash, or its context ending between the two commands) leaves the
 // key answering ErrExists with nothing live behind it: the mongo store's
-// documented gap on FerretDB. It lasts until the expired record is swept (one
-// sweep interval, a minute by default), not until the claim expires.
+// documented gap on FerretDB. It lasts until the expired record is swept (the
+// next sweep: a minute by default, or sweepSpacing times the last sweep's
+// duration), not until the claim expires.
 func TestStoppedCreatorBlocksKeyUntilSweep(t *testing.T) {
 	t.Parallel()
 	var clock atomic.Int64
