@@ -307,13 +307,17 @@ func (l *sweepLog) monitor() *event.CommandMonitor {
 
 // deletesMany reports whether a delete command holds a statement with limit 0.
 func deletesMany(cmd bson.Raw) bool {
-	stmts, err := cmd.LookupErr("deletes")
-	if err != nil {
+	stmts, ok := cmd.Lookup("deletes").ArrayOK()
+	if !ok {
 		return false
 	}
-	vals, _ := stmts.Array().Values()
+	vals, _ := stmts.Values()
 	for _, v := range vals {
-		if limit, err := v.Document().LookupErr("limit"); err == nil && limit.AsInt64() == 0 {
+		stmt, ok := v.DocumentOK()
+		if !ok {
+			continue
+		}
+		if limit, ok := stmt.Lookup("limit").AsInt64OK(); ok && limit == 0 {
 			return true
 		}
 	}
